@@ -1,0 +1,1 @@
+package example; final class Placeholder {}

@@ -1,0 +1,441 @@
+package dev.locallambdas.manifest;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * One function of the manifest: how to start its processes, which routes reach it, and the limits
+ * its instances run under. Immutable; built with {@link #builder(String)}, which rejects every
+ * impossible value with a message naming it (it never repairs a value silently).
+ */
+public final class FunctionSpec {
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+  private final String id;
+  private final String executable;
+  private final List<String> args;
+  private final List<String> routes;
+  private final String pipeName;
+  private final Path workingDir;
+  private final Protocol protocol;
+  private final HttpListen httpListen;
+  private final String readyPath;
+  private final Map<String, String> env;
+  private final StartPolicy startPolicy;
+  private final int minInstances;
+  private final int maxInstances;
+  private final int concurrency;
+  private final Duration idleTimeout;
+  private final Duration startupTimeout;
+  private final Duration requestTimeout;
+  private final Duration queueTimeout;
+  private final int queueSize;
+  private final long maxBodyBytes;
+  private final int maxRequestsPerInstance;
+  private final Duration stopGrace;
+
+  private FunctionSpec(Builder b) {
+    this.id = b.id;
+    this.executable = b.executable;
+    this.args = List.copyOf(b.args);
+    this.routes = List.copyOf(b.routes);
+    this.pipeName = b.pipeName;
+    this.workingDir = b.workingDir;
+    this.protocol = b.protocol;
+    this.httpListen = b.httpListen;
+    this.readyPath = b.readyPath;
+    this.env = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
+    this.startPolicy = b.startPolicy;
+    this.minInstances = b.minInstances;
+    this.maxInstances = b.maxInstances != null ? b.maxInstances : defaultMaxInstances(b.protocol);
+    this.concurrency = b.concurrency != null ? b.concurrency : defaultConcurrency(b.protocol);
+    this.idleTimeout = b.idleTimeout;
+    this.startupTimeout = b.startupTimeout;
+    this.requestTimeout = b.requestTimeout;
+    this.queueTimeout = b.queueTimeout;
+    this.queueSize = b.queueSize;
+    this.maxBodyBytes = b.maxBodyBytes;
+    this.maxRequestsPerInstance = b.maxRequestsPerInstance;
+    this.stopGrace = b.stopGrace;
+  }
+
+  static int defaultMaxInstances(Protocol p) {
+    // Pipe children are single-threaded by default (concurrency 1), so parallelism comes from
+    // instances; a child with its own web server handles concurrency itself.
+    return p == Protocol.PIPE ? 4 : 1;
+  }
+
+  static int defaultConcurrency(Protocol p) {
+    return switch (p) {
+      case PIPE, LEGACY_PIPE -> 1;
+      case HTTP, LEGACY_HTTP -> 64;
+    };
+  }
+
+  public static Builder builder(String id) {
+    return new Builder(id);
+  }
+
+  /** A builder seeded with every value of this spec. */
+  public Builder toBuilder() {
+    Builder b = new Builder(id);
+    b.executable = executable;
+    b.args.addAll(args);
+    b.routes.addAll(routes);
+    b.pipeName = pipeName;
+    b.workingDir = workingDir;
+    b.protocol = protocol;
+    b.httpListen = httpListen;
+    b.readyPath = readyPath;
+    b.env.putAll(env);
+    b.startPolicy = startPolicy;
+    b.minInstances = minInstances;
+    b.maxInstances = maxInstances;
+    b.concurrency = concurrency;
+    b.idleTimeout = idleTimeout;
+    b.startupTimeout = startupTimeout;
+    b.requestTimeout = requestTimeout;
+    b.queueTimeout = queueTimeout;
+    b.queueSize = queueSize;
+    b.maxBodyBytes = maxBodyBytes;
+    b.maxRequestsPerInstance = maxRequestsPerInstance;
+    b.stopGrace = stopGrace;
+    return b;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** The program: a name looked up on PATH, or a path (relative paths against workingDir). */
+  public String executable() {
+    return executable;
+  }
+
+  public List<String> args() {
+    return args;
+  }
+
+  /** Route patterns in manifest order, e.g. "/api/*" or "/health". */
+  public List<String> routes() {
+    return routes;
+  }
+
+  /** The original's pipe_name, kept for compatibility and log labels; may be null. */
+  public String pipeName() {
+    return pipeName;
+  }
+
+  /** Directory the child runs in; null means the gateway's working directory. */
+  public Path workingDir() {
+    return workingDir;
+  }
+
+  public Protocol protocol() {
+    return protocol;
+  }
+
+  public HttpListen httpListen() {
+    return httpListen;
+  }
+
+  /** For HTTP children: a path polled until it answers 2xx-4xx; null means "accepts a connection". */
+  public String readyPath() {
+    return readyPath;
+  }
+
+  /** Extra environment for the child, on top of the gateway's own. */
+  public Map<String, String> env() {
+    return env;
+  }
+
+  public StartPolicy startPolicy() {
+    return startPolicy;
+  }
+
+  public int minInstances() {
+    return minInstances;
+  }
+
+  public int maxInstances() {
+    return maxInstances;
+  }
+
+  /** Requests one instance serves at once. */
+  public int concurrency() {
+    return concurrency;
+  }
+
+  /** Idle time after which an instance above min_instances is stopped; zero means never. */
+  public Duration idleTimeout() {
+    return idleTimeout;
+  }
+
+  public Duration startupTimeout() {
+    return startupTimeout;
+  }
+
+  public Duration requestTimeout() {
+    return requestTimeout;
+  }
+
+  /** How long a request may wait for a free instance before it gets 503. */
+  public Duration queueTimeout() {
+    return queueTimeout;
+  }
+
+  /** How many requests may wait for a free instance; more get 503 at once. */
+  public int queueSize() {
+    return queueSize;
+  }
+
+  public long maxBodyBytes() {
+    return maxBodyBytes;
+  }
+
+  /** Requests after which an instance is recycled; zero means no limit. */
+  public int maxRequestsPerInstance() {
+    return maxRequestsPerInstance;
+  }
+
+  /** Time between SIGTERM and SIGKILL when an instance is stopped. */
+  public Duration stopGrace() {
+    return stopGrace;
+  }
+
+  @Override
+  public String toString() {
+    return "FunctionSpec[" + id + " " + protocol.manifestName() + " " + routes + "]";
+  }
+
+  /** Collects and validates a function's settings. Setters throw IllegalArgumentException. */
+  public static final class Builder {
+    private final String id;
+    private String executable;
+    private final List<String> args = new java.util.ArrayList<>();
+    private final List<String> routes = new java.util.ArrayList<>();
+    private String pipeName;
+    private Path workingDir;
+    private Protocol protocol = Protocol.PIPE;
+    private HttpListen httpListen = HttpListen.TCP;
+    private String readyPath;
+    private final Map<String, String> env = new LinkedHashMap<>();
+    private StartPolicy startPolicy = StartPolicy.LAZY;
+    private int minInstances = 0;
+    private Integer maxInstances;
+    private Integer concurrency;
+    private Duration idleTimeout = Duration.ofMinutes(5);
+    private Duration startupTimeout = Duration.ofSeconds(10);
+    private Duration requestTimeout = Duration.ofSeconds(30);
+    private Duration queueTimeout = Duration.ofSeconds(30);
+    private int queueSize = 256;
+    private long maxBodyBytes = 64L * 1024 * 1024;
+    private int maxRequestsPerInstance = 0;
+    private Duration stopGrace = Duration.ofSeconds(3);
+
+    private Builder(String id) {
+      Objects.requireNonNull(id, "id");
+      if (!ID.matcher(id).matches()) {
+        throw new IllegalArgumentException(
+            "invalid function id '"
+                + id
+                + "': use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+      }
+      this.id = id;
+    }
+
+    public Builder executable(String value) {
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException("executable of '" + id + "' is empty: name a program");
+      }
+      this.executable = value.strip();
+      return this;
+    }
+
+    public Builder arg(String value) {
+      args.add(Objects.requireNonNull(value, "arg"));
+      return this;
+    }
+
+    public Builder route(String pattern) {
+      if (pattern == null || !pattern.startsWith("/")) {
+        throw new IllegalArgumentException(
+            "route '" + pattern + "' of '" + id + "' must start with '/', e.g. /api/*");
+      }
+      if (pattern.indexOf('*') >= 0 && !(pattern.endsWith("/*") && pattern.indexOf('*') == pattern.length() - 1)) {
+        throw new IllegalArgumentException(
+            "route '" + pattern + "' of '" + id + "': '*' is only allowed as a final '/*' segment");
+      }
+      if (pattern.chars().anyMatch(c -> c <= ' ' || c == '?' || c == '#' || c >= 0x7f)) {
+        throw new IllegalArgumentException(
+            "route '" + pattern + "' of '" + id + "' contains a space, control character, '?' or '#'");
+      }
+      routes.add(pattern);
+      return this;
+    }
+
+    public Builder pipeName(String value) {
+      this.pipeName = value;
+      return this;
+    }
+
+    public Builder workingDir(Path value) {
+      this.workingDir = value;
+      return this;
+    }
+
+    public Builder protocol(Protocol value) {
+      this.protocol = Objects.requireNonNull(value, "protocol");
+      return this;
+    }
+
+    public Builder httpListen(HttpListen value) {
+      this.httpListen = Objects.requireNonNull(value, "httpListen");
+      return this;
+    }
+
+    public Builder readyPath(String value) {
+      if (value != null && !value.startsWith("/")) {
+        throw new IllegalArgumentException(
+            "ready_path '" + value + "' of '" + id + "' must start with '/'");
+      }
+      this.readyPath = value;
+      return this;
+    }
+
+    public Builder env(String name, String value) {
+      if (name == null || name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
+        throw new IllegalArgumentException(
+            "environment variable name '" + name + "' of '" + id + "' is empty or contains '=' or NUL");
+      }
+      if (value == null || value.indexOf('\0') >= 0) {
+        throw new IllegalArgumentException(
+            "environment variable '" + name + "' of '" + id + "' has a missing value or a NUL");
+      }
+      if (env.put(name, value) != null) {
+        throw new IllegalArgumentException(
+            "environment variable '" + name + "' of '" + id + "' is set twice");
+      }
+      return this;
+    }
+
+    public Builder startPolicy(StartPolicy value) {
+      this.startPolicy = Objects.requireNonNull(value, "startPolicy");
+      return this;
+    }
+
+    public Builder minInstances(int value) {
+      this.minInstances = range("min_instances", value, 0, 1024);
+      return this;
+    }
+
+    public Builder maxInstances(int value) {
+      this.maxInstances = range("max_instances", value, 1, 1024);
+      return this;
+    }
+
+    public Builder concurrency(int value) {
+      this.concurrency = range("concurrency", value, 1, 65535);
+      return this;
+    }
+
+    public Builder idleTimeout(Duration value) {
+      this.idleTimeout = nonNegative("idle_timeout", value);
+      return this;
+    }
+
+    public Builder startupTimeout(Duration value) {
+      this.startupTimeout = positive("startup_timeout", value);
+      return this;
+    }
+
+    public Builder requestTimeout(Duration value) {
+      this.requestTimeout = positive("request_timeout", value);
+      return this;
+    }
+
+    public Builder queueTimeout(Duration value) {
+      this.queueTimeout = positive("queue_timeout", value);
+      return this;
+    }
+
+    public Builder queueSize(int value) {
+      this.queueSize = range("queue_size", value, 0, 1_000_000);
+      return this;
+    }
+
+    public Builder maxBodyBytes(long value) {
+      if (value < 0) {
+        throw new IllegalArgumentException(
+            "max_body_size of '" + id + "' is " + value + ": it must be zero or more bytes");
+      }
+      this.maxBodyBytes = value;
+      return this;
+    }
+
+    public Builder maxRequestsPerInstance(int value) {
+      this.maxRequestsPerInstance = range("max_requests_per_instance", value, 0, Integer.MAX_VALUE);
+      return this;
+    }
+
+    public Builder stopGrace(Duration value) {
+      this.stopGrace = nonNegative("stop_grace", value);
+      return this;
+    }
+
+    /** Validates the combination and returns the spec. */
+    public FunctionSpec build() {
+      if (executable == null) {
+        throw new IllegalArgumentException("function '" + id + "' has no executable: add <executable>");
+      }
+      if (routes.isEmpty()) {
+        throw new IllegalArgumentException("function '" + id + "' has no route: add <route>/" + id + "/*</route>");
+      }
+      int max = maxInstances != null ? maxInstances : defaultMaxInstances(protocol);
+      if (minInstances > max) {
+        throw new IllegalArgumentException(
+            "function '" + id + "': min_instances " + minInstances + " is more than max_instances " + max);
+      }
+      if (readyPath != null && !protocol.childServesHttp()) {
+        throw new IllegalArgumentException(
+            "function '" + id + "': ready_path only applies to http and legacy-http functions, not "
+                + protocol.manifestName());
+      }
+      if (httpListen == HttpListen.UNIX && protocol != Protocol.HTTP) {
+        throw new IllegalArgumentException(
+            "function '" + id + "': http_listen unix only applies to protocol http, not "
+                + protocol.manifestName());
+      }
+      return new FunctionSpec(this);
+    }
+
+    private int range(String name, int value, int min, int max) {
+      if (value < min || value > max) {
+        throw new IllegalArgumentException(
+            name + " of '" + id + "' is " + value + ": it must be between " + min + " and " + max);
+      }
+      return value;
+    }
+
+    private Duration positive(String name, Duration value) {
+      if (value == null || value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(
+            name + " of '" + id + "' is " + value + ": it must be more than zero");
+      }
+      return value;
+    }
+
+    private Duration nonNegative(String name, Duration value) {
+      if (value == null || value.isNegative()) {
+        throw new IllegalArgumentException(
+            name + " of '" + id + "' is " + value + ": it must be zero or more");
+      }
+      return value;
+    }
+  }
+}

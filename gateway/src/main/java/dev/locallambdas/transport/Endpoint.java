@@ -1,0 +1,42 @@
+package dev.locallambdas.transport;
+
+import dev.locallambdas.exchange.Request;
+import dev.locallambdas.exchange.ResponseSink;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The gateway's side of the channel to one instance of a function. Created before the instance's
+ * process starts (so the child can be told its address), then made ready, then used for
+ * exchanges, then closed. {@link #exchange} may be called by up to the function's concurrency
+ * threads at once.
+ */
+public interface Endpoint extends AutoCloseable {
+  /** Variables the child needs to find this endpoint, e.g. PIPE_ADDRESS or HTTP_ADDRESS and PORT. */
+  Map<String, String> environment();
+
+  /**
+   * Blocks until the child is ready to serve, as signalled by the child (a HELLO, an accepted
+   * connection) rather than guessed. Throws {@link TransportException} of kind NOT_READY when the
+   * timeout passes or {@code processAlive} turns false first.
+   */
+  void awaitReady(Duration timeout, BooleanSupplier processAlive)
+      throws IOException, InterruptedException;
+
+  /**
+   * Sends one request and streams the response into {@code sink}. Throws TransportException for
+   * child-side failures, and passes on the sink's and the body's own exceptions (client gone, body
+   * too large). When the calling thread is interrupted (timeout, client gone) the exchange stops,
+   * tells the child where the protocol allows, and throws {@link java.io.InterruptedIOException}.
+   */
+  void exchange(Request request, ResponseSink sink) throws IOException;
+
+  /**
+   * Closes connections and removes socket files. Idempotent. Exchanges in progress fail with
+   * TransportException(CHILD_FAILED) or InterruptedIOException.
+   */
+  @Override
+  void close();
+}

@@ -1,0 +1,3 @@
+package dev.locallambdas.sdk;
+
+final class Placeholder {}
