@@ -5,7 +5,6 @@ import dev.locallambdas.exchange.ResponseSink;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 /**
  * The gateway's side of the channel to one instance of a function. Created before the instance's
@@ -20,10 +19,10 @@ public interface Endpoint extends AutoCloseable {
   /**
    * Blocks until the child is ready to serve, as signalled by the child (a HELLO, an accepted
    * connection) rather than guessed. Throws {@link TransportException} of kind NOT_READY when the
-   * timeout passes or {@code processAlive} turns false first.
+   * timeout passes or the process exits first. {@code process} is the child (its pid and
+   * descendants let an HTTP endpoint check that the port it polls is really the child's).
    */
-  void awaitReady(Duration timeout, BooleanSupplier processAlive)
-      throws IOException, InterruptedException;
+  void awaitReady(Duration timeout, ProcessHandle process) throws IOException, InterruptedException;
 
   /**
    * Sends one request and streams the response into {@code sink}. Throws TransportException for
