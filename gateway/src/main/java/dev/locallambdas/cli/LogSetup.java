@@ -1,0 +1,70 @@
+package dev.locallambdas.cli;
+
+import java.io.PrintStream;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/** Readable one-line logs on stderr: "12:01:02.345 INFO  function  hello#1: ready (pid 42, 35 ms)". */
+final class LogSetup {
+  private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+
+  private LogSetup() {}
+
+  static void configure(Level level) {
+    LogManager.getLogManager().reset();
+    Logger root = Logger.getLogger("");
+    Handler handler =
+        new ConsoleHandler() {
+          {
+            setOutputStream(new PrintStream(System.err, true, java.nio.charset.StandardCharsets.UTF_8));
+          }
+        };
+    handler.setLevel(Level.ALL);
+    handler.setFormatter(new LineFormatter());
+    root.addHandler(handler);
+    root.setLevel(Level.WARNING); // libraries: warnings only
+    Logger.getLogger("dev.locallambdas").setLevel(level);
+  }
+
+  static final class LineFormatter extends Formatter {
+    @Override
+    public String format(LogRecord r) {
+      String name = r.getLoggerName() == null ? "" : r.getLoggerName();
+      int dot = name.lastIndexOf('.');
+      String component = dot >= 0 ? name.substring(dot + 1) : name;
+      StringBuilder sb = new StringBuilder(128);
+      sb.append(LocalTime.now().format(TIME)).append(' ');
+      sb.append(levelName(r.getLevel()));
+      sb.append(' ').append(String.format("%-9s", component)).append(' ');
+      sb.append(formatMessage(r)).append('\n');
+      if (r.getThrown() != null && Logger.getLogger("dev.locallambdas").isLoggable(Level.FINE)) {
+        java.io.StringWriter w = new java.io.StringWriter();
+        r.getThrown().printStackTrace(new java.io.PrintWriter(w));
+        sb.append(w);
+      } else if (r.getThrown() != null) {
+        sb.append("    caused by ").append(r.getThrown()).append('\n');
+      }
+      return sb.toString();
+    }
+
+    private static String levelName(Level l) {
+      if (l.intValue() >= Level.SEVERE.intValue()) {
+        return "ERROR";
+      }
+      if (l.intValue() >= Level.WARNING.intValue()) {
+        return "WARN ";
+      }
+      if (l.intValue() >= Level.INFO.intValue()) {
+        return "INFO ";
+      }
+      return "DEBUG";
+    }
+  }
+}

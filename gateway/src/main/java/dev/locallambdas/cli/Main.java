@@ -1,0 +1,230 @@
+package dev.locallambdas.cli;
+
+import dev.locallambdas.manifest.FunctionSpec;
+import dev.locallambdas.manifest.Manifest;
+import dev.locallambdas.manifest.ManifestException;
+import dev.locallambdas.manifest.ManifestProblem;
+import dev.locallambdas.manifest.ManifestReader;
+import dev.locallambdas.server.Gateway;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The command line: {@code local-lambdas [serve] [MANIFEST]} and {@code local-lambdas validate MANIFEST}. */
+@Command(
+    name = "local-lambdas",
+    mixinStandardHelpOptions = true,
+    version = "local-lambdas 0.1.0",
+    description = {
+      "A local function gateway: one HTTP front door routes each request by path to a function,",
+      "a local process declared in manifest.xml, started on demand and kept warm.",
+      "",
+      "With no command, 'serve' is assumed: local-lambdas [MANIFEST] = local-lambdas serve [MANIFEST]."
+    },
+    subcommands = {Main.Serve.class, Main.Validate.class, CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+  private static final Set<String> COMMANDS = Set.of("serve", "validate", "help", "-h", "--help", "-V", "--version");
+
+  @Override
+  public Integer call() {
+    return 0;
+  }
+
+  public static void main(String[] args) {
+    String[] effective = args;
+    if (args.length == 0 || !COMMANDS.contains(args[0])) {
+      effective = new String[args.length + 1];
+      effective[0] = "serve";
+      System.arraycopy(args, 0, effective, 1, args.length);
+    }
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(
+        (e, cmd, parsed) -> {
+          cmd.getErr().println("local-lambdas: " + e.getMessage());
+          return 1;
+        });
+    int code = cli.execute(effective);
+    if (code != 0 || !"serve".equals(effective[0])) {
+      System.exit(code);
+    }
+  }
+
+  static class LogOptions {
+    @Option(names = {"-q", "--quiet"}, description = "Log warnings and errors only.")
+    boolean quiet;
+
+    @Option(names = {"-d", "--debug"}, description = "Log everything, including each child's lifecycle in detail.")
+    boolean debug;
+
+    void apply() {
+      String env = System.getenv("LOCAL_LAMBDAS_LOG");
+      Level level = Level.INFO;
+      if (env != null) {
+        level =
+            switch (env.trim().toLowerCase(java.util.Locale.ROOT)) {
+              case "debug", "trace" -> Level.FINE;
+              case "warn", "warning", "error", "quiet" -> Level.WARNING;
+              default -> Level.INFO;
+            };
+      }
+      if (quiet) {
+        level = Level.WARNING;
+      }
+      if (debug) {
+        level = Level.FINE;
+      }
+      LogSetup.configure(level);
+    }
+  }
+
+  @Command(
+      name = "serve",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Serve the functions of a manifest.",
+        "MANIFEST defaults to ./manifest.xml when it exists, else to the bundled demo examples/manifest.xml.",
+        "The address comes from --bind, else from the BIND_ADDRESS environment variable, else 127.0.0.1:3000."
+      })
+  static final class Serve implements Callable<Integer> {
+    @Parameters(arity = "0..1", paramLabel = "MANIFEST", description = "Path of manifest.xml.")
+    Path manifest;
+
+    @Option(names = "--bind", paramLabel = "HOST:PORT", description = "Address to listen on, e.g. 127.0.0.1:3000 or [::1]:8080.")
+    String bind;
+
+    @Option(
+        names = "--drain-grace",
+        paramLabel = "DURATION",
+        defaultValue = "10s",
+        description = "On SIGINT/SIGTERM, how long in-flight requests may take to finish (default: ${DEFAULT-VALUE}).")
+    String drainGrace;
+
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
+    LogOptions log = new LogOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      log.apply();
+      Logger logger = Logger.getLogger("dev.locallambdas.server");
+      Path file = resolveManifest(manifest);
+      Duration grace = Durations.parse("--drain-grace", drainGrace);
+      InetSocketAddress address = BindAddress.resolve(bind, System.getenv("BIND_ADDRESS"));
+      Manifest m = read(file);
+      if (m == null) {
+        return 2;
+      }
+      List<ManifestProblem> missing = ManifestReader.checkExecutables(m);
+      if (!missing.isEmpty()) {
+        missing.forEach(p -> System.err.println(p));
+        System.err.println("local-lambdas: not starting: fix the executables above (or run 'local-lambdas validate " + file + "')");
+        return 2;
+      }
+      Gateway gateway;
+      try {
+        gateway = Gateway.start(m, address);
+      } catch (IOException e) {
+        System.err.println("local-lambdas: " + e.getMessage());
+        return 1;
+      }
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    gateway.shutdown(grace);
+                    stopped.countDown();
+                  },
+                  "shutdown"));
+      InetSocketAddress a = gateway.address();
+      logger.info(
+          "serving " + m.functions().size() + " function(s) from " + file + " on http://"
+              + (a.getAddress() instanceof java.net.Inet6Address ? "[" + a.getHostString() + "]" : a.getHostString())
+              + ":" + a.getPort());
+      for (FunctionSpec f : m.functions()) {
+        logger.info(
+            "  " + String.join(", ", f.routes()) + "  ->  " + f.id() + " (" + f.protocol().manifestName() + ", "
+                + f.startPolicy().name().toLowerCase(java.util.Locale.ROOT) + ")");
+      }
+      stopped.await();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "validate",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Check a manifest without starting anything: syntax, every value, duplicate ids and routes,",
+        "and that every executable exists. Exits 0 when valid, 1 otherwise."
+      })
+  static final class Validate implements Callable<Integer> {
+    @Parameters(arity = "0..1", paramLabel = "MANIFEST", description = "Path of manifest.xml (default: as for serve).")
+    Path manifest;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      LogSetup.configure(Level.WARNING);
+      Path file = resolveManifest(manifest);
+      Manifest m = read(file);
+      if (m == null) {
+        return 1;
+      }
+      List<ManifestProblem> problems = ManifestReader.checkExecutables(m);
+      PrintWriter out = spec.commandLine().getOut();
+      if (!problems.isEmpty()) {
+        problems.forEach(p -> System.err.println(p));
+        return 1;
+      }
+      out.println(file + ": valid, " + m.functions().size() + " function(s)"
+          + (m.originalFormat() ? " (original local_lambdas format: legacy JSON protocols)" : ""));
+      for (FunctionSpec f : m.functions()) {
+        out.println("  " + f.id() + ": " + String.join(", ", f.routes()) + " -> " + f.executable()
+            + " " + String.join(" ", f.args()) + " [" + f.protocol().manifestName() + "]");
+      }
+      out.flush();
+      return 0;
+    }
+  }
+
+  static Path resolveManifest(Path given) {
+    if (given != null) {
+      return given;
+    }
+    Path local = Path.of("manifest.xml");
+    if (Files.exists(local)) {
+      return local;
+    }
+    String home = System.getenv("LOCAL_LAMBDAS_HOME");
+    Path demo = home != null ? Path.of(home, "examples", "manifest.xml") : Path.of("examples", "manifest.xml");
+    return demo;
+  }
+
+  static Manifest read(Path file) {
+    if (!Files.exists(file)) {
+      System.err.println("local-lambdas: manifest " + file + " does not exist; pass the path of a manifest.xml");
+      return null;
+    }
+    try {
+      return ManifestReader.read(file);
+    } catch (ManifestException e) {
+      System.err.println(e.getMessage());
+      System.err.println("local-lambdas: " + file + " has errors; nothing was started");
+      return null;
+    }
+  }
+}

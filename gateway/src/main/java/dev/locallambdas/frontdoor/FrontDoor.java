@@ -1,0 +1,121 @@
+package dev.locallambdas.frontdoor;
+
+import dev.locallambdas.function.FunctionPool;
+import dev.locallambdas.routing.RouteTable;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The HTTP/1.1 front door: Netty's event loops (native epoll where available) parse requests
+ * strictly and hand each routed request to a virtual thread; see
+ * docs/decisions/0001-front-door-library.md for why.
+ */
+public final class FrontDoor implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
+  static final int MAX_INITIAL_LINE = 8 * 1024;
+  static final int MAX_HEADER_SIZE = 16 * 1024;
+  static final int KEEP_ALIVE_IDLE_SECONDS = 60;
+
+  private final EventLoopGroup group;
+  private final Channel serverChannel;
+  private final InetSocketAddress address;
+
+  private FrontDoor(EventLoopGroup group, Channel serverChannel) {
+    this.group = group;
+    this.serverChannel = serverChannel;
+    this.address = (InetSocketAddress) serverChannel.localAddress();
+  }
+
+  /** Binds and starts serving. Fails with a clear message when the address is taken. */
+  public static FrontDoor start(InetSocketAddress bind, RouteTable<FunctionPool> routes)
+      throws IOException {
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Class<? extends ServerChannel> channelType =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+    EventLoopGroup group =
+        new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("frontdoor", true), io);
+    HttpDecoderConfig decoder =
+        new HttpDecoderConfig()
+            .setMaxInitialLineLength(MAX_INITIAL_LINE)
+            .setMaxHeaderSize(MAX_HEADER_SIZE)
+            .setMaxChunkSize(64 * 1024)
+            .setValidateHeaders(true)
+            .setAllowDuplicateContentLengths(false)
+            .setStrictLineParsing(true)
+            .setUseRfc9112TransferEncoding(true);
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(group)
+            .channel(channelType)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
+                        .addLast("http", new HttpServerCodec(decoder))
+                        .addLast("gateway", new ConnectionHandler(routes));
+                  }
+                });
+    try {
+      Channel ch = b.bind(bind).syncUninterruptibly().channel();
+      FrontDoor door = new FrontDoor(group, ch);
+      LOG.fine(() -> "front door uses " + (epoll ? "epoll" : "NIO") + " with " + threads + " event loops");
+      return door;
+    } catch (Exception e) {
+      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+      if (e instanceof BindException || e.getCause() instanceof BindException || String.valueOf(e.getMessage()).contains("in use")) {
+        throw new IOException(
+            "cannot listen on " + bind.getHostString() + ":" + bind.getPort()
+                + ": the address is already in use; stop the other server or pass --bind HOST:PORT",
+            e);
+      }
+      throw new IOException("cannot listen on " + bind + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The address actually bound (useful with port 0). */
+  public InetSocketAddress address() {
+    return address;
+  }
+
+  /** Stops accepting new connections; open connections keep being served. */
+  public void stopAccepting() {
+    serverChannel.close().syncUninterruptibly();
+  }
+
+  @Override
+  public void close() {
+    serverChannel.close().syncUninterruptibly();
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}
