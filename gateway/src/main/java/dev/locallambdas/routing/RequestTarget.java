@@ -154,8 +154,9 @@ public final class RequestTarget {
   /**
    * The full algorithm, one segment at a time: each segment is normalised straight into {@code
    * out} behind a '/', then dropped again if it turns out to be empty or a dot-segment.
+   * Package-private so that tests can check the fast path against it.
    */
-  private static String canonicalise(String s, int end) throws BadTargetException {
+  static String canonicalise(String s, int end) throws BadTargetException {
     StringBuilder out = new StringBuilder(end + 8);
     int i = 1; // s.charAt(0) == '/'
     while (true) {
