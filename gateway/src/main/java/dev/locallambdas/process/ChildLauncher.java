@@ -30,6 +30,7 @@ import java.util.logging.Logger;
  */
 public final class ChildLauncher implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.process");
+
   /** Added to the longest stop grace when close() waits: SIGKILL takes effect promptly. */
   private static final Duration CLOSE_SLACK = Duration.ofSeconds(5);
 
@@ -81,8 +82,7 @@ public final class ChildLauncher implements AutoCloseable {
     Map<String, String> environment = builder.environment();
     environment.putAll(spec.extraEnvironment());
     Path program =
-        ProgramLookup.resolve(
-            spec.command().getFirst(), directory, environment.get("PATH"), label);
+        ProgramLookup.resolve(spec.command().getFirst(), directory, environment.get("PATH"), label);
     List<String> command = new ArrayList<>();
     setpriv.ifPresent(path -> command.addAll(ParentDeathSignal.prefix(path)));
     command.add(program.toString());
@@ -102,7 +102,8 @@ public final class ChildLauncher implements AutoCloseable {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof IOException io) {
-        throw new IOException("cannot start '" + label + "' " + command + ": " + io.getMessage(), io);
+        throw new IOException(
+            "cannot start '" + label + "' " + command + ": " + io.getMessage(), io);
       }
       if (cause instanceof RuntimeException re) {
         throw re;
@@ -123,7 +124,8 @@ public final class ChildLauncher implements AutoCloseable {
     ChildProcess child = new ChildProcess(spec.label(), spec.stopGrace(), process);
     children.add(child);
     child.onExit().whenComplete((status, failure) -> children.remove(child));
-    LOG.fine(() -> "[" + spec.label() + "] started process " + process.pid() + ": " + builder.command());
+    LOG.fine(
+        () -> "[" + spec.label() + "] started process " + process.pid() + ": " + builder.command());
     return child;
   }
 
@@ -160,7 +162,8 @@ public final class ChildLauncher implements AutoCloseable {
         longestGrace = child.stopGrace();
       }
     }
-    CompletableFuture<Void> all = CompletableFuture.allOf(exits.toArray(new CompletableFuture<?>[0]));
+    CompletableFuture<Void> all =
+        CompletableFuture.allOf(exits.toArray(new CompletableFuture<?>[0]));
     long waitMillis = longestGrace.plus(CLOSE_SLACK).toMillis();
     while (true) {
       try {

@@ -15,15 +15,16 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * A running (or finished) child process started by {@link ChildLauncher}. Its stdout and stderr
- * are drained all the time and logged through logger "dev.locallambdas.child" as "[label] line";
- * the last lines of stderr are kept for error messages. Its exit is always observed and logged.
+ * A running (or finished) child process started by {@link ChildLauncher}. Its stdout and stderr are
+ * drained all the time and logged through logger "dev.locallambdas.child" as "[label] line"; the
+ * last lines of stderr are kept for error messages. Its exit is always observed and logged.
  */
 public final class ChildProcess {
   private static final Logger OUTPUT = Logger.getLogger("dev.locallambdas.child");
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.process");
   private static final int RECENT_STDERR_LINES = 20;
   private static final int RECENT_STDERR_LINE_LENGTH = 500;
+
   /**
    * How long exit reporting waits for the output pipes to reach their end. A grandchild that
    * inherited them can keep them open indefinitely; the exit is reported anyway.
@@ -50,10 +51,7 @@ public final class ChildProcess {
     this.handle = process.toHandle();
     String prefix = "[" + label + "] ";
     CompletableFuture<Void> stdout =
-        drain(
-            "stdout",
-            process.getInputStream(),
-            line -> log("stdout", prefix, line));
+        drain("stdout", process.getInputStream(), line -> log("stdout", prefix, line));
     CompletableFuture<Void> stderr =
         drain(
             "stderr",
@@ -75,10 +73,17 @@ public final class ChildProcess {
     exit.whenComplete(
         (status, failure) -> {
           if (failure != null) {
-            LOG.log(Level.WARNING, prefix + "exit could not be observed", failure);
+            LOG.logp(
+                Level.WARNING,
+                ChildProcess.class.getName(),
+                "onExit",
+                prefix + "exit could not be observed",
+                failure);
           } else {
-            LOG.log(
+            LOG.logp(
                 stopRequested ? Level.FINE : Level.INFO,
+                ChildProcess.class.getName(),
+                "onExit",
                 prefix + "process " + handle.pid() + " " + status.describe());
           }
         });

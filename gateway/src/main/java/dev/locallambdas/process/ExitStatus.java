@@ -1,5 +1,7 @@
 package dev.locallambdas.process;
 
+import java.util.List;
+
 /**
  * How a child process ended.
  *
@@ -14,19 +16,21 @@ package dev.locallambdas.process;
  */
 public record ExitStatus(int code, int signal) {
   private static final int SIGNAL_BASE = 128;
-  private static final String[] SIGNAL_NAMES = {
-    null, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-    "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
-    "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
-    "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"
-  };
+  /** Linux names of signals 1 to 31, in order. */
+  private static final List<String> SIGNAL_NAMES =
+      List.of(
+          ("SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1 SIGSEGV"
+                  + " SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGSTKFLT SIGCHLD SIGCONT SIGSTOP SIGTSTP"
+                  + " SIGTTIN SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO"
+                  + " SIGPWR SIGSYS")
+              .split(" "));
 
   public ExitStatus {
     if (code < 0 || code > 255) {
       throw new IllegalArgumentException("exit code must be 0 to 255, got " + code);
     }
     if (signal != 0
-        && (signal < 0 || signal >= SIGNAL_NAMES.length || code != SIGNAL_BASE + signal)) {
+        && (signal < 0 || signal > SIGNAL_NAMES.size() || code != SIGNAL_BASE + signal)) {
       throw new IllegalArgumentException(
           "signal must be 0 or 1 to 31 with code 128 + signal, got signal "
               + signal
@@ -38,7 +42,7 @@ public record ExitStatus(int code, int signal) {
   /** The status for an exit value as returned by {@link Process#exitValue()}. */
   public static ExitStatus of(int exitValue) {
     int signal = exitValue - SIGNAL_BASE;
-    return signal > 0 && signal < SIGNAL_NAMES.length
+    return signal > 0 && signal <= SIGNAL_NAMES.size()
         ? new ExitStatus(exitValue, signal)
         : new ExitStatus(exitValue, 0);
   }
@@ -56,7 +60,7 @@ public record ExitStatus(int code, int signal) {
     return "killed by signal "
         + signal
         + " ("
-        + SIGNAL_NAMES[signal]
+        + SIGNAL_NAMES.get(signal - 1)
         + ") or exited with status "
         + code;
   }

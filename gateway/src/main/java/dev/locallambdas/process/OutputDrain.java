@@ -52,8 +52,8 @@ final class OutputDrain {
   }
 
   /**
-   * Where to cut a full buffer so that a UTF-8 sequence is not split: before an incomplete
-   * sequence at its end, if there is one (and the buffer holds more than that sequence).
+   * Where to cut a full buffer so that a UTF-8 sequence is not split: before an incomplete sequence
+   * at its end, if there is one (and the buffer holds more than that sequence).
    */
   private static int utf8Boundary(byte[] line, int length) {
     for (int back = 1; back <= 3 && back < length; back++) {

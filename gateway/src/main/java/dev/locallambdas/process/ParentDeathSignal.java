@@ -17,8 +17,8 @@ import java.util.logging.Logger;
 /**
  * Makes children die with the gateway, even when it is killed with SIGKILL and even when the
  * children know nothing of it: util-linux {@code setpriv --pdeathsig KILL} sets the Linux
- * parent-death signal and then execs the real program (same pid). The kernel sends that signal
- * when the <em>thread</em> that forked the child exits, which is why all spawning happens on one
+ * parent-death signal and then execs the real program (same pid). The kernel sends that signal when
+ * the <em>thread</em> that forked the child exits, which is why all spawning happens on one
  * long-lived thread (see {@link Spawner}).
  */
 final class ParentDeathSignal {

@@ -14,9 +14,9 @@ final class ProgramLookup {
   private ProgramLookup() {}
 
   /**
-   * Resolves {@code program}: a name without '/' against the directories of {@code searchPath}
-   * (the PATH the child will see; an empty entry means the working directory), anything else
-   * against {@code workingDirectory}.
+   * Resolves {@code program}: a name without '/' against the directories of {@code searchPath} (the
+   * PATH the child will see; an empty entry means the working directory), anything else against
+   * {@code workingDirectory}.
    */
   static Path resolve(String program, Path workingDirectory, String searchPath, String label)
       throws IOException {
@@ -36,8 +36,8 @@ final class ProgramLookup {
     for (String entry : searchPath.split(":", -1)) {
       Path candidate;
       try {
-        candidate = (entry.isEmpty() ? workingDirectory : workingDirectory.resolve(entry))
-            .resolve(program);
+        candidate =
+            (entry.isEmpty() ? workingDirectory : workingDirectory.resolve(entry)).resolve(program);
       } catch (InvalidPathException e) {
         continue;
       }
@@ -79,8 +79,13 @@ final class ProgramLookup {
       resolved = workingDirectory.resolve(program);
     } catch (InvalidPathException e) {
       throw new IOException(
-          "cannot start '" + label + "': program path '" + program + "' is invalid: "
-              + e.getMessage(), e);
+          "cannot start '"
+              + label
+              + "': program path '"
+              + program
+              + "' is invalid: "
+              + e.getMessage(),
+          e);
     }
     String where =
         Path.of(program).isAbsolute()
