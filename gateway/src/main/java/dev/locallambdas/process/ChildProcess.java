@@ -96,14 +96,23 @@ public final class ChildProcess {
     }
   }
 
+  /**
+   * Drains on a platform thread, not a virtual one: a read from a process pipe pins its carrier
+   * (the JDK compensates with an extra carrier, up to 256), so an idle child's drain costs a
+   * platform thread either way, and hundreds of them on virtual threads could exhaust the virtual
+   * thread scheduler and stall the rest of the gateway.
+   */
   private CompletableFuture<Void> drain(String stream, InputStream in, Consumer<String> lines) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    Thread.ofVirtual()
+    Thread.ofPlatform()
         .name("child-" + stream + "-" + label)
+        .daemon(true)
+        .uncaughtExceptionHandler(
+            (t, e) -> LOG.log(Level.SEVERE, "thread " + t.getName() + " died", e))
         .start(
             () -> {
               try (in) {
-                OutputDrain.drain(in, OutputDrain.MAX_LINE_BYTES, lines);
+                OutputDrain.drain(in, OutputDrain.MAX_LINE_BYTES, keepReading(stream, lines));
               } catch (IOException | RuntimeException e) {
                 LOG.log(Level.FINE, "[" + label + "] reading " + stream + " failed", e);
               } finally {
@@ -111,6 +120,23 @@ public final class ChildProcess {
               }
             });
     return done;
+  }
+
+  /**
+   * A failing log handler must not stop the reading, or the child would block on a full pipe:
+   * failures are reported once and the line is dropped.
+   */
+  private Consumer<String> keepReading(String stream, Consumer<String> lines) {
+    AtomicBoolean reported = new AtomicBoolean();
+    return line -> {
+      try {
+        lines.accept(line);
+      } catch (RuntimeException e) {
+        if (reported.compareAndSet(false, true)) {
+          LOG.log(Level.WARNING, "[" + label + "] handling " + stream + " failed; going on", e);
+        }
+      }
+    };
   }
 
   public String label() {

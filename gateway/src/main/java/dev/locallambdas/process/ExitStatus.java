@@ -16,6 +16,7 @@ import java.util.List;
  */
 public record ExitStatus(int code, int signal) {
   private static final int SIGNAL_BASE = 128;
+
   /** Linux names of signals 1 to 31, in order. */
   private static final List<String> SIGNAL_NAMES =
       List.of(
