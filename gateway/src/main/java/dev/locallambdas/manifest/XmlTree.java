@@ -33,7 +33,7 @@ final class XmlTree {
         switch (event) {
           case XMLStreamConstants.DTD -> {
             problems.add(
-                line(r.getLocation()),
+                startLine(r.getLocation(), r.getText(), 0),
                 null,
                 "<!DOCTYPE> is not allowed in a manifest: remove it (DTDs and entities are refused"
                     + " to keep external files out)");
@@ -68,7 +68,11 @@ final class XmlTree {
             if (top != null) {
               String t = r.getText();
               if (top.textLine == 0 && !t.isBlank()) {
-                top.textLine = line(r.getLocation());
+                int firstVisible = 0;
+                while (Character.isWhitespace(t.charAt(firstVisible))) {
+                  firstVisible++;
+                }
+                top.textLine = startLine(r.getLocation(), t, firstVisible);
               }
               top.text.append(t);
             }
@@ -115,6 +119,24 @@ final class XmlTree {
   private static String qualifiedName(XMLStreamReader r) {
     String prefix = r.getPrefix();
     return prefix == null || prefix.isEmpty() ? r.getLocalName() : prefix + ":" + r.getLocalName();
+  }
+
+  /**
+   * The line of {@code text.charAt(index)}: the parser reports where an event ends, so count back
+   * over the event's line breaks.
+   */
+  private static int startLine(Location end, String text, int index) {
+    int line = line(end);
+    if (line == 0 || text == null) {
+      return line;
+    }
+    int breaksAfter = 0;
+    for (int i = Math.min(index, text.length()); i < text.length(); i++) {
+      if (text.charAt(i) == '\n') {
+        breaksAfter++;
+      }
+    }
+    return Math.max(1, line - breaksAfter);
   }
 
   private static int line(Location location) {
