@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Checks, before anything is started, that each function's program exists, so a typo is reported
- * by {@code validate} or at startup instead of as a 502 on the first request.
+ * Checks, before anything is started, that each function's program exists, so a typo is reported by
+ * {@code validate} or at startup instead of as a 502 on the first request.
  */
 final class ExecutableCheck {
   private ExecutableCheck() {}
@@ -20,9 +20,10 @@ final class ExecutableCheck {
     Path cwd = Path.of("").toAbsolutePath();
     for (FunctionSpec f : m.functions()) {
       String element = "<executable> of '" + f.id() + "'";
-      String problem = f.executable().indexOf('/') >= 0
-          ? checkPath(f, f.workingDir() != null ? f.workingDir() : cwd)
-          : checkName(f.executable(), pathVariable);
+      String problem =
+          f.executable().indexOf('/') >= 0
+              ? checkPath(f, f.workingDir() != null ? f.workingDir() : cwd)
+              : checkName(f.executable(), pathVariable);
       if (problem != null) {
         problems.add(new ManifestProblem(m.source(), 0, element, problem));
       }
@@ -37,14 +38,23 @@ final class ExecutableCheck {
     } catch (InvalidPathException e) {
       return "'" + f.executable() + "' is not a valid path: " + e.getReason();
     }
-    String relative = Path.of(f.executable()).isAbsolute() ? ""
-        : " (a relative path resolves against <working_dir>, here " + workingDir + ")";
+    String relative =
+        Path.of(f.executable()).isAbsolute()
+            ? ""
+            : " (a relative path resolves against <working_dir>, here " + workingDir + ")";
     if (!Files.exists(p)) {
       if (!Files.isDirectory(workingDir)) {
-        return "working directory " + workingDir + " does not exist: create it or fix"
+        return "working directory "
+            + workingDir
+            + " does not exist: create it or fix"
             + " <working_dir>";
       }
-      return "'" + f.executable() + "' not found: " + p + " does not exist" + relative
+      return "'"
+          + f.executable()
+          + "' not found: "
+          + p
+          + " does not exist"
+          + relative
           + "; fix the path in <executable>";
     }
     if (!Files.isRegularFile(p)) {
@@ -75,7 +85,12 @@ final class ExecutableCheck {
         // A malformed PATH entry cannot hold the program; keep looking in the others.
       }
     }
-    return "'" + name + "' was not found on PATH (" + String.join(File.pathSeparator, dirs)
-        + "): install it, or give its path, e.g. <executable>./bin/" + name + "</executable>";
+    return "'"
+        + name
+        + "' was not found on PATH ("
+        + String.join(File.pathSeparator, dirs)
+        + "): install it, or give its path, e.g. <executable>./bin/"
+        + name
+        + "</executable>";
   }
 }

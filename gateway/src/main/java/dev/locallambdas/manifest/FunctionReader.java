@@ -24,7 +24,12 @@ final class FunctionReader {
 
   /** The elements after which a build() failure is most likely caused, most specific first. */
   private static final List<String> BUILD_CULPRITS =
-      List.of("min_instances", "max_instances", "http_listen", "ready_path", "protocol",
+      List.of(
+          "min_instances",
+          "max_instances",
+          "http_listen",
+          "ready_path",
+          "protocol",
           "communication_mode");
 
   /** Placeholder id so that the other elements are still checked when the id is bad. */
@@ -99,14 +104,17 @@ final class FunctionReader {
   private Result read() {
     int before = problems.count();
     String rawId = firstText("id");
-    label = rawId != null && !rawId.isEmpty()
-        ? "'" + rawId + "'"
-        : "the <" + element.name() + "> at line " + element.line();
+    label =
+        rawId != null && !rawId.isEmpty()
+            ? "'" + rawId + "'"
+            : "the <" + element.name() + "> at line " + element.line();
     checkShape();
     Value id = first("id");
     if (id == null) {
       if (!values.containsKey("id")) {
-        problems.add(element.line(), "<" + element.name() + ">",
+        problems.add(
+            element.line(),
+            "<" + element.name() + ">",
             "has no <id>: add one, e.g. <id>hello</id>");
       }
       useBuilder(PLACEHOLDER_ID);
@@ -121,21 +129,24 @@ final class FunctionReader {
     }
     apply();
     requirePresent("executable", "add the program to run, e.g. <executable>python3</executable>");
-    requirePresent("route", "add the path it serves, e.g. <route>/"
-        + (builderId.equals(PLACEHOLDER_ID) ? "hello" : builderId) + "/*</route>");
+    requirePresent(
+        "route",
+        "add the path it serves, e.g. <route>/"
+            + (builderId.equals(PLACEHOLDER_ID) ? "hello" : builderId)
+            + "/*</route>");
     List<RouteAt> routes = new ArrayList<>();
     for (Value v : values.getOrDefault("route", List.of())) {
       routes.add(new RouteAt(v.text(), v.element().line()));
     }
     FunctionSpec spec = problems.count() == before ? build() : null;
-    return new Result(spec, id == null ? null : id.text(), id == null ? 0 : id.element().line(),
-        routes);
+    return new Result(
+        spec, id == null ? null : id.text(), id == null ? 0 : id.element().line(), routes);
   }
 
   private void requirePresent(String name, String fix) {
     if (!values.containsKey(name)) {
-      problems.add(element.line(), "<" + element.name() + "> of " + label,
-          "has no <" + name + ">: " + fix);
+      problems.add(
+          element.line(), "<" + element.name() + "> of " + label, "has no <" + name + ">: " + fix);
     }
   }
 
@@ -148,14 +159,18 @@ final class FunctionReader {
   private void checkShape() {
     String where = "<" + element.name() + "> of " + label;
     for (XmlElement.XmlAttribute a : element.attributes()) {
-      String hint = RULES.containsKey(a.name())
-          ? ": write it as an element, <" + a.name() + ">" + a.value() + "</" + a.name() + ">"
-          : ": <" + element.name() + "> takes no attributes";
+      String hint =
+          RULES.containsKey(a.name())
+              ? ": write it as an element, <" + a.name() + ">" + a.value() + "</" + a.name() + ">"
+              : ": <" + element.name() + "> takes no attributes";
       problems.add(element.line(), where, "unknown attribute " + a.name() + hint);
     }
     if (!element.text().isBlank()) {
-      problems.add(element.textLine(), where,
-          "unexpected text '" + abbreviate(element.text().strip())
+      problems.add(
+          element.textLine(),
+          where,
+          "unexpected text '"
+              + abbreviate(element.text().strip())
               + "': values go inside elements such as <arg>");
     }
     Map<String, Integer> firstLine = new LinkedHashMap<>();
@@ -165,9 +180,14 @@ final class FunctionReader {
       String childLabel = "<" + name + "> of " + label;
       if (rule == null) {
         String guess = Suggestions.closest(name, RULES.keySet());
-        problems.add(child.line(), childLabel,
-            "unknown element" + (guess != null ? ": did you mean <" + guess + ">?"
-                : "; known elements are " + String.join(", ", RULES.keySet().stream().sorted().toList())));
+        problems.add(
+            child.line(),
+            childLabel,
+            "unknown element"
+                + (guess != null
+                    ? ": did you mean <" + guess + ">?"
+                    : "; known elements are "
+                        + String.join(", ", RULES.keySet().stream().sorted().toList())));
         continue;
       }
       values.computeIfAbsent(name, k -> new ArrayList<>());
@@ -175,23 +195,32 @@ final class FunctionReader {
       for (XmlElement.XmlAttribute a : child.attributes()) {
         if (!rule.attributes().contains(a.name())) {
           String guess = Suggestions.closest(a.name(), rule.attributes());
-          problems.add(child.line(), childLabel, "unknown attribute " + a.name()
-              + (guess != null ? ": did you mean " + guess + "?"
-                  : rule.attributes().isEmpty() ? ": <" + name + "> takes no attributes"
-                      : ": known attributes are " + String.join(", ", rule.attributes())));
+          problems.add(
+              child.line(),
+              childLabel,
+              "unknown attribute "
+                  + a.name()
+                  + (guess != null
+                      ? ": did you mean " + guess + "?"
+                      : rule.attributes().isEmpty()
+                          ? ": <" + name + "> takes no attributes"
+                          : ": known attributes are " + String.join(", ", rule.attributes())));
           usable = false;
         }
       }
       if (!child.children().isEmpty()) {
-        problems.add(child.children().getFirst().line(), childLabel,
-            "holds text, not elements: move <" + child.children().getFirst().name()
+        problems.add(
+            child.children().getFirst().line(),
+            childLabel,
+            "holds text, not elements: move <"
+                + child.children().getFirst().name()
                 + "> out of it");
         usable = false;
       }
       Integer seen = firstLine.putIfAbsent(name, child.line());
       if (seen != null && !rule.repeatable()) {
-        problems.add(child.line(), childLabel,
-            "given twice (first at line " + seen + "): keep one");
+        problems.add(
+            child.line(), childLabel, "given twice (first at line " + seen + "): keep one");
         continue;
       }
       String text = child.text().strip();
@@ -213,8 +242,11 @@ final class FunctionReader {
     applyWorkingDir();
     applyProtocol();
     each("env", this::applyEnv);
-    single("start", v -> builder.startPolicy(
-        choice("start", v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER))));
+    single(
+        "start",
+        v ->
+            builder.startPolicy(
+                choice("start", v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER))));
     single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
     single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
     single("concurrency", v -> builder.concurrency(ManifestValues.integer(v)));
@@ -224,11 +256,15 @@ final class FunctionReader {
     single("queue_timeout", v -> builder.queueTimeout(ManifestValues.duration(v)));
     single("queue_size", v -> builder.queueSize(ManifestValues.integer(v)));
     single("max_body_size", v -> builder.maxBodyBytes(ManifestValues.size(v)));
-    single("max_requests_per_instance",
+    single(
+        "max_requests_per_instance",
         v -> builder.maxRequestsPerInstance(ManifestValues.integer(v)));
     single("stop_grace", v -> builder.stopGrace(ManifestValues.duration(v)));
-    single("http_listen", v -> builder.httpListen(
-        choice("http_listen", v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
+    single(
+        "http_listen",
+        v ->
+            builder.httpListen(
+                choice("http_listen", v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
   }
 
@@ -241,7 +277,9 @@ final class FunctionReader {
     try {
       builder.workingDir(context.baseDir().resolve(Path.of(v.text())).normalize());
     } catch (InvalidPathException e) {
-      problems.add(v.element().line(), "<working_dir> of " + label,
+      problems.add(
+          v.element().line(),
+          "<working_dir> of " + label,
           "'" + v.text() + "' is not a valid path: " + e.getReason());
     }
   }
@@ -251,29 +289,40 @@ final class FunctionReader {
     Value mode = first("communication_mode");
     if (protocol != null && mode != null) {
       Value later = protocol.element().line() >= mode.element().line() ? protocol : mode;
-      problems.add(later.element().line(), "<" + later.element().name() + "> of " + label,
+      problems.add(
+          later.element().line(),
+          "<" + later.element().name() + "> of " + label,
           "both <protocol> and <communication_mode> are given: use one");
       return;
     }
     if (protocol != null) {
-      single("protocol", v -> {
-        Protocol p = Protocol.fromManifestName(v);
-        if (p == null) {
-          List<String> names = java.util.Arrays.stream(Protocol.values())
-              .map(Protocol::manifestName).toList();
-          String guess = Suggestions.closest(v, names);
-          throw new IllegalArgumentException("'" + v + "' is not a protocol: use "
-              + String.join(", ", names) + (guess != null ? " (did you mean " + guess + "?)" : ""));
-        }
-        builder.protocol(p);
-      });
+      single(
+          "protocol",
+          v -> {
+            Protocol p = Protocol.fromManifestName(v);
+            if (p == null) {
+              List<String> names =
+                  java.util.Arrays.stream(Protocol.values()).map(Protocol::manifestName).toList();
+              String guess = Suggestions.closest(v, names);
+              throw new IllegalArgumentException(
+                  "'"
+                      + v
+                      + "' is not a protocol: use "
+                      + String.join(", ", names)
+                      + (guess != null ? " (did you mean " + guess + "?)" : ""));
+            }
+            builder.protocol(p);
+          });
     } else if (mode != null) {
       // communication_mode is the original's element: in the original format it keeps the
       // original's JSON protocols; in version 1 it names local-lambdas' own protocols.
       Protocol pipe = context.originalFormat() ? Protocol.LEGACY_PIPE : Protocol.PIPE;
       Protocol http = context.originalFormat() ? Protocol.LEGACY_HTTP : Protocol.HTTP;
-      single("communication_mode", v -> builder.protocol(
-          choice("communication_mode", v, Map.of("pipe", pipe, "http", http))));
+      single(
+          "communication_mode",
+          v ->
+              builder.protocol(
+                  choice("communication_mode", v, Map.of("pipe", pipe, "http", http))));
     } else {
       builder.protocol(context.originalFormat() ? Protocol.LEGACY_PIPE : Protocol.PIPE);
     }
@@ -293,8 +342,12 @@ final class FunctionReader {
     if (t == null) {
       List<String> names = options.keySet().stream().sorted().toList();
       String guess = Suggestions.closest(v, names);
-      throw new IllegalArgumentException("'" + v + "' is not allowed: use "
-          + String.join(" or ", names) + (guess != null ? " (did you mean " + guess + "?)" : ""));
+      throw new IllegalArgumentException(
+          "'"
+              + v
+              + "' is not allowed: use "
+              + String.join(" or ", names)
+              + (guess != null ? " (did you mean " + guess + "?)" : ""));
     }
     return t;
   }
@@ -317,8 +370,8 @@ final class FunctionReader {
       action.run();
     } catch (IllegalArgumentException e) {
       String name = v.element().name();
-      problems.add(v.element().line(), "<" + name + "> of " + label,
-          clean(name, v.text(), e.getMessage()));
+      problems.add(
+          v.element().line(), "<" + name + "> of " + label, clean(name, v.text(), e.getMessage()));
     }
   }
 
@@ -329,12 +382,16 @@ final class FunctionReader {
       for (String culprit : BUILD_CULPRITS) {
         Value v = first(culprit);
         if (v != null && e.getMessage().contains(culprit)) {
-          problems.add(v.element().line(), "<" + culprit + "> of " + label,
+          problems.add(
+              v.element().line(),
+              "<" + culprit + "> of " + label,
               clean(culprit, v.text(), e.getMessage()));
           return null;
         }
       }
-      problems.add(element.line(), "<" + element.name() + "> of " + label,
+      problems.add(
+          element.line(),
+          "<" + element.name() + "> of " + label,
           clean(element.name(), "", e.getMessage()));
       return null;
     }
@@ -346,9 +403,10 @@ final class FunctionReader {
    * must be ...", quoting the value as written rather than as parsed.
    */
   private String clean(String name, String raw, String message) {
-    String m = message
-        .replace("function '" + builderId + "': ", "")
-        .replace(" of '" + builderId + "'", "");
+    String m =
+        message
+            .replace("function '" + builderId + "': ", "")
+            .replace(" of '" + builderId + "'", "");
     if (m.startsWith(name + " is ")) {
       String rest = m.substring(name.length() + " is ".length());
       int colon = rest.indexOf(": ");

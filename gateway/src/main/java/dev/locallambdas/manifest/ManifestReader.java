@@ -76,8 +76,8 @@ public final class ManifestReader {
   }
 
   /**
-   * One element directly inside {@code <manifest>}. Gateway-wide settings (such as a future
-   * {@code <cache>}) are added as further sections in {@link Draft#sections()}.
+   * One element directly inside {@code <manifest>}. Gateway-wide settings (such as a future {@code
+   * <cache>}) are added as further sections in {@link Draft#sections()}.
    */
   private interface Section {
     void read(Draft draft, XmlElement element);
@@ -111,17 +111,19 @@ public final class ManifestReader {
 
     void readRoot(XmlElement root) {
       if (!root.name().equals("manifest")) {
-        problems.add(root.line(), "<" + root.name() + ">",
-            "the root element must be <manifest>");
+        problems.add(root.line(), "<" + root.name() + ">", "the root element must be <manifest>");
         return;
       }
       readRootAttributes(root);
       Path manifestDir = source.getParent();
-      functionContext = new FunctionReader.Context(
-          originalFormat, originalFormat ? currentDir : manifestDir);
+      functionContext =
+          new FunctionReader.Context(originalFormat, originalFormat ? currentDir : manifestDir);
       if (!root.text().isBlank()) {
-        problems.add(root.textLine(), "<manifest>",
-            "unexpected text '" + FunctionReader.abbreviate(root.text().strip())
+        problems.add(
+            root.textLine(),
+            "<manifest>",
+            "unexpected text '"
+                + FunctionReader.abbreviate(root.text().strip())
                 + "': <manifest> holds only elements");
       }
       Map<String, Section> sections = sections();
@@ -134,7 +136,9 @@ public final class ManifestReader {
         }
       }
       if (results.isEmpty()) {
-        problems.add(root.line(), "<manifest>",
+        problems.add(
+            root.line(),
+            "<manifest>",
             "declares no functions: add a <process> with <id>, <executable> and <route>");
       }
       checkUnique();
@@ -150,7 +154,8 @@ public final class ManifestReader {
       }
       String guess = Suggestions.closest(name, sections.keySet());
       return "unknown element in <manifest>"
-          + (guess != null ? ": did you mean <" + guess + ">?"
+          + (guess != null
+              ? ": did you mean <" + guess + ">?"
               : "; known elements are " + String.join(", ", sections.keySet()));
     }
 
@@ -163,16 +168,24 @@ public final class ManifestReader {
           originalFormat = false;
           String v = a.value().strip();
           if (!SUPPORTED_VERSIONS.contains(v)) {
-            problems.add(root.line(), "<manifest>",
-                "version '" + v + "' is not supported: supported versions are "
+            problems.add(
+                root.line(),
+                "<manifest>",
+                "version '"
+                    + v
+                    + "' is not supported: supported versions are "
                     + String.join(", ", SUPPORTED_VERSIONS)
                     + " (leave version out for the original local_lambdas format)");
           }
           continue;
         }
         String guess = Suggestions.closest(a.name(), List.of("version"));
-        problems.add(root.line(), "<manifest>", "unknown attribute " + a.name()
-            + (guess != null ? ": did you mean version?" : ": the only attribute is version"));
+        problems.add(
+            root.line(),
+            "<manifest>",
+            "unknown attribute "
+                + a.name()
+                + (guess != null ? ": did you mean version?" : ": the only attribute is version"));
       }
     }
 
@@ -192,18 +205,37 @@ public final class ManifestReader {
         if (r.id() != null) {
           FunctionReader.Result first = ids.putIfAbsent(r.id(), r);
           if (first != null) {
-            problems.add(r.idLine(), "<id>", "function id '" + r.id() + "' is used twice, at lines "
-                + first.idLine() + " and " + r.idLine() + ": ids must be unique");
+            problems.add(
+                r.idLine(),
+                "<id>",
+                "function id '"
+                    + r.id()
+                    + "' is used twice, at lines "
+                    + first.idLine()
+                    + " and "
+                    + r.idLine()
+                    + ": ids must be unique");
           }
         }
         String who = r.id() != null ? "'" + r.id() + "'" : "a function";
         for (FunctionReader.RouteAt route : r.routes()) {
           Owner first = routes.putIfAbsent(route.pattern(), new Owner(who, route.line()));
           if (first != null) {
-            problems.add(route.line(), "<route>", "route '" + route.pattern()
-                + "' is declared twice: by " + first.who() + " at line " + first.line()
-                + " and by " + who + " at line " + route.line() + ": each route belongs to one"
-                + " function");
+            problems.add(
+                route.line(),
+                "<route>",
+                "route '"
+                    + route.pattern()
+                    + "' is declared twice: by "
+                    + first.who()
+                    + " at line "
+                    + first.line()
+                    + " and by "
+                    + who
+                    + " at line "
+                    + route.line()
+                    + ": each route belongs to one"
+                    + " function");
           }
         }
       }

@@ -3,9 +3,9 @@ package dev.locallambdas.manifest;
 import java.util.List;
 
 /**
- * An element of the manifest as read from the file, before any meaning is given to it. {@code
- * text} is all character data directly inside the element, untrimmed; {@code textLine} is the line
- * where its first non-blank character is, or 0 when it is blank.
+ * An element of the manifest as read from the file, before any meaning is given to it. {@code text}
+ * is all character data directly inside the element, untrimmed; {@code textLine} is the line where
+ * its first non-blank character is, or 0 when it is blank.
  */
 record XmlElement(
     String name,

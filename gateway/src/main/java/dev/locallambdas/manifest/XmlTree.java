@@ -15,8 +15,8 @@ import javax.xml.stream.XMLStreamReader;
 
 /**
  * Reads a manifest file into {@link XmlElement}s with line numbers. DTDs are refused outright: a
- * manifest never needs one, and refusing them closes the door on external entities (XXE) and
- * entity expansion bombs regardless of the parser's other settings.
+ * manifest never needs one, and refusing them closes the door on external entities (XXE) and entity
+ * expansion bombs regardless of the parser's other settings.
  */
 final class XmlTree {
   private XmlTree() {}
@@ -46,7 +46,9 @@ final class XmlTree {
               problems.add(
                   b.line,
                   "<" + b.name + ">",
-                  "is in the XML namespace '" + ns + "': manifest elements use no namespace,"
+                  "is in the XML namespace '"
+                      + ns
+                      + "': manifest elements use no namespace,"
                       + " remove the xmlns declaration");
             }
             for (int i = 0; i < r.getAttributeCount(); i++) {

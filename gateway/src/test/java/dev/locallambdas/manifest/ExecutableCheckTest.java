@@ -13,13 +13,18 @@ class ExecutableCheckTest {
   @TempDir Path dir;
 
   private Manifest manifest(String functions) throws Exception {
-    return ManifestReader.read(ManifestFiles.write(dir, "<manifest version=\"1\">\n" + functions
-        + "</manifest>\n"));
+    return ManifestReader.read(
+        ManifestFiles.write(dir, "<manifest version=\"1\">\n" + functions + "</manifest>\n"));
   }
 
   private static String function(String id, String executable) {
-    return "<function><id>" + id + "</id><executable>" + executable + "</executable><route>/"
-        + id + "</route></function>\n";
+    return "<function><id>"
+        + id
+        + "</id><executable>"
+        + executable
+        + "</executable><route>/"
+        + id
+        + "</route></function>\n";
   }
 
   private Path script(String name, String permissions) throws Exception {
@@ -34,8 +39,11 @@ class ExecutableCheckTest {
   void findsProgramsOnPathAndByRelativeOrAbsolutePath() throws Exception {
     script("bin/tool", "rwxr-xr-x");
     Path absolute = script("abs-tool", "rwx------");
-    Manifest m = manifest(function("a", "tool") + function("b", "./bin/tool")
-        + function("c", absolute.toString()));
+    Manifest m =
+        manifest(
+            function("a", "tool")
+                + function("b", "./bin/tool")
+                + function("c", absolute.toString()));
 
     assertThat(ExecutableCheck.check(m, "/nonexistent:" + dir.resolve("bin"))).isEmpty();
   }
@@ -47,9 +55,13 @@ class ExecutableCheckTest {
 
     List<ManifestProblem> problems = ExecutableCheck.check(m, dir.resolve("bin").toString());
 
-    assertThat(problems).singleElement().hasToString(m.source()
-        + ": <executable> of 'hello': 'tool' was not found on PATH (" + dir.resolve("bin")
-        + "): install it, or give its path, e.g. <executable>./bin/tool</executable>");
+    assertThat(problems)
+        .singleElement()
+        .hasToString(
+            m.source()
+                + ": <executable> of 'hello': 'tool' was not found on PATH ("
+                + dir.resolve("bin")
+                + "): install it, or give its path, e.g. <executable>./bin/tool</executable>");
   }
 
   @Test
@@ -58,10 +70,15 @@ class ExecutableCheckTest {
 
     List<ManifestProblem> problems = ExecutableCheck.check(m, "/usr/bin");
 
-    assertThat(problems).singleElement().hasToString(m.source()
-        + ": <executable> of 'hello': './bin/hello' not found: " + dir.resolve("bin/hello")
-        + " does not exist (a relative path resolves against <working_dir>, here " + dir
-        + "); fix the path in <executable>");
+    assertThat(problems)
+        .singleElement()
+        .hasToString(
+            m.source()
+                + ": <executable> of 'hello': './bin/hello' not found: "
+                + dir.resolve("bin/hello")
+                + " does not exist (a relative path resolves against <working_dir>, here "
+                + dir
+                + "); fix the path in <executable>");
   }
 
   @Test
@@ -69,25 +86,35 @@ class ExecutableCheckTest {
     Path p = script("run.sh", "rw-r--r--");
     Manifest m = manifest(function("hello", "./run.sh"));
 
-    assertThat(ExecutableCheck.check(m, "/usr/bin")).singleElement().asString()
+    assertThat(ExecutableCheck.check(m, "/usr/bin"))
+        .singleElement()
+        .asString()
         .endsWith("<executable> of 'hello': './run.sh' is not executable: run chmod +x " + p);
   }
 
   @Test
   void reportsAMissingWorkingDirectory() throws Exception {
-    Manifest m = manifest("<function><id>w</id><executable>./x</executable><route>/w</route>"
-        + "<working_dir>nowhere</working_dir></function>\n");
+    Manifest m =
+        manifest(
+            "<function><id>w</id><executable>./x</executable><route>/w</route>"
+                + "<working_dir>nowhere</working_dir></function>\n");
 
-    assertThat(ExecutableCheck.check(m, "/usr/bin")).singleElement().asString()
-        .endsWith("working directory " + dir.resolve("nowhere")
-            + " does not exist: create it or fix <working_dir>");
+    assertThat(ExecutableCheck.check(m, "/usr/bin"))
+        .singleElement()
+        .asString()
+        .endsWith(
+            "working directory "
+                + dir.resolve("nowhere")
+                + " does not exist: create it or fix <working_dir>");
   }
 
   @Test
   void publicCheckUsesTheGatewaysPath() throws Exception {
     Manifest m = manifest(function("sh", "sh") + function("ghost", "no-such-program-ll-test"));
 
-    assertThat(ManifestReader.checkExecutables(m)).singleElement()
-        .extracting(ManifestProblem::element).isEqualTo("<executable> of 'ghost'");
+    assertThat(ManifestReader.checkExecutables(m))
+        .singleElement()
+        .extracting(ManifestProblem::element)
+        .isEqualTo("<executable> of 'ghost'");
   }
 }

@@ -78,7 +78,9 @@ class ManifestReaderTest {
     Manifest m = ManifestReader.read(file);
 
     assertThat(m.originalFormat()).isFalse();
-    assertThat(m.functions()).extracting(FunctionSpec::id).containsExactly("hello", "echo", "old-json");
+    assertThat(m.functions())
+        .extracting(FunctionSpec::id)
+        .containsExactly("hello", "echo", "old-json");
     FunctionSpec f = m.function("hello");
     assertThat(f.executable()).isEqualTo("./bin/hello");
     assertThat(f.args()).containsExactly("--greeting", "spaced", "");
@@ -135,16 +137,19 @@ class ManifestReaderTest {
 
   @Test
   void versionOneCommunicationModeNamesTheNewProtocols() throws Exception {
-    Path file = ManifestFiles.write(dir, """
-        <manifest version=" 1 ">
-          <process>
-            <id> web </id>
-            <executable>  node  </executable>
-            <route> /web/* </route>
-            <communication_mode> HTTP </communication_mode>
-          </process>
-        </manifest>
-        """);
+    Path file =
+        ManifestFiles.write(
+            dir,
+            """
+            <manifest version=" 1 ">
+              <process>
+                <id> web </id>
+                <executable>  node  </executable>
+                <route> /web/* </route>
+                <communication_mode> HTTP </communication_mode>
+              </process>
+            </manifest>
+            """);
 
     FunctionSpec f = ManifestReader.read(file).function("web");
 
@@ -155,17 +160,20 @@ class ManifestReaderTest {
 
   @Test
   void valuesMayUseCdataAndEntities() throws Exception {
-    Path file = ManifestFiles.write(dir, """
-        <manifest version="1">
-          <function>
-            <id>q</id>
-            <executable>sh</executable>
-            <arg><![CDATA[echo "<a&b>"]]></arg>
-            <arg>x &amp;&amp; y</arg>
-            <route>/q</route>
-          </function>
-        </manifest>
-        """);
+    Path file =
+        ManifestFiles.write(
+            dir,
+            """
+            <manifest version="1">
+              <function>
+                <id>q</id>
+                <executable>sh</executable>
+                <arg><![CDATA[echo "<a&b>"]]></arg>
+                <arg>x &amp;&amp; y</arg>
+                <route>/q</route>
+              </function>
+            </manifest>
+            """);
 
     assertThat(ManifestReader.read(file).function("q").args())
         .containsExactly("echo \"<a&b>\"", "x && y");

@@ -63,20 +63,21 @@ class ManifestSchemaTest {
 
   @Test
   void schemaRejectsWhatTheReaderRejects() {
-    List<String> bad = List.of(
-        "<manifest version=\"2\"><process><id>a</id><route>/a</route></process></manifest>",
-        "<manifest><process><id>a</id><max_instance>1</max_instance></process></manifest>",
-        "<manifest><process><id>a</id><idle_timeout>30</idle_timeout></process></manifest>",
-        "<manifest><process><id>a</id><max_body_size>1.5m</max_body_size></process></manifest>",
-        "<manifest><process><id>a</id><route>api</route></process></manifest>",
-        "<manifest><process><id>a</id><route>/a*</route></process></manifest>",
-        "<manifest><process><id>a</id><max_instances>0</max_instances></process></manifest>",
-        "<manifest><process><id>a</id><protocol>grpc</protocol></process></manifest>",
-        "<manifest><process><id>a</id><env>x</env></process></manifest>",
-        "<manifest><process><id>a</id></process><process><id>a</id></process></manifest>",
-        "<manifest><process><id>a</id><route>/x</route></process>"
-            + "<process><id>b</id><route>/x</route></process></manifest>",
-        "<manifest/>");
+    List<String> bad =
+        List.of(
+            "<manifest version=\"2\"><process><id>a</id><route>/a</route></process></manifest>",
+            "<manifest><process><id>a</id><max_instance>1</max_instance></process></manifest>",
+            "<manifest><process><id>a</id><idle_timeout>30</idle_timeout></process></manifest>",
+            "<manifest><process><id>a</id><max_body_size>1.5m</max_body_size></process></manifest>",
+            "<manifest><process><id>a</id><route>api</route></process></manifest>",
+            "<manifest><process><id>a</id><route>/a*</route></process></manifest>",
+            "<manifest><process><id>a</id><max_instances>0</max_instances></process></manifest>",
+            "<manifest><process><id>a</id><protocol>grpc</protocol></process></manifest>",
+            "<manifest><process><id>a</id><env>x</env></process></manifest>",
+            "<manifest><process><id>a</id></process><process><id>a</id></process></manifest>",
+            "<manifest><process><id>a</id><route>/x</route></process>"
+                + "<process><id>b</id><route>/x</route></process></manifest>",
+            "<manifest/>");
     for (String xml : bad) {
       Path file = ManifestFiles.write(dir, xml);
       assertThatThrownBy(() -> validate(file)).as(xml).isInstanceOf(SAXException.class);

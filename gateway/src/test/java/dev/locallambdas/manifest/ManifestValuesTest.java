@@ -55,20 +55,25 @@ class ManifestValuesTest {
     assertThatThrownBy(() -> ManifestValues.size("1.5m")).hasMessageContaining("not a size");
     assertThatThrownBy(() -> ManifestValues.size("-1")).hasMessageContaining("not a size");
     assertThatThrownBy(() -> ManifestValues.size("1t")).hasMessageContaining("not a size");
-    assertThatThrownBy(() -> ManifestValues.size("9999999999g")).hasMessage("'9999999999g' is too large");
+    assertThatThrownBy(() -> ManifestValues.size("9999999999g"))
+        .hasMessage("'9999999999g' is too large");
   }
 
   @Test
   void parsesIntegers() {
     assertThat(ManifestValues.integer("42")).isEqualTo(42);
     assertThat(ManifestValues.integer("-1")).isEqualTo(-1);
-    assertThatThrownBy(() -> ManifestValues.integer("4.0")).hasMessage("'4.0' is not a whole number");
-    assertThatThrownBy(() -> ManifestValues.integer("99999999999")).hasMessage("'99999999999' is too large");
+    assertThatThrownBy(() -> ManifestValues.integer("4.0"))
+        .hasMessage("'4.0' is not a whole number");
+    assertThatThrownBy(() -> ManifestValues.integer("99999999999"))
+        .hasMessage("'99999999999' is too large");
   }
 
   @Test
   void suggestsOnlyCloseNames() {
-    assertThat(Suggestions.closest("max_instance", java.util.List.of("max_instances", "min_instances")))
+    assertThat(
+            Suggestions.closest(
+                "max_instance", java.util.List.of("max_instances", "min_instances")))
         .isEqualTo("max_instances");
     assertThat(Suggestions.closest("idd", java.util.List.of("id", "arg"))).isEqualTo("id");
     assertThat(Suggestions.closest("colour", java.util.List.of("route", "env"))).isNull();
