@@ -19,13 +19,24 @@ final class ExecutableCheck {
     List<ManifestProblem> problems = new ArrayList<>();
     Path cwd = Path.of("").toAbsolutePath();
     for (FunctionSpec f : m.functions()) {
-      String element = "<executable> of '" + f.id() + "'";
+      Path workingDir = f.workingDir() != null ? f.workingDir() : cwd;
+      if (!Files.isDirectory(workingDir)) {
+        // The child could not be started in it, whatever its program.
+        problems.add(
+            new ManifestProblem(
+                m.source(),
+                0,
+                "<working_dir> of '" + f.id() + "'",
+                "directory " + workingDir + " does not exist: create it or fix <working_dir>"));
+        continue;
+      }
       String problem =
           f.executable().indexOf('/') >= 0
-              ? checkPath(f, f.workingDir() != null ? f.workingDir() : cwd)
+              ? checkPath(f, workingDir)
               : checkName(f.executable(), pathVariable);
       if (problem != null) {
-        problems.add(new ManifestProblem(m.source(), 0, element, problem));
+        problems.add(
+            new ManifestProblem(m.source(), 0, "<executable> of '" + f.id() + "'", problem));
       }
     }
     return problems;
@@ -43,12 +54,6 @@ final class ExecutableCheck {
             ? ""
             : " (a relative path resolves against <working_dir>, here " + workingDir + ")";
     if (!Files.exists(p)) {
-      if (!Files.isDirectory(workingDir)) {
-        return "working directory "
-            + workingDir
-            + " does not exist: create it or fix"
-            + " <working_dir>";
-      }
       return "'"
           + f.executable()
           + "' not found: "

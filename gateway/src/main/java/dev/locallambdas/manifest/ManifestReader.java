@@ -50,9 +50,10 @@ public final class ManifestReader {
   }
 
   /**
-   * Reports functions whose executable cannot be started: a name without '/' must be an executable
-   * file in a directory of the gateway's PATH; a path (resolved against the function's working
-   * directory) must exist and be executable. An empty list means all were found.
+   * Reports functions that cannot be started: a working directory that does not exist, or an
+   * executable that is not found. A name without '/' must be an executable file in a directory of
+   * the gateway's PATH; a path (resolved against the function's working directory) must exist and
+   * be executable. Problems carry no line (0). An empty list means every function can start.
    */
   public static List<ManifestProblem> checkExecutables(Manifest m) {
     return ExecutableCheck.check(m, System.getenv("PATH"));

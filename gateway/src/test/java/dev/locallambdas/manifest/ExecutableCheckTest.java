@@ -96,14 +96,14 @@ class ExecutableCheckTest {
   void reportsAMissingWorkingDirectory() throws Exception {
     Manifest m =
         manifest(
-            "<function><id>w</id><executable>./x</executable><route>/w</route>"
+            "<function><id>w</id><executable>sh</executable><route>/w</route>"
                 + "<working_dir>nowhere</working_dir></function>\n");
 
-    assertThat(ExecutableCheck.check(m, "/usr/bin"))
+    assertThat(ExecutableCheck.check(m, "/usr/bin:/bin"))
         .singleElement()
-        .asString()
-        .endsWith(
-            "working directory "
+        .hasToString(
+            m.source()
+                + ": <working_dir> of 'w': directory "
                 + dir.resolve("nowhere")
                 + " does not exist: create it or fix <working_dir>");
   }
