@@ -1,0 +1,438 @@
+package dev.locallambdas.manifest;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * Turns one {@code <process>} (or {@code <function>}) element into a {@link FunctionSpec},
+ * recording every problem on the way instead of stopping at the first.
+ */
+final class FunctionReader {
+  /** What one element may look like inside a function. */
+  private record Rule(boolean repeatable, boolean mayBeEmpty, Set<String> attributes) {}
+
+  private static final Rule SINGLE = new Rule(false, false, Set.of());
+  private static final Map<String, Rule> RULES = rules();
+
+  /** The elements after which a build() failure is most likely caused, most specific first. */
+  private static final List<String> BUILD_CULPRITS =
+      List.of(
+          "min_instances",
+          "max_instances",
+          "http_listen",
+          "ready_path",
+          "protocol",
+          "communication_mode");
+
+  /** Placeholder id so that the other elements are still checked when the id is bad. */
+  private static final String PLACEHOLDER_ID = "unnamed";
+
+  private static Map<String, Rule> rules() {
+    Map<String, Rule> r = new LinkedHashMap<>();
+    r.put("id", SINGLE);
+    r.put("executable", SINGLE);
+    r.put("arg", new Rule(true, true, Set.of()));
+    r.put("route", new Rule(true, false, Set.of()));
+    r.put("pipe_name", SINGLE);
+    r.put("working_dir", SINGLE);
+    r.put("communication_mode", SINGLE);
+    r.put("protocol", SINGLE);
+    r.put("env", new Rule(true, true, Set.of("name")));
+    r.put("start", SINGLE);
+    r.put("min_instances", SINGLE);
+    r.put("max_instances", SINGLE);
+    r.put("concurrency", SINGLE);
+    r.put("idle_timeout", SINGLE);
+    r.put("startup_timeout", SINGLE);
+    r.put("request_timeout", SINGLE);
+    r.put("queue_timeout", SINGLE);
+    r.put("queue_size", SINGLE);
+    r.put("max_body_size", SINGLE);
+    r.put("max_requests_per_instance", SINGLE);
+    r.put("stop_grace", SINGLE);
+    r.put("http_listen", SINGLE);
+    r.put("ready_path", SINGLE);
+    return Map.copyOf(r);
+  }
+
+  /** How the function elements of one manifest are interpreted. */
+  record Context(boolean originalFormat, Path baseDir) {}
+
+  /** A pattern and the line it was declared on. */
+  record RouteAt(String pattern, int line) {}
+
+  /**
+   * The outcome: {@code spec} is null when the function has problems; {@code id} is null when it
+   * has none; routes are listed whenever they were given, for the manifest-wide duplicate check.
+   */
+  record Result(FunctionSpec spec, String id, int idLine, List<RouteAt> routes) {}
+
+  /** A usable (trimmed, non-empty unless allowed) value of a child element. */
+  private record Value(XmlElement element, String text) {}
+
+  private final XmlElement element;
+  private final Context context;
+  private final Problems problems;
+  private final Map<String, List<Value>> values = new LinkedHashMap<>();
+  private String label;
+  private String builderId;
+  private FunctionSpec.Builder builder;
+
+  private FunctionReader(XmlElement element, Context context, Problems problems) {
+    this.element = element;
+    this.context = context;
+    this.problems = problems;
+  }
+
+  /** True when {@code name} is an element of a function, e.g. to explain a misplaced one. */
+  static boolean isFunctionElement(String name) {
+    return RULES.containsKey(name);
+  }
+
+  static Result read(XmlElement element, Context context, Problems problems) {
+    return new FunctionReader(element, context, problems).read();
+  }
+
+  private Result read() {
+    int before = problems.count();
+    String rawId = firstText("id");
+    label =
+        rawId != null && !rawId.isEmpty()
+            ? "'" + rawId + "'"
+            : "the <" + element.name() + "> at line " + element.line();
+    checkShape();
+    Value id = first("id");
+    if (id == null) {
+      if (!values.containsKey("id")) {
+        problems.add(
+            element.line(),
+            "<" + element.name() + ">",
+            "has no <id>: add one, e.g. <id>hello</id>");
+      }
+      useBuilder(PLACEHOLDER_ID);
+    } else {
+      try {
+        builder = FunctionSpec.builder(id.text());
+        builderId = id.text();
+      } catch (IllegalArgumentException e) {
+        problems.add(id.element().line(), "<id>", e.getMessage());
+        useBuilder(PLACEHOLDER_ID);
+      }
+    }
+    apply();
+    requirePresent("executable", "add the program to run, e.g. <executable>python3</executable>");
+    requirePresent(
+        "route",
+        "add the path it serves, e.g. <route>/"
+            + (builderId.equals(PLACEHOLDER_ID) ? "hello" : builderId)
+            + "/*</route>");
+    List<RouteAt> routes = new ArrayList<>();
+    for (Value v : values.getOrDefault("route", List.of())) {
+      routes.add(new RouteAt(v.text(), v.element().line()));
+    }
+    FunctionSpec spec = problems.count() == before ? build() : null;
+    return new Result(
+        spec, id == null ? null : id.text(), id == null ? 0 : id.element().line(), routes);
+  }
+
+  private void requirePresent(String name, String fix) {
+    if (!values.containsKey(name)) {
+      problems.add(
+          element.line(), "<" + element.name() + "> of " + label, "has no <" + name + ">: " + fix);
+    }
+  }
+
+  private void useBuilder(String id) {
+    builder = FunctionSpec.builder(id);
+    builderId = id;
+  }
+
+  /** Checks attributes, stray text and each child's form; fills {@link #values}. */
+  private void checkShape() {
+    String where = "<" + element.name() + "> of " + label;
+    for (XmlElement.XmlAttribute a : element.attributes()) {
+      String hint =
+          RULES.containsKey(a.name())
+              ? ": write it as an element, <" + a.name() + ">" + a.value() + "</" + a.name() + ">"
+              : ": <" + element.name() + "> takes no attributes";
+      problems.add(element.line(), where, "unknown attribute " + a.name() + hint);
+    }
+    if (!element.text().isBlank()) {
+      problems.add(
+          element.textLine(),
+          where,
+          "unexpected text '"
+              + abbreviate(element.text().strip())
+              + "': values go inside elements such as <arg>");
+    }
+    Map<String, Integer> firstLine = new LinkedHashMap<>();
+    for (XmlElement child : element.children()) {
+      String name = child.name();
+      Rule rule = RULES.get(name);
+      String childLabel = "<" + name + "> of " + label;
+      if (rule == null) {
+        String guess = Suggestions.closest(name, RULES.keySet());
+        problems.add(
+            child.line(),
+            childLabel,
+            "unknown element"
+                + (guess != null
+                    ? ": did you mean <" + guess + ">?"
+                    : "; known elements are "
+                        + String.join(", ", RULES.keySet().stream().sorted().toList())));
+        continue;
+      }
+      values.computeIfAbsent(name, k -> new ArrayList<>());
+      boolean usable = true;
+      for (XmlElement.XmlAttribute a : child.attributes()) {
+        if (!rule.attributes().contains(a.name())) {
+          String guess = Suggestions.closest(a.name(), rule.attributes());
+          problems.add(
+              child.line(),
+              childLabel,
+              "unknown attribute "
+                  + a.name()
+                  + (guess != null
+                      ? ": did you mean " + guess + "?"
+                      : rule.attributes().isEmpty()
+                          ? ": <" + name + "> takes no attributes"
+                          : ": known attributes are " + String.join(", ", rule.attributes())));
+          usable = false;
+        }
+      }
+      if (!child.children().isEmpty()) {
+        problems.add(
+            child.children().getFirst().line(),
+            childLabel,
+            "holds text, not elements: move <"
+                + child.children().getFirst().name()
+                + "> out of it");
+        usable = false;
+      }
+      Integer seen = firstLine.putIfAbsent(name, child.line());
+      if (seen != null && !rule.repeatable()) {
+        problems.add(
+            child.line(), childLabel, "given twice (first at line " + seen + "): keep one");
+        continue;
+      }
+      String text = child.text().strip();
+      if (text.isEmpty() && !rule.mayBeEmpty()) {
+        problems.add(child.line(), childLabel, "is empty: give a value or remove the element");
+        usable = false;
+      }
+      if (usable) {
+        values.get(name).add(new Value(child, text));
+      }
+    }
+  }
+
+  private void apply() {
+    single("executable", builder::executable);
+    each("arg", (e, v) -> builder.arg(v));
+    each("route", (e, v) -> builder.route(v));
+    single("pipe_name", builder::pipeName);
+    applyWorkingDir();
+    applyProtocol();
+    each("env", this::applyEnv);
+    single(
+        "start",
+        v ->
+            builder.startPolicy(
+                choice("start", v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER))));
+    single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
+    single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
+    single("concurrency", v -> builder.concurrency(ManifestValues.integer(v)));
+    single("idle_timeout", v -> builder.idleTimeout(ManifestValues.durationOrNever(v)));
+    single("startup_timeout", v -> builder.startupTimeout(ManifestValues.duration(v)));
+    single("request_timeout", v -> builder.requestTimeout(ManifestValues.duration(v)));
+    single("queue_timeout", v -> builder.queueTimeout(ManifestValues.duration(v)));
+    single("queue_size", v -> builder.queueSize(ManifestValues.integer(v)));
+    single("max_body_size", v -> builder.maxBodyBytes(ManifestValues.size(v)));
+    single(
+        "max_requests_per_instance",
+        v -> builder.maxRequestsPerInstance(ManifestValues.integer(v)));
+    single("stop_grace", v -> builder.stopGrace(ManifestValues.duration(v)));
+    single(
+        "http_listen",
+        v ->
+            builder.httpListen(
+                choice("http_listen", v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
+    single("ready_path", builder::readyPath);
+  }
+
+  private void applyWorkingDir() {
+    Value v = first("working_dir");
+    if (v == null) {
+      builder.workingDir(context.baseDir());
+      return;
+    }
+    try {
+      builder.workingDir(context.baseDir().resolve(Path.of(v.text())).normalize());
+    } catch (InvalidPathException e) {
+      problems.add(
+          v.element().line(),
+          "<working_dir> of " + label,
+          "'" + v.text() + "' is not a valid path: " + e.getReason());
+    }
+  }
+
+  private void applyProtocol() {
+    Value protocol = first("protocol");
+    Value mode = first("communication_mode");
+    if (protocol != null && mode != null) {
+      Value later = protocol.element().line() >= mode.element().line() ? protocol : mode;
+      problems.add(
+          later.element().line(),
+          "<" + later.element().name() + "> of " + label,
+          "both <protocol> and <communication_mode> are given: use one");
+      return;
+    }
+    if (protocol != null) {
+      single(
+          "protocol",
+          v -> {
+            Protocol p = Protocol.fromManifestName(v);
+            if (p == null) {
+              List<String> names =
+                  java.util.Arrays.stream(Protocol.values()).map(Protocol::manifestName).toList();
+              String guess = Suggestions.closest(v, names);
+              throw new IllegalArgumentException(
+                  "'"
+                      + v
+                      + "' is not a protocol: use "
+                      + String.join(", ", names)
+                      + (guess != null ? " (did you mean " + guess + "?)" : ""));
+            }
+            builder.protocol(p);
+          });
+    } else if (mode != null) {
+      // communication_mode is the original's element: in the original format it keeps the
+      // original's JSON protocols; in version 1 it names local-lambdas' own protocols.
+      Protocol pipe = context.originalFormat() ? Protocol.LEGACY_PIPE : Protocol.PIPE;
+      Protocol http = context.originalFormat() ? Protocol.LEGACY_HTTP : Protocol.HTTP;
+      single(
+          "communication_mode",
+          v ->
+              builder.protocol(
+                  choice("communication_mode", v, Map.of("pipe", pipe, "http", http))));
+    } else {
+      builder.protocol(context.originalFormat() ? Protocol.LEGACY_PIPE : Protocol.PIPE);
+    }
+  }
+
+  private void applyEnv(XmlElement e, String value) {
+    XmlElement.XmlAttribute name = e.attribute("name");
+    if (name == null) {
+      throw new IllegalArgumentException(
+          "has no name attribute: write it like <env name=\"GREETING\">hello</env>");
+    }
+    builder.env(name.value().strip(), value);
+  }
+
+  private static <T> T choice(String element, String v, Map<String, T> options) {
+    T t = options.get(v.toLowerCase(Locale.ROOT));
+    if (t == null) {
+      List<String> names = options.keySet().stream().sorted().toList();
+      String guess = Suggestions.closest(v, names);
+      throw new IllegalArgumentException(
+          "'"
+              + v
+              + "' is not allowed: use "
+              + String.join(" or ", names)
+              + (guess != null ? " (did you mean " + guess + "?)" : ""));
+    }
+    return t;
+  }
+
+  private void single(String name, Consumer<String> setter) {
+    Value v = first(name);
+    if (v != null) {
+      apply(v, () -> setter.accept(v.text()));
+    }
+  }
+
+  private void each(String name, BiConsumer<XmlElement, String> setter) {
+    for (Value v : values.getOrDefault(name, List.of())) {
+      apply(v, () -> setter.accept(v.element(), v.text()));
+    }
+  }
+
+  private void apply(Value v, Runnable action) {
+    try {
+      action.run();
+    } catch (IllegalArgumentException e) {
+      String name = v.element().name();
+      problems.add(
+          v.element().line(), "<" + name + "> of " + label, clean(name, v.text(), e.getMessage()));
+    }
+  }
+
+  private FunctionSpec build() {
+    try {
+      return builder.build();
+    } catch (IllegalArgumentException e) {
+      for (String culprit : BUILD_CULPRITS) {
+        Value v = first(culprit);
+        if (v != null && e.getMessage().contains(culprit)) {
+          problems.add(
+              v.element().line(),
+              "<" + culprit + "> of " + label,
+              clean(culprit, v.text(), e.getMessage()));
+          return null;
+        }
+      }
+      problems.add(
+          element.line(),
+          "<" + element.name() + "> of " + label,
+          clean(element.name(), "", e.getMessage()));
+      return null;
+    }
+  }
+
+  /**
+   * Rewrites FunctionSpec's self-contained messages for a problem that already names the element
+   * and the function: "max_instances of 'x' is 0: it must be ..." becomes "0 is not allowed: it
+   * must be ...", quoting the value as written rather than as parsed.
+   */
+  private String clean(String name, String raw, String message) {
+    String m =
+        message
+            .replace("function '" + builderId + "': ", "")
+            .replace(" of '" + builderId + "'", "");
+    if (m.startsWith(name + " is ")) {
+      String rest = m.substring(name.length() + " is ".length());
+      int colon = rest.indexOf(": ");
+      if (colon > 0) {
+        return raw + " is not allowed: " + rest.substring(colon + 2);
+      }
+    }
+    return m;
+  }
+
+  private Value first(String name) {
+    List<Value> list = values.get(name);
+    return list == null || list.isEmpty() ? null : list.getFirst();
+  }
+
+  private String firstText(String name) {
+    for (XmlElement child : element.children()) {
+      if (child.name().equals(name)) {
+        return child.text().strip();
+      }
+    }
+    return null;
+  }
+
+  static String abbreviate(String s) {
+    String oneLine = s.replaceAll("\\s+", " ");
+    return oneLine.length() <= 40 ? oneLine : oneLine.substring(0, 37) + "...";
+  }
+}
