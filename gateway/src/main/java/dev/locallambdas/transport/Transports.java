@@ -1,0 +1,22 @@
+package dev.locallambdas.transport;
+
+import dev.locallambdas.manifest.Protocol;
+
+/** The transport for each protocol. Transports are stateless factories; endpoints hold the state. */
+public final class Transports {
+  private static final Transport PIPE = new PipeTransport();
+  private static final Transport HTTP = new HttpTransport();
+  private static final Transport LEGACY_PIPE = new LegacyPipeTransport();
+  private static final Transport LEGACY_HTTP = new LegacyHttpTransport();
+
+  private Transports() {}
+
+  public static Transport forProtocol(Protocol protocol) {
+    return switch (protocol) {
+      case PIPE -> PIPE;
+      case HTTP -> HTTP;
+      case LEGACY_PIPE -> LEGACY_PIPE;
+      case LEGACY_HTTP -> LEGACY_HTTP;
+    };
+  }
+}
