@@ -94,6 +94,13 @@ final class Http1Connection implements AutoCloseable {
     responseStarted = false;
     long declared = body.length();
     boolean chunked = declared < 0;
+    if (!HttpSyntax.isToken(method)) {
+      throw new IllegalArgumentException("invalid request method '" + HttpSyntax.printable(method) + "'");
+    }
+    if (target.isEmpty() || target.chars().anyMatch(c -> c <= ' ' || c == 0x7f)) {
+      throw new IllegalArgumentException(
+          "request target '" + HttpSyntax.printable(target) + "' is empty or has a space or control");
+    }
     ByteArrayOutputStream head = new ByteArrayOutputStream(256);
     appendText(head, method);
     head.write(' ');
@@ -299,7 +306,6 @@ final class Http1Connection implements AutoCloseable {
     Http1Response.Framing framing;
     if (bodyless || status == 204 || status == 304) {
       framing = Http1Response.Framing.NONE;
-      length = 0;
     } else if (chunked) {
       framing = Http1Response.Framing.CHUNKED;
     } else if (length >= 0) {

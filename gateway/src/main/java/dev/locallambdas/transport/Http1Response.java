@@ -45,6 +45,14 @@ final class Http1Response implements AutoCloseable {
     return head.headers();
   }
 
+  /**
+   * The Content-Length the child declared, -1 when none. For a HEAD answer it is the size a GET
+   * would have had, while {@link #contentLength} is 0.
+   */
+  long declaredLength() {
+    return head.contentLength();
+  }
+
   /** The number of body bytes {@link #read} delivers, when known; -1 otherwise. */
   long contentLength() {
     return switch (head.framing()) {
