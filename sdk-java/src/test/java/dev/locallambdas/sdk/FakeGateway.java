@@ -190,10 +190,15 @@ final class FakeGateway implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() throws IOException {
     connection.close();
     listener.close();
-    serverThread.join(10_000);
+    try {
+      serverThread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while the SDK server stopped");
+    }
     Files.deleteIfExists(dir.resolve("pipe.sock"));
     Files.deleteIfExists(dir);
   }
