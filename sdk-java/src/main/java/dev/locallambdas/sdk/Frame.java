@@ -1,0 +1,52 @@
+package dev.locallambdas.sdk;
+
+import java.nio.ByteBuffer;
+
+/** One frame of the pipe protocol, version 1 (docs/protocol.md section 2), and its constants. */
+record Frame(int type, int flags, int stream, byte[] payload) {
+
+  static final int HEADER_SIZE = 10;
+  static final int MAX_PAYLOAD = 1 << 20;
+  /** The largest body chunk this SDK sends, as the spec recommends. */
+  static final int CHUNK = 64 * 1024;
+
+  static final int END_STREAM = 0x01;
+
+  static final int HELLO = 0x01;
+  static final int WELCOME = 0x02;
+  static final int REQUEST_HEAD = 0x10;
+  static final int REQUEST_BODY = 0x11;
+  static final int RESPONSE_HEAD = 0x20;
+  static final int RESPONSE_BODY = 0x21;
+  static final int RESET = 0x30;
+
+  boolean endStream() {
+    return (flags & END_STREAM) != 0;
+  }
+
+  static boolean isKnownType(int type) {
+    switch (type) {
+      case HELLO:
+      case WELCOME:
+      case REQUEST_HEAD:
+      case REQUEST_BODY:
+      case RESPONSE_HEAD:
+      case RESPONSE_BODY:
+      case RESET:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The 10-byte header of a frame with {@code length} payload bytes, ready to be written. */
+  static ByteBuffer header(int type, int flags, int stream, int length) {
+    ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE);
+    header.putInt(length).put((byte) type).put((byte) flags).putInt(stream).flip();
+    return header;
+  }
+
+  static String hex(int value) {
+    return "0x" + Integer.toHexString(value);
+  }
+}

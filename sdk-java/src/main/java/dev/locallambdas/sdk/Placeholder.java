@@ -1,3 +1,0 @@
-package dev.locallambdas.sdk;
-
-final class Placeholder {}

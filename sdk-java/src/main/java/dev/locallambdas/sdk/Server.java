@@ -1,0 +1,327 @@
+package dev.locallambdas.sdk;
+
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Serves one gateway connection: HELLO, WELCOME, then requests until the connection ends. The
+ * calling thread reads the frames. With concurrency 1 it also runs the handler; with more, a pool
+ * of that many daemon threads runs handlers while the calling thread hands each frame to its
+ * request.
+ */
+final class Server {
+
+  static final String SDK = "java/0.1.0";
+
+  private final FrameChannel frames;
+  private final Handler handler;
+  private final Map<Integer, Exchange> exchanges = new HashMap<>();
+
+  private int concurrency = 1;
+  private int chunkSize = Frame.CHUNK;
+  private String function = "";
+  private ExecutorService pool;
+
+  // Sequential mode: set when the handler's thread met the end of the connection.
+  private boolean closed;
+  private ProtocolException fatal;
+
+  Server(SocketChannel channel, Handler handler) {
+    this.frames = new FrameChannel(channel);
+    this.handler = handler;
+  }
+
+  static Server connect(String address, Handler handler) throws IOException {
+    return new Server(SocketChannel.open(UnixDomainSocketAddress.of(address)), handler);
+  }
+
+  /**
+   * Serves until the gateway closes the connection, then returns.
+   *
+   * @throws ProtocolException if the gateway broke the protocol (the connection is closed)
+   */
+  void run() throws IOException {
+    try {
+      handshake();
+      if (concurrency > 1) {
+        pool = Executors.newFixedThreadPool(concurrency, new Workers());
+      }
+      while (!closed) {
+        Frame frame;
+        try {
+          frame = frames.read();
+        } catch (ProtocolException e) {
+          throw e;
+        } catch (IOException e) {
+          return; // reset by peer and the like: the gateway is gone
+        }
+        if (frame == null) {
+          return;
+        }
+        dispatch(frame);
+        if (fatal != null) {
+          throw fatal;
+        }
+      }
+    } finally {
+      connectionClosed("the gateway closed the connection");
+      if (pool != null) {
+        pool.shutdownNow();
+      }
+      frames.close();
+    }
+  }
+
+  String function() {
+    return function;
+  }
+
+  int concurrency() {
+    return concurrency;
+  }
+
+  private void handshake() throws IOException {
+    byte[] hello =
+        new PayloadWriter()
+            .u16(1)
+            .u16(1)
+            .u32(ProcessHandle.current().pid())
+            .str16(SDK)
+            .toByteArray();
+    frames.send(Frame.HELLO, 0, 0, hello);
+    Frame frame = frames.read();
+    if (frame == null) {
+      throw new ProtocolException("the gateway closed the connection before WELCOME");
+    }
+    if (frame.type() == Frame.RESET && frame.stream() == 0) {
+      throw new ProtocolException("the gateway refused the connection: " + text(frame));
+    }
+    if (frame.type() != Frame.WELCOME || frame.stream() != 0) {
+      throw new ProtocolException(
+          "expected WELCOME on stream 0, got type " + Frame.hex(frame.type())
+              + " on stream " + frame.stream());
+    }
+    PayloadReader welcome = new PayloadReader(frame.payload(), "WELCOME");
+    int version = welcome.u16();
+    if (version != 1) {
+      throw new ProtocolException("the gateway chose protocol version " + version + ", not 1");
+    }
+    concurrency = welcome.u16();
+    if (concurrency < 1) {
+      throw new ProtocolException("WELCOME concurrency must be at least 1, got " + concurrency);
+    }
+    long maxPayload = welcome.u32();
+    if (maxPayload < 1 || maxPayload > Frame.MAX_PAYLOAD) {
+      throw new ProtocolException(
+          "WELCOME max_payload must be within 1.." + Frame.MAX_PAYLOAD + ", got " + maxPayload);
+    }
+    frames.maxPayload((int) maxPayload);
+    chunkSize = (int) Math.min(Frame.CHUNK, maxPayload);
+    function = welcome.str16();
+  }
+
+  private void dispatch(Frame frame) throws IOException {
+    switch (frame.type()) {
+      case Frame.REQUEST_HEAD:
+        start(frame);
+        break;
+      case Frame.REQUEST_BODY:
+        deliver(frame);
+        break;
+      case Frame.RESET:
+        reset(frame);
+        break;
+      default:
+        throw new ProtocolException(
+            "unexpected frame type " + Frame.hex(frame.type()) + " from the gateway");
+    }
+  }
+
+  private void start(Frame frame) throws IOException {
+    int id = frame.stream();
+    if (id == 0) {
+      throw new ProtocolException("REQUEST_HEAD on stream 0");
+    }
+    PayloadReader head = new PayloadReader(frame.payload(), "REQUEST_HEAD");
+    String method = head.str16();
+    String target = head.str32();
+    Exchange exchange = new Exchange(this, id, method, target, head.headers());
+    synchronized (this) {
+      Exchange previous = exchanges.get(id);
+      if (previous != null && !previous.responseEnded) {
+        throw new ProtocolException("request id " + id + " is already in use");
+      }
+      int inFlight = 0;
+      for (Exchange other : exchanges.values()) {
+        if (!other.responseEnded) {
+          inFlight++;
+        }
+      }
+      if (inFlight >= concurrency) {
+        throw new ProtocolException(
+            "request " + id + " exceeds the concurrency of " + concurrency);
+      }
+      // Replaces an answered request whose late body frames were being discarded.
+      exchanges.put(id, exchange);
+      exchange.requestEnded = frame.endStream();
+    }
+    if (frame.endStream()) {
+      exchange.body.offer(frame.payload(), true);
+    }
+    if (pool == null) {
+      exchange.run();
+    } else {
+      pool.execute(exchange);
+    }
+  }
+
+  private void deliver(Frame frame) throws IOException {
+    int id = frame.stream();
+    Exchange exchange;
+    synchronized (this) {
+      exchange = exchanges.get(id);
+      if (exchange == null) {
+        throw new ProtocolException("REQUEST_BODY for unknown request id " + id);
+      }
+      if (exchange.requestEnded) {
+        throw new ProtocolException("REQUEST_BODY after END_STREAM on request " + id);
+      }
+      if (frame.endStream()) {
+        exchange.requestEnded = true;
+        if (exchange.responseEnded) {
+          exchanges.remove(id);
+        }
+      }
+    }
+    exchange.body.offer(frame.payload(), frame.endStream());
+  }
+
+  private void reset(Frame frame) throws IOException {
+    String reason = text(frame);
+    if (frame.stream() == 0) {
+      throw new ProtocolException("the gateway reset the connection: " + reason);
+    }
+    Exchange exchange;
+    synchronized (this) {
+      exchange = exchanges.remove(frame.stream());
+    }
+    // An id not in use is a RESET that crossed our END_STREAM: ignored.
+    if (exchange != null) {
+      exchange.reset(
+          reason.isEmpty() ? "reset by the gateway" : "reset by the gateway: " + reason);
+    }
+  }
+
+  // Called from handler threads.
+
+  boolean sequential() {
+    return concurrency == 1;
+  }
+
+  Handler handler() {
+    return handler;
+  }
+
+  FrameChannel frames() {
+    return frames;
+  }
+
+  int chunkSize() {
+    return chunkSize;
+  }
+
+  /** Marks the response ended before its last frame goes out, so a reused id is never refused. */
+  synchronized void responseEnding(Exchange exchange) {
+    exchange.responseEnded = true;
+  }
+
+  /** The handler is done: forget the request, or keep discarding its late body frames. */
+  void finished(Exchange exchange) {
+    synchronized (this) {
+      exchange.responseEnded = true;
+      if (exchange.requestEnded || exchange.isReset()) {
+        exchanges.remove(exchange.id, exchange);
+      }
+    }
+    exchange.body.discard();
+  }
+
+  /**
+   * Sequential mode, while a response streams: nobody else reads the socket, so look for a RESET
+   * (or the end of the connection) that arrived meanwhile, without waiting.
+   */
+  void checkForReset(Exchange exchange) throws IOException {
+    while (pool == null && !closed && !exchange.isReset() && frames.hasInput()) {
+      pumpOne();
+    }
+  }
+
+  /** Sequential mode: reads and handles one frame on the handler's thread. */
+  void pumpOne() throws IOException {
+    if (closed) {
+      throw new IOException("the connection is closed");
+    }
+    try {
+      Frame frame = frames.read();
+      if (frame == null) {
+        closed = true;
+        connectionClosed("the gateway closed the connection");
+        return;
+      }
+      dispatch(frame);
+    } catch (ProtocolException e) {
+      fatal = e;
+      closed = true;
+      connectionClosed("protocol error: " + e.getMessage());
+      throw e;
+    } catch (IOException e) {
+      closed = true;
+      connectionClosed("the connection failed: " + e);
+      throw e;
+    }
+  }
+
+  private void connectionClosed(String reason) {
+    List<Exchange> open;
+    synchronized (this) {
+      open = new ArrayList<>(exchanges.values());
+      exchanges.clear();
+    }
+    for (Exchange exchange : open) {
+      exchange.reset(reason);
+    }
+  }
+
+  private static String text(Frame frame) {
+    return new String(frame.payload(), StandardCharsets.UTF_8);
+  }
+
+  /** Named daemon threads: a handler still running must not keep the process alive. */
+  private static final class Workers implements ThreadFactory, Thread.UncaughtExceptionHandler {
+    private final AtomicInteger count = new AtomicInteger();
+
+    @Override
+    public Thread newThread(Runnable task) {
+      Thread thread = new Thread(task, "local-lambdas-handler-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      thread.setUncaughtExceptionHandler(this);
+      return thread;
+    }
+
+    @Override
+    public void uncaughtException(Thread thread, Throwable e) {
+      System.err.println("local-lambdas: uncaught in " + thread.getName());
+      e.printStackTrace();
+    }
+  }
+}
