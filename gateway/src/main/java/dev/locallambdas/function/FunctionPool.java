@@ -229,11 +229,11 @@ public final class FunctionPool {
         }
         long now = ticker.getAsLong();
         boolean startingOrReady = countStartingOrReady() > 0;
+        if (!startingOrReady && failureGeneration != generationAtEntry && lastFailure != null) {
+          throw lastFailure; // the start this request waited for failed: say why
+        }
         if (!startingOrReady && now < backoffUntilNanos) {
           throw crashLoopProblem(now);
-        }
-        if (!startingOrReady && failureGeneration != generationAtEntry && lastFailure != null) {
-          throw lastFailure;
         }
         if (!queued) {
           if (waiting >= spec.queueSize()) {

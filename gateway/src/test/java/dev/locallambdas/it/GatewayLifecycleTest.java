@@ -218,17 +218,29 @@ class GatewayLifecycleTest {
   }
 
   @Test
-  void invalidHeaderFromChildGives502AndReplacesTheInstance() throws Exception {
-    start(TestManifests.cue("cue").build());
-    long pid = pidOf(http.get("/cue/hello"));
-    HttpResponse<String> r = http.get("/cue/badheader");
+  void childBreakingTheProtocolGets502AndIsReplaced() throws Exception {
+    start(TestManifests.raw("raw").build());
+    for (String cue : new String[] {"badheader", "badname", "badstatus", "garbage", "oversized", "twohead"}) {
+      HttpResponse<String> ok = http.get("/raw/ok");
+      assertThat(ok.statusCode()).as("before " + cue).isEqualTo(200);
+      long pid = pool("raw").instances().getFirst().pid();
+      HttpResponse<String> r = http.get("/raw/" + cue);
+      assertThat(r.statusCode()).as(cue + ": " + r.body()).isEqualTo(502);
+      assertThat(r.headers().firstValue("set-cookie")).isEmpty();
+      assertThat(r.body()).contains("bad-child-response").contains("raw#");
+      await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+    }
+    assertThat(http.get("/raw/ok").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void childResettingARequestGets502AndKeepsServing() throws Exception {
+    start(TestManifests.raw("raw").build());
+    HttpResponse<String> r = http.get("/raw/reset");
     assertThat(r.statusCode()).isEqualTo(502);
-    assertThat(r.headers().firstValue("set-cookie")).isEmpty();
-    HttpResponse<String> after = http.get("/cue/hello");
-    assertThat(after.statusCode()).isEqualTo(200);
-    assertThat(pidOf(after)).isNotEqualTo(pid);
-    HttpResponse<String> status = http.get("/cue/badstatus");
-    assertThat(status.statusCode()).isEqualTo(502);
+    assertThat(r.body()).contains("handler gave up");
+    assertThat(http.get("/raw/ok").statusCode()).isEqualTo(200);
+    assertThat(pool("raw").instances()).hasSize(1);
   }
 
   @Test

@@ -33,6 +33,15 @@ final class TestManifests {
         .workingDir(repo());
   }
 
+  /** A pipe function that breaks the protocol on cue (raw.py), routed at /{id}/*. */
+  static FunctionSpec.Builder raw(String id) {
+    return FunctionSpec.builder(id)
+        .executable("python3")
+        .arg(child("raw.py").toString())
+        .route("/" + id + "/*")
+        .workingDir(repo());
+  }
+
   static Manifest manifest(FunctionSpec... functions) {
     return new Manifest(repo().resolve("test-manifest.xml"), false, List.of(functions));
   }
