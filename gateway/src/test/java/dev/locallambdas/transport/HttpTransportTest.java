@@ -42,7 +42,7 @@ class HttpTransportTest {
     if (endpoint != null) {
       endpoint.close();
     }
-    children.close();
+    children.stopAll();
   }
 
   private static FunctionSpec spec(UnaryOperator<FunctionSpec.Builder> more) {
