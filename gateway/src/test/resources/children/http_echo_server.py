@@ -6,6 +6,8 @@ Paths:
   /connections    the number of connections accepted so far, as text
   /chunked        a chunked response of three chunks
   /close          answers with Connection: close
+  /then-close     answers normally (keep-alive) and then closes the connection unannounced
+  /slow           never answers
   /hop            a response carrying hop-by-hop fields that a proxy must remove
   /bad-cr         a header value containing a bare CR
   /bad-name       a header with a space in its name
@@ -85,6 +87,11 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"closed")
             self.close_connection = True
+        elif path == "/then-close":
+            self.simple(200, b"bye")
+            self.close_connection = True
+        elif path == "/slow":
+            threading.Event().wait()
         elif path == "/hop":
             self.send_response(200)
             self.send_header("Connection", "keep-alive, X-Private")

@@ -44,7 +44,8 @@ final class Http1Client implements AutoCloseable {
   /**
    * Sends a request and returns the response once its head has arrived. The caller reads the body
    * and closes the response. A request that failed on a reused connection before any byte was
-   * sent is retried once on a fresh connection.
+   * sent is retried once on a fresh connection, and so is an idempotent request without a body
+   * whose reused connection closed before any byte of an answer.
    */
   Http1Response send(String method, String target, Headers headers, BodySource body)
       throws IOException {
@@ -80,11 +81,32 @@ final class Http1Client implements AutoCloseable {
       try {
         Http1Response.Head head = connection.readHead(method.equals("HEAD"));
         return new Http1Response(this, connection, head);
+      } catch (TransportException e) {
+        discard(connection);
+        if (reused
+            && !retried
+            && e.kind() == TransportException.Kind.CHILD_FAILED
+            && !connection.responseStarted()
+            && body.length() == 0
+            && idempotent(method)) {
+          // The child closed the idle connection just as the request went out (the keep-alive
+          // race): repeating an idempotent request without a body is safe (RFC 9112 9.3.1).
+          retried = true;
+          continue;
+        }
+        throw e;
       } catch (IOException | RuntimeException | Error e) {
         discard(connection);
         throw e;
       }
     }
+  }
+
+  private static boolean idempotent(String method) {
+    return switch (method) {
+      case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" -> true;
+      default -> false;
+    };
   }
 
   private Http1Connection takeIdle() {

@@ -7,13 +7,10 @@ import dev.locallambdas.exchange.ResponseSink;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedByInterruptException;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.OptionalLong;
 
 /**
  * The gateway's side of one HTTP child: a transparent reverse proxy to the child's own server on a
@@ -72,36 +69,16 @@ final class HttpEndpoint implements Endpoint {
         timeout,
         process,
         () -> {
-          if (!connects()) {
+          if (!HttpReadiness.connects(address, label, problem -> lastProblem = problem)) {
             return false;
           }
           if (!ownerChecked[0] && port > 0) {
             ownerChecked[0] = true;
-            OptionalLong other = HttpPorts.foreignListener(port, process);
-            if (other.isPresent()) {
-              throw new TransportException(
-                  TransportException.Kind.NOT_READY,
-                  label
-                      + ": port "
-                      + port
-                      + " is taken by another process"
-                      + (other.getAsLong() > 0 ? " (pid " + other.getAsLong() + ")" : ""));
-            }
+            HttpReadiness.requireOwnPort(label, port, process);
           }
           return readyPath == null || answersReadyPath();
         },
         () -> lastProblem);
-  }
-
-  private boolean connects() throws IOException {
-    try (SocketChannel probe = SocketChannel.open(address)) {
-      return probe.isConnected();
-    } catch (ClosedByInterruptException e) {
-      throw HttpReadiness.interrupted("waiting for " + label, e);
-    } catch (IOException e) {
-      lastProblem = e.getMessage();
-      return false;
-    }
   }
 
   private boolean answersReadyPath() throws IOException {

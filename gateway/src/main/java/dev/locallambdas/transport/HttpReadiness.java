@@ -2,7 +2,11 @@ package dev.locallambdas.transport;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.SocketAddress;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.OptionalLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -74,6 +78,38 @@ final class HttpReadiness {
       return d.toSeconds() + "s";
     }
     return d.toMillis() + "ms";
+  }
+
+  /**
+   * One connect attempt: true when something accepts connections at {@code address}; otherwise
+   * false, with the reason handed to {@code problem}.
+   */
+  static boolean connects(
+      SocketAddress address, String label, java.util.function.Consumer<String> problem)
+      throws IOException {
+    try (SocketChannel probe = SocketChannel.open(address)) {
+      return probe.isConnected();
+    } catch (ClosedByInterruptException e) {
+      throw interrupted("waiting for " + label, e);
+    } catch (IOException e) {
+      problem.accept(e.getMessage());
+      return false;
+    }
+  }
+
+  /** Throws NOT_READY when the server listening on {@code port} is not the child or its descendant. */
+  static void requireOwnPort(String label, int port, ProcessHandle process)
+      throws TransportException {
+    OptionalLong other = HttpPorts.foreignListener(port, process);
+    if (other.isPresent()) {
+      throw new TransportException(
+          TransportException.Kind.NOT_READY,
+          label
+              + ": port "
+              + port
+              + " is taken by another process"
+              + (other.getAsLong() > 0 ? " (pid " + other.getAsLong() + ")" : ""));
+    }
   }
 
   /** Maps an interrupt seen as ClosedByInterruptException into the Endpoint contract's exception. */

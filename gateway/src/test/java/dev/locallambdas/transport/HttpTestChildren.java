@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Starts python3 children for transport tests and makes sure none outlives the test. */
-final class HttpTestChildren implements AutoCloseable {
+final class HttpTestChildren {
   private final Path logDirectory;
   private final List<Process> processes = new ArrayList<>();
 
@@ -50,8 +50,8 @@ final class HttpTestChildren implements AutoCloseable {
     return Files.readString(logDirectory.resolve("child-" + index + ".log"));
   }
 
-  @Override
-  public void close() throws InterruptedException {
+  /** Kills every child started and its descendants, and waits for them to go. */
+  void stopAll() throws InterruptedException {
     for (Process p : processes) {
       p.descendants().forEach(ProcessHandle::destroyForcibly);
       p.destroyForcibly();

@@ -2,6 +2,7 @@ package dev.locallambdas.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Headers;
@@ -10,6 +11,7 @@ import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.HttpListen;
 import dev.locallambdas.manifest.Protocol;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -18,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,7 +45,7 @@ class HttpTransportTest {
     if (endpoint != null) {
       endpoint.close();
     }
-    children.close();
+    children.stopAll();
   }
 
   private static FunctionSpec spec(UnaryOperator<FunctionSpec.Builder> more) {
@@ -169,6 +172,54 @@ class HttpTransportTest {
     assertThat(closed.headers.get("connection")).isNull();
     assertThat(((HttpEndpoint) endpoint).openConnections()).isZero();
     assertThat(serverConnections()).isEqualTo(before + 1);
+  }
+
+  @Test
+  void replacesPooledConnectionTheChildClosed() throws Exception {
+    startEcho(spec(b -> b));
+    int before = serverConnections();
+    assertThat(send(get("/then-close", null)).text()).isEqualTo("bye");
+
+    assertThat(send(get("/echo/next", null)).status).isEqualTo(200);
+    assertThat(serverConnections()).isEqualTo(before + 1);
+  }
+
+  @Test
+  void stopsExchangeWhenThreadIsInterrupted() throws Exception {
+    startEcho(spec(b -> b));
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread t = Thread.ofVirtual().start(() -> {
+      try {
+        send(get("/slow", null));
+      } catch (Throwable e) {
+        failure.set(e);
+      }
+    });
+    await().until(() -> ((HttpEndpoint) endpoint).openConnections() == 1);
+    t.interrupt();
+    t.join();
+    assertThat(failure.get()).isInstanceOf(InterruptedIOException.class);
+    assertThat(((HttpEndpoint) endpoint).openConnections()).isZero();
+  }
+
+  @Test
+  void closingEndpointFailsExchangeInProgress() throws Exception {
+    startEcho(spec(b -> b));
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread t = Thread.ofVirtual().start(() -> {
+      try {
+        send(get("/slow", null));
+      } catch (Throwable e) {
+        failure.set(e);
+      }
+    });
+    await().until(() -> ((HttpEndpoint) endpoint).openConnections() == 1);
+    endpoint.close();
+    t.join();
+    assertThat(failure.get())
+        .isInstanceOfSatisfying(
+            TransportException.class,
+            e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.CHILD_FAILED));
   }
 
   @Test
