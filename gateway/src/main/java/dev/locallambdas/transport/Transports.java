@@ -6,8 +6,8 @@ import dev.locallambdas.manifest.Protocol;
 public final class Transports {
   private static final Transport PIPE = new PipeTransport();
   private static final Transport HTTP = new HttpTransport();
-  private static final Transport LEGACY_PIPE = ctx -> { throw new java.io.IOException("legacy-pipe pending merge"); };
-  private static final Transport LEGACY_HTTP = ctx -> { throw new java.io.IOException("legacy-http pending merge"); };
+  private static final Transport LEGACY_PIPE = new LegacyPipeTransport();
+  private static final Transport LEGACY_HTTP = new LegacyHttpTransport();
 
   private Transports() {}
 
