@@ -1,1 +1,0 @@
-package example; final class Placeholder {}
