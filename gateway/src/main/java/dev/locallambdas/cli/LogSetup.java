@@ -1,9 +1,7 @@
 package dev.locallambdas.cli;
 
-import java.io.PrintStream;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
-import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -15,22 +13,46 @@ import java.util.logging.Logger;
 final class LogSetup {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
 
+  // JUL holds loggers weakly: without a strong reference the level set below could be collected
+  // with the logger, and every gateway logger would fall back to the root's WARNING.
+  private static final Logger GATEWAY = Logger.getLogger("dev.locallambdas");
+
   private LogSetup() {}
 
   static void configure(Level level) {
     LogManager.getLogManager().reset();
     Logger root = Logger.getLogger("");
-    Handler handler =
-        new ConsoleHandler() {
-          {
-            setOutputStream(new PrintStream(System.err, true, java.nio.charset.StandardCharsets.UTF_8));
-          }
-        };
+    Handler handler = new StderrHandler();
     handler.setLevel(Level.ALL);
     handler.setFormatter(new LineFormatter());
     root.addHandler(handler);
     root.setLevel(Level.WARNING); // libraries: warnings only
-    Logger.getLogger("dev.locallambdas").setLevel(level);
+    GATEWAY.setLevel(level);
+  }
+
+  /** Writes each record to stderr at once; never closes stderr (ConsoleHandler would, if re-pointed). */
+  static final class StderrHandler extends Handler {
+    @Override
+    public void publish(LogRecord record) {
+      if (!isLoggable(record)) {
+        return;
+      }
+      String line = getFormatter().format(record);
+      synchronized (System.err) {
+        System.err.print(line);
+        System.err.flush();
+      }
+    }
+
+    @Override
+    public void flush() {
+      System.err.flush();
+    }
+
+    @Override
+    public void close() {
+      flush();
+    }
   }
 
   static final class LineFormatter extends Formatter {

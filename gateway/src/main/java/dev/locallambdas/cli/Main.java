@@ -44,6 +44,9 @@ public final class Main implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    if (System.getProperty("java.util.logging.manager") == null) {
+      System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
+    }
     String[] effective = args;
     if (args.length == 0 || !COMMANDS.contains(args[0])) {
       effective = new String[args.length + 1];
