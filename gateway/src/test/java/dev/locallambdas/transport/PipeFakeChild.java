@@ -149,7 +149,9 @@ final class PipeFakeChild implements AutoCloseable {
         throw new IOException("body of another request interleaved: " + f);
       }
       chunks.add(f.payload().remaining());
-      body.write(f.payload().array(), 0, f.payload().remaining());
+      byte[] bytes = new byte[f.payload().remaining()];
+      f.payload().get(bytes);
+      body.write(bytes, 0, bytes.length);
       end = f.endStream();
     }
     return new Received(head.stream(), h.method(), h.target(), h.headers(), body.toByteArray(), chunks);
