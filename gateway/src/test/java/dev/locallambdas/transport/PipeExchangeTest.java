@@ -229,6 +229,30 @@ class PipeExchangeTest {
   }
 
   @Test
+  void aChildMayAnswerBeforeReadingTheBody() throws Exception {
+    ready(1);
+    byte[] body = new byte[3 * 1024 * 1024];
+    CompletableFuture<Void> c =
+        childDoes(
+            ch -> {
+              int id = ch.expect(FrameCodec.REQUEST_HEAD).stream();
+              ch.respond(id, 413, Headers.empty(), text("too big"));
+              // Whatever body was already on its way, then a RESET or the body's end.
+              Frame f;
+              do {
+                f = ch.read();
+              } while (f.type() == FrameCodec.REQUEST_BODY && !f.endStream());
+              assertThat(f.stream()).isEqualTo(id);
+            });
+    CollectingSink sink = new CollectingSink();
+    endpoint.exchange(
+        post("/echo/x", chunked(body, true, new int[] {65_536}, new boolean[] {false})), sink);
+    c.join();
+    assertThat(sink.status).isEqualTo(413);
+    assertThat(sink.text()).isEqualTo("too big");
+  }
+
+  @Test
   void aBodyOfUnknownLengthEndsWithAnEmptyFrame() throws Exception {
     ready(1);
     AtomicReference<Received> seen = new AtomicReference<>();
