@@ -58,7 +58,6 @@ final class PipeConnection implements AutoCloseable {
   private volatile TransportException failure;
 
   private final ByteBuffer readBuffer;
-  private Thread reader;
 
   private PipeConnection(SocketChannel channel, String label, int concurrency, ByteBuffer leftover) {
     this.channel = channel;
@@ -75,12 +74,8 @@ final class PipeConnection implements AutoCloseable {
   static PipeConnection start(
       SocketChannel channel, String label, int concurrency, ByteBuffer leftover) {
     PipeConnection c = new PipeConnection(channel, label, concurrency, leftover);
-    c.reader = Thread.ofVirtual().name("pipe-reader-" + label).start(c::readLoop);
+    Thread.ofVirtual().name("pipe-reader-" + label).start(c::readLoop);
     return c;
-  }
-
-  boolean isOpen() {
-    return failure == null;
   }
 
   void exchange(Request request, ResponseSink sink) throws IOException {
@@ -450,10 +445,5 @@ final class PipeConnection implements AutoCloseable {
       streamsLock.unlock();
     }
     s.deliver(new Frame(type, flags, id, payload));
-  }
-
-  /** For tests: the reader has stopped. */
-  boolean readerDone() {
-    return reader != null && !reader.isAlive();
   }
 }

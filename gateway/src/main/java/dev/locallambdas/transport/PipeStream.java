@@ -7,18 +7,22 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One request in flight on a {@link PipeConnection}: the queue between the connection's reader
  * (which delivers the response frames) and the exchange thread (which takes them). The queue is
- * bounded so that a slow client slows the child down through the socket; while the request body is
- * still being sent the bound is much larger, so that a child answering before it has read the whole
- * body cannot deadlock against the gateway writing that body.
+ * bounded (1 MiB of payload) so that a slow client slows the child down through the socket; while
+ * the request body is still being sent the bound is 16 MiB, so that a child answering before it has
+ * read the whole body does not deadlock against the gateway writing that body.
  */
 final class PipeStream {
-  static final int QUEUE_LIMIT = 16;
-  static final int QUEUE_LIMIT_WHILE_SENDING = 512;
+  /** Queued payload bytes beyond which the reader waits (a frame is always let in when empty). */
+  static final long QUEUE_LIMIT = 1 << 20;
+  static final long QUEUE_LIMIT_WHILE_SENDING = 16 << 20;
+  /** Counted per frame on top of its payload, so that empty frames cannot pile up without bound. */
+  private static final int FRAME_COST = 64;
 
   final int id;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   private final ArrayDeque<Frame> frames = new ArrayDeque<>(4);
+  private long queuedBytes;
   private TransportException failure;
   private boolean closed;
   private volatile boolean sending = true;
@@ -35,15 +39,18 @@ final class PipeStream {
   void deliver(Frame frame) throws InterruptedException {
     lock.lock();
     try {
+      long cost = cost(frame);
       while (!closed
           && failure == null
-          && frames.size() >= (sending ? QUEUE_LIMIT_WHILE_SENDING : QUEUE_LIMIT)) {
+          && !frames.isEmpty()
+          && queuedBytes + cost > (sending ? QUEUE_LIMIT_WHILE_SENDING : QUEUE_LIMIT)) {
         changed.await();
       }
       if (closed || failure != null) {
         return;
       }
       frames.add(frame);
+      queuedBytes += cost;
       changed.signalAll();
     } finally {
       lock.unlock();
@@ -60,9 +67,7 @@ final class PipeStream {
         }
         changed.await();
       }
-      Frame f = frames.poll();
-      changed.signalAll();
-      return f;
+      return dequeue();
     } finally {
       lock.unlock();
     }
@@ -72,14 +77,13 @@ final class PipeStream {
   Frame poll() throws TransportException {
     lock.lock();
     try {
-      Frame f = frames.poll();
-      if (f == null && failure != null) {
-        throw failureForThisStream();
+      if (frames.isEmpty()) {
+        if (failure != null) {
+          throw failureForThisStream();
+        }
+        return null;
       }
-      if (f != null) {
-        changed.signalAll();
-      }
-      return f;
+      return dequeue();
     } finally {
       lock.unlock();
     }
@@ -107,10 +111,22 @@ final class PipeStream {
     try {
       closed = true;
       frames.clear();
+      queuedBytes = 0;
       changed.signalAll();
     } finally {
       lock.unlock();
     }
+  }
+
+  private Frame dequeue() {
+    Frame f = frames.poll();
+    queuedBytes -= cost(f);
+    changed.signalAll();
+    return f;
+  }
+
+  private static long cost(Frame f) {
+    return f.payload().capacity() + FRAME_COST;
   }
 
   private TransportException failureForThisStream() {

@@ -315,7 +315,7 @@ class FrameCodecTest {
         valid, 1, false, 200, Headers.builder().add("content-type", "text/plain").build());
     FrameCodec.putHello(valid, 1, 1, 1, "sdk");
     byte[] seed = bytes(valid);
-    for (int i = 0; i < 20_000; i++) {
+    for (int i = 0; i < 5_000; i++) {
       byte[] input;
       if (i % 2 == 0) {
         input = new byte[random.nextInt(64)];
