@@ -17,6 +17,7 @@ Request cues (last path segment):
   badheader           answer with a header value containing CR LF
   badstatus           answer with status 42
   big?mb=N            stream an N MB body of a repeating pattern
+  sha256              hash the streamed request body
 """
 import json
 import os
@@ -57,6 +58,12 @@ def handler(request):
     q = params(request.query)
     if cue == "echo":
         return local_lambdas.Response(200, {"content-type": "application/octet-stream"}, request.stream())
+    if cue == "sha256":
+        import hashlib
+        h = hashlib.sha256()
+        for chunk in request.stream():
+            h.update(chunk)
+        return {"sha256": h.hexdigest()}
     if cue == "crash":
         sys.stderr.write("cue: crashing on request (exit 3)\n")
         sys.stderr.flush()

@@ -204,9 +204,28 @@ class GatewayLifecycleTest {
     start(TestManifests.cue("cue").build());
     byte[] body = new byte[20 * 1024 * 1024];
     new Random(7).nextBytes(body);
-    HttpResponse<byte[]> r = http.post("/cue/echo", body);
+    assertThat(http.postStreaming("/cue/echo", body)).isEqualTo(body);
+  }
+
+  @Test
+  void largeUploadIsStreamedToAChildThatReadsItAll() throws Exception {
+    start(TestManifests.cue("cue").build());
+    byte[] body = new byte[30 * 1024 * 1024];
+    new Random(9).nextBytes(body);
+    HttpResponse<byte[]> r = http.post("/cue/sha256", body);
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.body()).isEqualTo(body);
+    String expected =
+        java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
+    assertThat(new String(r.body())).contains(expected);
+  }
+
+  @Test
+  void largeResponseIsStreamedToTheClient() throws Exception {
+    start(TestManifests.cue("cue").build());
+    HttpResponse<byte[]> r = http.getBytes("/cue/big?mb=25");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).hasSize(25 * 1024 * 1024);
+    assertThat(r.body()[300]).isEqualTo((byte) 44);
   }
 
   @Test
