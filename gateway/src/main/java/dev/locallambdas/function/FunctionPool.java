@@ -26,7 +26,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
@@ -125,15 +124,10 @@ public final class FunctionPool {
   private Outcome exchange(Instance instance, Request request, ResponseSink sink)
       throws Problem, IOException {
     Thread caller = Thread.currentThread();
-    AtomicBoolean timedOut = new AtomicBoolean();
+    TimeoutFlag timedOut = new TimeoutFlag();
     ScheduledFuture<?> deadline =
         timer.schedule(
-            () -> {
-              timedOut.set(true);
-              caller.interrupt();
-            },
-            spec.requestTimeout().toNanos(),
-            TimeUnit.NANOSECONDS);
+            () -> timedOut.fire(caller), spec.requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
     try {
       instance.endpoint.exchange(request, sink);
       return Outcome.OK;
@@ -144,7 +138,7 @@ public final class FunctionPool {
       LOG.warning(
           instance.label + ": request " + request.method() + " " + request.path()
               + " timed out after " + human(spec.requestTimeout()) + "; replacing the instance");
-      retire(instance, true);
+      killInstance(instance);
       if (sink.committed()) {
         throw new IOException("request timed out after the response started", e);
       }
@@ -158,9 +152,36 @@ public final class FunctionPool {
           .build();
     } finally {
       deadline.cancel(false);
-      if (timedOut.get()) {
+      if (timedOut.settle()) {
         Thread.interrupted(); // the interrupt was ours; do not leak it to the caller
       }
+    }
+  }
+
+  /**
+   * Decides once between "the exchange finished" and "the timeout fired", so a timeout that fires
+   * as the exchange ends never leaves a stray interrupt on the request's thread.
+   */
+  private static final class TimeoutFlag {
+    private boolean settled;
+    private boolean fired;
+
+    synchronized void fire(Thread caller) {
+      if (!settled) {
+        settled = true;
+        fired = true;
+        caller.interrupt();
+      }
+    }
+
+    /** Marks the exchange finished; returns true when the timeout had fired first. */
+    synchronized boolean settle() {
+      settled = true;
+      return fired;
+    }
+
+    synchronized boolean get() {
+      return fired;
     }
   }
 
@@ -496,25 +517,24 @@ public final class FunctionPool {
 
   // ---- stopping -----------------------------------------------------------------------------
 
-  private void retire(Instance instance, boolean now) {
+  /** Takes the instance out of service and kills it now (it hung or broke the protocol). */
+  private void killInstance(Instance instance) {
     lock.lock();
     try {
       if (instance.state == InstanceState.STOPPED) {
         return;
       }
       instance.state = InstanceState.DRAINING;
-      instance.stopRequested = now;
+      instance.stopRequested = true;
       changed.signalAll();
     } finally {
       lock.unlock();
     }
-    if (now) {
-      if (instance.process != null) {
-        instance.process.kill();
-      }
-      if (instance.endpoint != null) {
-        instance.endpoint.close();
-      }
+    if (instance.process != null) {
+      instance.process.kill();
+    }
+    if (instance.endpoint != null) {
+      instance.endpoint.close();
     }
   }
 

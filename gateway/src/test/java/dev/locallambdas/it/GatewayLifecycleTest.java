@@ -288,6 +288,27 @@ class GatewayLifecycleTest {
     assertThat(body).contains("x-forwarded-for").contains("127.0.0.1").contains("x-forwarded-proto");
   }
 
+  @Test
+  void crashesAndRestartsLeakNoFileDescriptors() throws Exception {
+    start(TestManifests.cue("cue").build());
+    pidOf(http.get("/cue/hello"));
+    long baseline = openFileDescriptors();
+    for (int i = 0; i < 15; i++) {
+      assertThat(http.get("/cue/crash").statusCode()).isEqualTo(502);
+      assertThat(http.get("/cue/hello").statusCode()).isEqualTo(200);
+    }
+    // Allow a few descriptors of slack for JDK internals (selectors, class loading).
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(openFileDescriptors()).isLessThanOrEqualTo(baseline + 4));
+  }
+
+  private static long openFileDescriptors() throws IOException {
+    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.count();
+    }
+  }
+
   private static long pidOf(HttpResponse<String> r) {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     String b = r.body();
