@@ -29,10 +29,11 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "local-lambdas 0.1.0",
     description = {
-      "A local function gateway: one HTTP front door routes each request by path to a function,",
-      "a local process declared in manifest.xml, started on demand and kept warm.",
+      "A local function gateway: one HTTP front door routes each request by path to a function, a"
+          + " local process declared in manifest.xml, started on demand and kept warm.",
       "",
-      "With no command, 'serve' is assumed: local-lambdas [MANIFEST] = local-lambdas serve [MANIFEST]."
+      "With no command, 'serve' is assumed: 'local-lambdas [MANIFEST]' is 'local-lambdas serve"
+          + " [MANIFEST]'. Docs: README.md and docs/ in the installation directory."
     },
     subcommands = {Main.Serve.class, Main.Validate.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
@@ -97,9 +98,10 @@ public final class Main implements Callable<Integer> {
       name = "serve",
       mixinStandardHelpOptions = true,
       description = {
-        "Serve the functions of a manifest.",
-        "MANIFEST defaults to ./manifest.xml when it exists, else to the bundled demo examples/manifest.xml.",
-        "The address comes from --bind, else from the BIND_ADDRESS environment variable, else 127.0.0.1:3000."
+        "Serve the functions of a manifest. MANIFEST defaults to ./manifest.xml when it exists, else"
+            + " to the bundled demo examples/manifest.xml. The address comes from --bind, else from"
+            + " the BIND_ADDRESS environment variable, else 127.0.0.1:3000. SIGINT or SIGTERM drains"
+            + " in-flight requests, stops every child and removes the socket files."
       })
   static final class Serve implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "MANIFEST", description = "Path of manifest.xml.")
@@ -170,8 +172,8 @@ public final class Main implements Callable<Integer> {
       name = "validate",
       mixinStandardHelpOptions = true,
       description = {
-        "Check a manifest without starting anything: syntax, every value, duplicate ids and routes,",
-        "and that every executable exists. Exits 0 when valid, 1 otherwise."
+        "Check a manifest without starting anything: syntax, every value, duplicate ids and"
+            + " routes, and that every executable exists. Exits 0 when valid, 1 otherwise."
       })
   static final class Validate implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "MANIFEST", description = "Path of manifest.xml (default: as for serve).")
