@@ -289,6 +289,70 @@ class GatewayLifecycleTest {
   }
 
   @Test
+  void overflowBeyondTheQueueGets503WithRetryAfter() throws Exception {
+    start(TestManifests.cue("cue").maxInstances(1).queueSize(1).build());
+    pidOf(http.get("/cue/hello"));
+    try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+      Future<HttpResponse<String>> busy = ex.submit(() -> http.get("/cue/sleep?ms=3000"));
+      await().until(() -> pool("cue").inFlight() == 1);
+      Future<HttpResponse<String>> queued = ex.submit(() -> http.get("/cue/hello"));
+      // The queued request is waiting (not yet in flight); the next one finds the queue full.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> {
+                HttpResponse<String> overflow = http.get("/cue/hello");
+                assertThat(overflow.statusCode()).isEqualTo(503);
+                assertThat(overflow.headers().firstValue("retry-after")).hasValue("1");
+                assertThat(overflow.body()).contains("queue").contains("\"function\":\"cue\"");
+              });
+      assertThat(busy.get().statusCode()).isEqualTo(200);
+      assertThat(queued.get().statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void eagerFunctionStartsWithTheGatewayAndKeepsItsMinimum() throws Exception {
+    Path pids = Files.createDirectory(temp.resolve("pids"));
+    startWithFakeClock(
+        TestManifests.cue("cue")
+            .startPolicy(dev.locallambdas.manifest.StartPolicy.EAGER)
+            .minInstances(2)
+            .maxInstances(3)
+            .idleTimeout(Duration.ofSeconds(1))
+            .env("CUE_PIDS_DIR", pids.toString())
+            .build());
+    await().atMost(Duration.ofSeconds(20)).until(() -> readyCount("cue") == 2);
+    fakeNanos.addAndGet(Duration.ofMinutes(10).toNanos());
+    gateway.supervisor().cleanup(fakeNanos.get());
+    assertThat(readyCount("cue")).as("min_instances survive idle stop").isEqualTo(2);
+    long victim = pool("cue").instances().getFirst().pid();
+    ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+    await().atMost(Duration.ofSeconds(20)).until(() -> readyCount("cue") == 2 && pool("cue").instances().stream().noneMatch(i -> i.pid() == victim));
+  }
+
+  private long readyCount(String id) {
+    return pool(id).instances().stream()
+        .filter(i -> i.state() == dev.locallambdas.function.InstanceState.READY)
+        .count();
+  }
+
+  @Test
+  void instanceIsRecycledAfterMaxRequestsPerInstance() throws Exception {
+    start(TestManifests.cue("cue").maxRequestsPerInstance(2).build());
+    long first = pidOf(http.get("/cue/hello"));
+    assertThat(pidOf(http.get("/cue/hello"))).isEqualTo(first);
+    assertThat(pidOf(http.get("/cue/hello"))).isNotEqualTo(first);
+  }
+
+  @Test
+  void runDirectoryIsPrivate() throws Exception {
+    start(TestManifests.cue("cue").build());
+    assertThat(java.nio.file.Files.getPosixFilePermissions(gateway.supervisor().runDirectory()))
+        .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+  }
+
+  @Test
   void crashesAndRestartsLeakNoFileDescriptors() throws Exception {
     start(TestManifests.cue("cue").build());
     pidOf(http.get("/cue/hello"));
