@@ -66,6 +66,8 @@ public final class FunctionPool {
   private long backoffUntilNanos;
   private long failureGeneration;
   private Problem lastFailure;
+  private final java.util.ArrayDeque<StartRecord> recentStarts = new java.util.ArrayDeque<>();
+  private static final int RECENT_STARTS = 64;
 
   FunctionPool(
       FunctionSpec spec,
@@ -393,6 +395,7 @@ public final class FunctionPool {
       } finally {
         lock.unlock();
       }
+      instance.spawnedNanos = ticker.getAsLong();
       ChildProcess p = process;
       process.onExit().thenAccept(status -> onExit(instance, status));
       LOG.fine(() -> instance.label + ": started pid " + p.pid() + ", waiting for it to be ready");
@@ -403,6 +406,7 @@ public final class FunctionPool {
           instance.state = InstanceState.READY;
           instance.readyNanos = ticker.getAsLong();
           instance.lastUsedNanos = instance.readyNanos;
+          recordStart(instance);
           LOG.info(
               instance.label + ": ready (pid " + process.pid() + ", "
                   + TimeUnit.NANOSECONDS.toMillis(instance.readyNanos - instance.spawnRequestedNanos)
@@ -672,6 +676,29 @@ public final class FunctionPool {
     }
     for (Instance in : all) {
       awaitExit(in.process, spec.stopGrace().plusSeconds(2));
+    }
+  }
+
+  private void recordStart(Instance in) {
+    if (recentStarts.size() == RECENT_STARTS) {
+      recentStarts.removeFirst();
+    }
+    recentStarts.addLast(
+        new StartRecord(
+            in.number,
+            in.process != null ? in.process.pid() : -1,
+            in.spawnRequestedNanos,
+            in.spawnedNanos,
+            in.readyNanos));
+  }
+
+  /** The last instance starts that succeeded (up to 64), oldest first. */
+  public List<StartRecord> recentStarts() {
+    lock.lock();
+    try {
+      return List.copyOf(recentStarts);
+    } finally {
+      lock.unlock();
     }
   }
 

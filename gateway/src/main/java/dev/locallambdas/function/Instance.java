@@ -14,6 +14,7 @@ final class Instance {
   int inFlight;
   int served;
   long lastUsedNanos;
+  long spawnedNanos;
   long readyNanos;
   boolean stopRequested;
   Endpoint endpoint;
