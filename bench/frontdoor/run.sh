@@ -14,8 +14,8 @@ NGINX_PORT=18081
 JVM_PORT=18080
 THREADS=2
 CONNS=64
-DURATION=10s
-WARMUP_JVM=8s
+DURATION=${DURATION:-10s}
+WARMUP_JVM=${WARMUP_JVM:-8s}
 WARMUP_NGINX=2s
 
 WORK=$(mktemp -d /tmp/frontdoor-bench.XXXXXX)
@@ -70,7 +70,7 @@ measure() {
 }
 
 echo "building candidates" >&2
-(cd "$HERE" && mvn -q -B package)
+(cd "$HERE" && mvn -q -B package) >&2
 CP="$HERE/target/classes:$HERE/target/lib/*"
 
 mkdir -p "$WORK/nginx"
