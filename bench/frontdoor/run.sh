@@ -69,6 +69,30 @@ measure() {
   echo "$rps $p50"
 }
 
+# Renders rows "<round> <candidate> <rps> <nginx rps> <p50 us> <nginx p50 us>" as Markdown.
+report() {
+  awk '
+    BEGIN {
+      printf "| round | candidate | req/s c64 | nginx req/s | ratio | p50 c1 (us) | nginx p50 (us) | p50 ratio |\n"
+      printf "|---|---|---:|---:|---:|---:|---:|---:|\n"
+    }
+    {
+      r = $3 / $4; l = $5 / $6
+      printf "| %s | %s | %.0f | %.0f | %.2f | %.1f | %.1f | %.2f |\n", $1, $2, $3, $4, r, $5, $6, l
+      if (!($2 in n)) { names[++k] = $2; rmin[$2] = r; rmax[$2] = r; lmin[$2] = l; lmax[$2] = l }
+      sum[$2] += r; lsum[$2] += l; n[$2]++
+      if (r < rmin[$2]) rmin[$2] = r; if (r > rmax[$2]) rmax[$2] = r
+      if (l < lmin[$2]) lmin[$2] = l; if (l > lmax[$2]) lmax[$2] = l
+    }
+    END {
+      printf "\n| candidate | throughput ratio, mean (min-max) | p50 ratio, mean (min-max), lower is better |\n|---|---:|---:|\n"
+      for (i = 1; i <= k; i++) {
+        c = names[i]
+        printf "| %s | %.2f (%.2f-%.2f) | %.2f (%.2f-%.2f) |\n", c, sum[c] / n[c], rmin[c], rmax[c], lsum[c] / n[c], lmin[c], lmax[c]
+      }
+    }' "$1"
+}
+
 echo "building candidates" >&2
 (cd "$HERE" && mvn -q -B package) >&2
 CP="$HERE/target/classes:$HERE/target/lib/*"
@@ -119,23 +143,6 @@ echo
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  nproc: $(nproc)  $(nginx -v 2>&1)  java: $("$JAVA" -version 2>&1 | head -1)"
 echo "JVM flags: ${JVM_FLAGS[*]}   wrk: -t$THREADS -c$CONNS -d$DURATION and -t1 -c1 -d$DURATION --latency"
 echo
-awk '
-  BEGIN {
-    printf "| round | candidate | req/s c64 | nginx req/s | ratio | p50 c1 (us) | nginx p50 (us) | p50 ratio |\n"
-    printf "|---|---|---:|---:|---:|---:|---:|---:|\n"
-  }
-  {
-    r = $3 / $4; l = $5 / $6
-    printf "| %s | %s | %.0f | %.0f | %.2f | %.1f | %.1f | %.2f |\n", $1, $2, $3, $4, r, $5, $6, l
-    sum[$2] += r; lsum[$2] += l; n[$2]++
-    if (!($2 in seen)) { seen[$2] = 1; names[++k] = $2 }
-  }
-  END {
-    printf "\n| candidate | mean throughput ratio | mean p50 ratio (lower is better) |\n|---|---:|---:|\n"
-    for (i = 1; i <= k; i++) {
-      c = names[i]
-      printf "| %s | %.2f | %.2f |\n", c, sum[c] / n[c], lsum[c] / n[c]
-    }
-  }' "$ROWS"
+report "$ROWS"
 echo
 echo "raw wrk output: $OUT"
