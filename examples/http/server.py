@@ -80,7 +80,14 @@ class Handler(BaseHTTPRequestHandler):
         pass  # one line per request would only slow benchmarks down; the gateway logs requests
 
 
-class Server6(ThreadingHTTPServer):
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of connections (the gateway opens up to
+    # <concurrency> of them at once) overflows it and the kernel resets the extra ones.
+    request_queue_size = 128
+    daemon_threads = True
+
+
+class Server6(Server):
     address_family = socket.AF_INET6
 
 
@@ -106,7 +113,7 @@ def exit_when_orphaned():
 def main():
     host, port = listen_address()
     threading.Thread(target=exit_when_orphaned, name="parent-watch", daemon=True).start()
-    server_class = Server6 if ":" in host else ThreadingHTTPServer
+    server_class = Server6 if ":" in host else Server
     server = server_class((host, port), Handler)
     try:
         server.serve_forever()
