@@ -2,9 +2,10 @@
 """An HTTP-mode function: a plain web server that local-lambdas forwards requests to.
 
 The gateway starts it with HTTP_ADDRESS=host:port (or PORT=port, then it listens on 127.0.0.1).
-GET answers JSON {"mode": "http", "path": ..., "query": ...}; POST echoes the request body back
-with its content-type. It speaks HTTP/1.1 keep-alive, so every response carries Content-Length and
-the gateway can reuse its connections.
+GET answers JSON {"mode": "http", "greeting": ..., "path": ..., "query": ...}, the greeting taken
+from the GREETING environment variable (default "hello"), which a manifest can set per function;
+POST echoes the request body back with its content-type. It speaks HTTP/1.1 keep-alive, so every
+response carries Content-Length and the gateway can reuse its connections.
 
 Standard library only. It exits when its parent (the gateway) dies, so it never lingers.
 """
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 COPY_CHUNK = 64 * 1024
+GREETING = os.environ.get("GREETING", "hello")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -26,8 +28,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urlsplit(self.path)
-        body = json.dumps({"mode": "http", "path": url.path, "query": url.query or None}).encode()
-        self.answer(200, "application/json", body)
+        body = json.dumps({"mode": "http", "greeting": GREETING, "path": url.path, "query": url.query or None})
+        self.answer(200, "application/json", body.encode())
 
     def do_POST(self):
         content_type = self.headers.get("content-type", "application/octet-stream")
@@ -78,7 +80,14 @@ class Handler(BaseHTTPRequestHandler):
         pass  # one line per request would only slow benchmarks down; the gateway logs requests
 
 
-class Server6(ThreadingHTTPServer):
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of connections (the gateway opens up to
+    # <concurrency> of them at once) overflows it and the kernel resets the extra ones.
+    request_queue_size = 128
+    daemon_threads = True
+
+
+class Server6(Server):
     address_family = socket.AF_INET6
 
 
@@ -104,7 +113,7 @@ def exit_when_orphaned():
 def main():
     host, port = listen_address()
     threading.Thread(target=exit_when_orphaned, name="parent-watch", daemon=True).start()
-    server_class = Server6 if ":" in host else ThreadingHTTPServer
+    server_class = Server6 if ":" in host else Server
     server = server_class((host, port), Handler)
     try:
         server.serve_forever()
