@@ -61,6 +61,7 @@ public final class FunctionCache {
     }
     String requestCc = fields.get("cache-control");
     long maxAge = -1;
+    boolean refresh = false;
     if (requestCc != null) {
       CacheControl cc = CacheControl.parse(requestCc);
       if (cc == null || cc.noStore) {
@@ -68,16 +69,17 @@ public final class FunctionCache {
       }
       // no-cache: the stored response may not be used without validation, which the gateway
       // cannot do cheaply; it fetches a fresh one (and stores that), like max-age=0.
-      maxAge = cc.noCache ? 0 : cc.maxAge;
+      refresh = cc.noCache;
+      maxAge = cc.maxAge;
     } else {
       String pragma = fields.get("pragma");
       if (pragma != null && pragma.toLowerCase(java.util.Locale.ROOT).contains("no-cache")) {
-        maxAge = 0;
+        refresh = true;
       }
     }
     boolean authorized = fields.get("authorization") != null;
     long now = owner.nanoTime();
-    Variants stored = entries.getIfPresent(key);
+    Variants stored = refresh ? null : entries.getIfPresent(key);
     if (stored != null) {
       Lookup.Hit hit = hit(stored, fields, authorized, maxAge, now);
       if (hit != null) {
@@ -86,7 +88,7 @@ public final class FunctionCache {
       }
     }
     Flight flight = flights.get(key);
-    if (flight != null && maxAge != 0) {
+    if (flight != null && !refresh) {
       return follow(key, fields, flight);
     }
     boolean conditional =
@@ -102,10 +104,10 @@ public final class FunctionCache {
     Flight mine = new Flight();
     flight = flights.putIfAbsent(key, mine);
     if (flight != null) {
-      return maxAge != 0 ? follow(key, fields, flight) : forwardMiss(key, fields);
+      return refresh ? forwardMiss(key, fields) : follow(key, fields, flight);
     }
     // A leader may have landed between the first look and the flight: look again.
-    stored = entries.getIfPresent(key);
+    stored = refresh ? null : entries.getIfPresent(key);
     if (stored != null) {
       Lookup.Hit hit = hit(stored, fields, false, maxAge, now);
       if (hit != null) {
