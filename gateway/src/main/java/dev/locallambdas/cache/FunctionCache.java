@@ -134,14 +134,18 @@ public final class FunctionCache {
     return new Lookup.Wait(
         flight.landed.handle(
             (landed, failure) -> {
-              long now = owner.nanoTime();
-              boolean authorized = fields.get("authorization") != null;
-              if (landed != null) {
-                Lookup.Hit hit = hit(landed, fields, authorized, -1, now);
-                if (hit != null) {
-                  hits.increment();
-                  return hit;
+              try {
+                long now = owner.nanoTime();
+                boolean authorized = fields.get("authorization") != null;
+                if (landed != null) {
+                  Lookup.Hit hit = hit(landed, fields, authorized, -1, now);
+                  if (hit != null) {
+                    hits.increment();
+                    return hit;
+                  }
                 }
+              } catch (RuntimeException e) {
+                // A request whose fields cannot be read is still served: by the function.
               }
               // Not stored, or not for this request: it goes to the function itself (collapsing
               // requests onto an uncacheable response would hand one client's answer to others).

@@ -1,7 +1,6 @@
 package dev.locallambdas.cache;
 
 import dev.locallambdas.exchange.Headers;
-import java.util.List;
 
 /**
  * Read access to a request's header fields, so the cache needs no particular header type. {@code
@@ -14,10 +13,24 @@ import java.util.List;
 public interface RequestFields {
   String get(String lowerCaseName);
 
+  /** Fields from {@link Headers} (whose names are lower case); allocates only for repeated fields. */
   static RequestFields of(Headers headers) {
     return name -> {
-      List<String> all = headers.all(name);
-      return all.isEmpty() ? null : all.size() == 1 ? all.getFirst() : String.join(", ", all);
+      String first = null;
+      StringBuilder more = null;
+      for (int i = 0; i < headers.size(); i++) {
+        if (headers.name(i).equals(name)) {
+          if (first == null) {
+            first = headers.value(i);
+          } else {
+            if (more == null) {
+              more = new StringBuilder(first);
+            }
+            more.append(", ").append(headers.value(i));
+          }
+        }
+      }
+      return more != null ? more.toString() : first;
     };
   }
 }

@@ -119,4 +119,13 @@ class CacheSettingsTest {
     assertThat(again).isInstanceOf(Lookup.Hit.class);
     assertThat(((Lookup.Hit) again).age()).isEqualTo(Long.toString(30L * 24 * 3600));
   }
+
+  @Test
+  void requestFieldsCombineRepeatedLinesInOrder() {
+    RequestFields f = RequestFields.of(CacheFixture.headers("accept", "a", "x", "1", "Accept", "b"));
+
+    assertThat(f.get("accept")).isEqualTo("a, b");
+    assertThat(f.get("x")).isEqualTo("1");
+    assertThat(f.get("missing")).isNull();
+  }
 }
