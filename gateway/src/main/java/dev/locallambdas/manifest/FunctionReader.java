@@ -17,7 +17,12 @@ import java.util.function.Consumer;
  */
 final class FunctionReader {
   /** What one element may look like inside a function. */
-  private record Rule(boolean repeatable, boolean mayBeEmpty, Set<String> attributes) {}
+  private record Rule(
+      boolean repeatable, boolean mayBeEmpty, Set<String> attributes, boolean holdsElements) {
+    Rule(boolean repeatable, boolean mayBeEmpty, Set<String> attributes) {
+      this(repeatable, mayBeEmpty, attributes, false);
+    }
+  }
 
   private static final Rule SINGLE = new Rule(false, false, Set.of());
   private static final Map<String, Rule> RULES = rules();
@@ -60,6 +65,7 @@ final class FunctionReader {
     r.put("stop_grace", SINGLE);
     r.put("http_listen", SINGLE);
     r.put("ready_path", SINGLE);
+    r.put("cache", new Rule(false, true, Set.of(), true));
     return Map.copyOf(r);
   }
 
@@ -208,7 +214,17 @@ final class FunctionReader {
           usable = false;
         }
       }
-      if (!child.children().isEmpty()) {
+      if (rule.holdsElements()) {
+        if (!child.text().isBlank()) {
+          problems.add(
+              child.textLine(),
+              childLabel,
+              "unexpected text '"
+                  + abbreviate(child.text().strip())
+                  + "': values go inside its elements, e.g. <ttl>30s</ttl>");
+          usable = false;
+        }
+      } else if (!child.children().isEmpty()) {
         problems.add(
             child.children().getFirst().line(),
             childLabel,
@@ -223,7 +239,7 @@ final class FunctionReader {
             child.line(), childLabel, "given twice (first at line " + seen + "): keep one");
         continue;
       }
-      String text = child.text().strip();
+      String text = rule.holdsElements() ? "" : child.text().strip();
       if (text.isEmpty() && !rule.mayBeEmpty()) {
         problems.add(child.line(), childLabel, "is empty: give a value or remove the element");
         usable = false;
@@ -266,6 +282,16 @@ final class FunctionReader {
             builder.httpListen(
                 choice("http_listen", v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
+    applyCache();
+  }
+
+  private void applyCache() {
+    Value v = first("cache");
+    CacheSetting s =
+        CacheReader.read(v == null ? null : v.element(), context.originalFormat(), label, problems);
+    if (s != null) {
+      builder.cache(s);
+    }
   }
 
   private void applyWorkingDir() {

@@ -38,6 +38,7 @@ public final class FunctionSpec {
   private final long maxBodyBytes;
   private final int maxRequestsPerInstance;
   private final Duration stopGrace;
+  private final CacheSetting cache;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -62,6 +63,7 @@ public final class FunctionSpec {
     this.maxBodyBytes = b.maxBodyBytes;
     this.maxRequestsPerInstance = b.maxRequestsPerInstance;
     this.stopGrace = b.stopGrace;
+    this.cache = b.cache;
   }
 
   static int defaultMaxInstances(Protocol p) {
@@ -105,6 +107,7 @@ public final class FunctionSpec {
     b.maxBodyBytes = maxBodyBytes;
     b.maxRequestsPerInstance = maxRequestsPerInstance;
     b.stopGrace = stopGrace;
+    b.cache = cache;
     return b;
   }
 
@@ -208,6 +211,11 @@ public final class FunctionSpec {
     return stopGrace;
   }
 
+  /** How the response cache treats this function's responses. */
+  public CacheSetting cache() {
+    return cache;
+  }
+
   @Override
   public String toString() {
     return "FunctionSpec[" + id + " " + protocol.manifestName() + " " + routes + "]";
@@ -237,6 +245,7 @@ public final class FunctionSpec {
     private long maxBodyBytes = 64L * 1024 * 1024;
     private int maxRequestsPerInstance = 0;
     private Duration stopGrace = Duration.ofSeconds(3);
+    private CacheSetting cache = CacheSetting.DEFAULT;
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -385,6 +394,11 @@ public final class FunctionSpec {
 
     public Builder stopGrace(Duration value) {
       this.stopGrace = nonNegative("stop_grace", value);
+      return this;
+    }
+
+    public Builder cache(CacheSetting value) {
+      this.cache = Objects.requireNonNull(value, "cache");
       return this;
     }
 

@@ -110,7 +110,7 @@ class ManifestErrorsTest {
                 + ":6: <max_instance> of 'hello': unknown element: did you mean <max_instances>?",
             file() + ":7: <idle_timout> of 'hello': unknown element: did you mean <idle_timeout>?",
             file()
-                + ":8: <colour> of 'hello': unknown element; known elements are arg,"
+                + ":8: <colour> of 'hello': unknown element; known elements are arg, cache,"
                 + " communication_mode, concurrency, env, executable, http_listen, id,"
                 + " idle_timeout, max_body_size, max_instances, max_requests_per_instance,"
                 + " min_instances, pipe_name, protocol, queue_size, queue_timeout, ready_path,"

@@ -74,6 +74,9 @@ class ManifestSchemaTest {
             "<manifest><process><id>a</id><max_instances>0</max_instances></process></manifest>",
             "<manifest><process><id>a</id><protocol>grpc</protocol></process></manifest>",
             "<manifest><process><id>a</id><env>x</env></process></manifest>",
+            "<manifest><process><id>a</id><cache><ttl>30</ttl></cache></process></manifest>",
+            "<manifest><process><id>a</id><cache><enabled>yes</enabled></cache></process></manifest>",
+            "<manifest><process><id>a</id><cache><size>1m</size></cache></process></manifest>",
             "<manifest><process><id>a</id></process><process><id>a</id></process></manifest>",
             "<manifest><process><id>a</id><route>/x</route></process>"
                 + "<process><id>b</id><route>/x</route></process></manifest>",
