@@ -632,6 +632,32 @@ public final class FunctionPool {
     return next;
   }
 
+  /**
+   * Stops every instance without closing the pool (the admin "stop" and a cold start on demand):
+   * idle instances stop now, busy ones as soon as their requests finish. The next request starts
+   * a fresh instance.
+   */
+  public void stopInstances() {
+    List<Instance> idle = new ArrayList<>();
+    lock.lock();
+    try {
+      for (Instance in : instances) {
+        if (in.state == InstanceState.READY) { // a starting instance is left to serve its waiters
+          in.state = InstanceState.DRAINING;
+          if (in.inFlight == 0) {
+            idle.add(in);
+          }
+        }
+      }
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    for (Instance in : idle) {
+      stopInstance(in);
+    }
+  }
+
   /** Takes no new requests; waiting requests get 503. */
   void close() {
     lock.lock();
