@@ -18,7 +18,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
@@ -82,7 +82,8 @@ public final class FrontDoor implements AutoCloseable {
                   protected void initChannel(SocketChannel ch) {
                     ch.pipeline()
                         .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
-                        .addLast("http", new HttpServerCodec(decoder))
+                        .addLast("decoder", new StrictRequestDecoder(decoder))
+                        .addLast("encoder", new HttpResponseEncoder())
                         .addLast("gateway", new ConnectionHandler(routes));
                   }
                 });
