@@ -174,6 +174,19 @@ final class RawConnection implements AutoCloseable {
     }
   }
 
+  /**
+   * True when the server ended the connection with a clean end of stream (FIN) and sent nothing
+   * more; a reset is not clean and fails with its SocketException.
+   */
+  boolean cleanEndOfStream() throws IOException {
+    if (pos < lim || fill()) {
+      throw new IOException(
+          "expected the end of the stream, but got: "
+              + printable(new String(buf, pos, lim - pos, StandardCharsets.ISO_8859_1)));
+    }
+    return true;
+  }
+
   /** True when no byte is waiting (nothing extra was sent after the last response). */
   boolean nothingBuffered() throws IOException {
     return pos == lim && in.available() == 0;
