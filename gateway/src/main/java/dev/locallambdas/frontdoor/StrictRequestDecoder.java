@@ -7,6 +7,8 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ByteProcessor;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -40,7 +42,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
   private static final int BODY = 6; // past the head: nothing is checked until the next request
 
   private static final boolean[] TCHAR = new boolean[128];
-  private static final byte[] VERSION_SHAPE = "HTTP/0.0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] VERSION_SHAPE = "HTTP/0.0".getBytes(StandardCharsets.US_ASCII);
 
   static {
     for (char c = '0'; c <= '9'; c++) {
@@ -59,6 +61,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
   private int partLength; // bytes of the current request-line part
   private boolean afterCr;
   private String violation;
+  private final ByteProcessor walker = this::visit;
 
   StrictRequestDecoder(HttpDecoderConfig config) {
     super(config);
@@ -91,9 +94,14 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
   }
 
   private void walk(ByteBuf buffer, int from, int to) {
-    for (int i = from; i < to && where != BODY && violation == null; i++) {
-      step(buffer.getByte(i) & 0xff);
+    if (to > from && violation == null) {
+      buffer.forEachByte(from, to - from, walker);
     }
+  }
+
+  private boolean visit(byte b) {
+    step(b & 0xff);
+    return where != BODY && violation == null;
   }
 
   private void step(int b) {
