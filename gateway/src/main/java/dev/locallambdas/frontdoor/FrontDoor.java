@@ -30,7 +30,7 @@ import java.util.logging.Logger;
 /**
  * The HTTP/1.1 front door: Netty's event loops (native epoll where available) parse requests
  * strictly and hand each routed request to a virtual thread; see
- * docs/decisions/0001-front-door-library.md for why.
+ * docs/decisions/0001-front-door-library.md for why, and docs/frontdoor.md for what it accepts.
  */
 public final class FrontDoor implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
