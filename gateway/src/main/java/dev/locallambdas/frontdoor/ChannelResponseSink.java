@@ -2,6 +2,7 @@ package dev.locallambdas.frontdoor;
 
 import dev.locallambdas.exchange.ClientGoneException;
 import dev.locallambdas.exchange.Headers;
+import dev.locallambdas.exchange.Problem;
 import dev.locallambdas.exchange.ResponseSink;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -30,13 +31,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * streamed with backpressure: {@link #body} blocks while the channel is not writable.
  */
 final class ChannelResponseSink implements ResponseSink {
+  /** Told on the event loop when the response is written; {@code close}: the connection ends. */
+  interface Completion {
+    void written(boolean close);
+  }
+
   private static final int GATHER_LIMIT = 256 * 1024;
 
   private final Channel channel;
   private final boolean headRequest;
   private final boolean http10;
   private final boolean keepAliveRequested;
-  private final Runnable onComplete;
+  private final Completion onComplete;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition writable = lock.newCondition();
 
@@ -49,7 +55,7 @@ final class ChannelResponseSink implements ResponseSink {
   private volatile boolean forceClose;
 
   ChannelResponseSink(
-      Channel channel, boolean headRequest, boolean http10, boolean keepAliveRequested, Runnable onComplete) {
+      Channel channel, boolean headRequest, boolean http10, boolean keepAliveRequested, Completion onComplete) {
     this.channel = channel;
     this.headRequest = headRequest;
     this.http10 = http10;
@@ -148,22 +154,14 @@ final class ChannelResponseSink implements ResponseSink {
 
   private void finish(ChannelFuture f) {
     f.addListener(
-        x -> {
-          if (!keepAlive || forceClose) {
-            channel.close();
-          }
-          onComplete.run();
-        });
+        x -> onComplete.written(!keepAlive || forceClose || !x.isSuccess()));
   }
 
-  /** Writes a complete response (used for the gateway's own errors). */
-  void writeFull(DefaultFullHttpResponse response, boolean close) {
+  /** Writes one of the gateway's own error responses. */
+  void writeProblem(Problem problem, String instance, boolean close) {
     committed = true;
     keepAlive = keepAliveRequested && !close && !forceClose;
-    if (!keepAlive) {
-      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    }
-    finish(channel.writeAndFlush(response));
+    finish(channel.writeAndFlush(ProblemJson.response(problem, instance, !keepAlive, headRequest)));
   }
 
   /** Aborts a response that cannot be completed: the client sees the connection close. */

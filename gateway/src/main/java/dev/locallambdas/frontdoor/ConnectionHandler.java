@@ -10,12 +10,15 @@ import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.routing.BadTargetException;
 import dev.locallambdas.routing.RequestTarget;
 import dev.locallambdas.routing.RouteTable;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -30,6 +33,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -37,10 +41,23 @@ import java.util.logging.Logger;
  * One client connection. Runs on its event loop; each routed request is served on its own virtual
  * thread, one at a time per connection, so pipelined requests are answered in order (messages of
  * the next request wait in {@code backlog} until the current response is written).
+ *
+ * <p>Everything the gateway refuses is refused here, on the event loop, before a function is
+ * involved: malformed requests (400, or 505 for another major HTTP version), oversized request
+ * lines (414) and headers (431), unknown routes (404), declared bodies over the function's limit
+ * (413), transfer codings other than chunked (501) and expectations other than 100-continue (417).
+ * See docs/frontdoor.md.
  */
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
   private static final int MAX_BACKLOG = 64;
+  /**
+   * After a response that ends the connection, how long unread input is still read and thrown
+   * away (RFC 9112 section 9.6): closing at once while the client is still sending makes the
+   * kernel answer with a reset, which can destroy the response before the client reads it.
+   */
+  static final long LINGER_MILLIS = 2_000;
+
   private static final java.util.concurrent.ThreadFactory WORKERS =
       Thread.ofVirtual().name("request-", 1).factory();
 
@@ -52,7 +69,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     /** The request was fully received; its response is being produced. */
     RESPONDING,
     /** A request was answered without reading its body; the rest of the body is thrown away. */
-    DISCARDING
+    DISCARDING,
+    /** The last response is written or being written; all further input is thrown away. */
+    CLOSING
   }
 
   private final RouteTable<FunctionPool> routes;
@@ -75,6 +94,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (state == State.CLOSING) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (state == State.RESPONDING || (!backlog.isEmpty() && !replaying)) {
       backlog.add(msg);
       if (backlog.size() > MAX_BACKLOG) {
@@ -82,59 +105,77 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    if (msg instanceof HttpRequest request) {
-      try {
+    try {
+      if (msg instanceof HttpRequest request) {
         onRequest(request);
-      } finally {
-        if (!(msg instanceof HttpContent)) {
-          ReferenceCountUtil.release(msg);
-        }
       }
-    }
-    if (msg instanceof HttpContent content) {
-      try {
+      if (msg instanceof HttpContent content && state != State.CLOSING) {
         onContent(content);
-      } finally {
-        content.release();
       }
+    } finally {
+      ReferenceCountUtil.release(msg);
     }
   }
 
   private void onRequest(HttpRequest req) {
     if (req.decoderResult().isFailure()) {
       Throwable cause = req.decoderResult().cause();
-      int status = 400;
-      String why = "the request is not valid HTTP/1.1: " + cause.getMessage();
       if (cause instanceof TooLongHttpLineException) {
-        status = 414;
-        why = "the request line is longer than the gateway accepts (8 KiB)";
+        reject(req, problem(414, "URI Too Long", "the request line is longer than the gateway accepts (8 KiB)"), true);
       } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
-        status = 431;
-        why = "the request headers are larger than the gateway accepts (16 KiB)";
+        reject(req, problem(431, "Request Header Fields Too Large", "the request headers are larger than the gateway accepts (16 KiB)"), true);
+      } else {
+        reject(req, problem(400, "Bad Request", "the request is not valid HTTP/1.1: " + cause.getMessage()), true);
       }
-      reject(req, Problem.of(status, "bad-request", HttpResponseStatus.valueOf(status).reasonPhrase()).detail(why).build(), true);
       return;
     }
-    boolean http11 = req.protocolVersion().equals(HttpVersion.HTTP_1_1);
-    if (!http11 && !req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-      reject(req, badRequest(505, "HTTP Version Not Supported", "only HTTP/1.0 and HTTP/1.1 are supported"), true);
+    HttpVersion version = req.protocolVersion();
+    if (version.majorVersion() != 1) {
+      reject(req, problem(505, "HTTP Version Not Supported", "only HTTP/1.0 and HTTP/1.1 are supported, not " + version.text()), true);
       return;
     }
-    List<String> hosts = req.headers().getAll(HttpHeaderNames.HOST);
-    if ((http11 && hosts.size() != 1) || hosts.size() > 1) {
-      reject(req, badRequest(400, "Bad Request", "an HTTP/1.1 request needs exactly one Host header"), true);
+    // HTTP/1.2 and later minor versions are served as HTTP/1.1 (RFC 9112 section 2.3).
+    boolean http10 = version.minorVersion() == 0;
+    HttpHeaders h = req.headers();
+    List<String> hosts = h.getAll(HttpHeaderNames.HOST);
+    if ((!http10 && hosts.size() != 1) || hosts.size() > 1) {
+      reject(req, problem(400, "Bad Request", "an HTTP/1.1 request needs exactly one Host header, not " + hosts.size()), true);
       return;
     }
-    boolean chunked = req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING);
-    if (chunked && req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      reject(req, badRequest(400, "Bad Request", "Content-Length and Transfer-Encoding must not both be sent"), true);
+    String host = hosts.isEmpty() ? null : hosts.get(0);
+    if (host != null && !AbsoluteForm.validHost(host)) {
+      reject(req, problem(400, "Bad Request", "the Host header is not a valid host[:port]"), true);
       return;
+    }
+    String transferEncoding = h.get(HttpHeaderNames.TRANSFER_ENCODING);
+    boolean chunked = transferEncoding != null;
+    if (chunked && h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      reject(req, problem(400, "Bad Request", "Content-Length and Transfer-Encoding must not both be sent"), true);
+      return;
+    }
+    if (chunked && !transferEncoding.strip().equalsIgnoreCase("chunked")) {
+      // Netty already refused a final coding other than chunked (400, RFC 9112 section 6.3); a
+      // coding applied before chunked (gzip, chunked) is one the gateway does not implement.
+      reject(req, problem(501, "Not Implemented", "the only transfer coding the gateway accepts is chunked; send the body without '" + transferEncoding + "'"), true);
+      return;
+    }
+    String uri = req.uri();
+    if (!uri.isEmpty() && uri.charAt(0) != '/') {
+      // Absolute-form (RFC 9112 section 3.2.2: a server MUST accept it): its authority replaces
+      // the Host field, and the request is routed by its path.
+      int pathStart = AbsoluteForm.pathStart(uri);
+      if (pathStart < 0) {
+        reject(req, problem(400, "Bad Request", "the request target must be a path (/a/b) or an absolute http URI (http://host/a/b) without user info"), true);
+        return;
+      }
+      host = AbsoluteForm.authority(uri, pathStart);
+      uri = pathStart == uri.length() || uri.charAt(pathStart) == '?' ? "/" + uri.substring(pathStart) : uri.substring(pathStart);
     }
     RequestTarget target;
     try {
-      target = RequestTarget.parse(req.uri());
+      target = RequestTarget.parse(uri);
     } catch (BadTargetException e) {
-      reject(req, badRequest(400, "Bad Request", "bad request target: " + e.getMessage()), true);
+      reject(req, problem(400, "Bad Request", "bad request target: " + e.getMessage()), true);
       return;
     }
     RouteTable.Match<FunctionPool> match = routes.match(target.path());
@@ -151,53 +192,55 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     long max = pool.spec().maxBodyBytes();
     long length = chunked ? -1 : HttpUtil.getContentLength(req, 0L);
     if (length > max) {
-      reject(
-          req,
-          Problem.of(413, "body-too-large", "Content Too Large")
-              .function(pool.spec().id())
-              .detail(
-                  "the request body of " + length + " bytes is larger than the " + max
-                      + " bytes function '" + pool.spec().id() + "' accepts (<max_body_size>)")
-              .build(),
-          true);
+      reject(req, tooLarge(pool.spec().id(), "the request body of " + length + " bytes is larger than", max), true);
       return;
     }
-    String expect = req.headers().get(HttpHeaderNames.EXPECT);
+    String expect = h.get(HttpHeaderNames.EXPECT);
     if (expect != null) {
-      if (!expect.equalsIgnoreCase("100-continue")) {
-        reject(req, badRequest(417, "Expectation Failed", "only 'Expect: 100-continue' is supported, not '" + expect + "'"), true);
+      if (!expect.strip().equalsIgnoreCase("100-continue") || h.getAll(HttpHeaderNames.EXPECT).size() > 1) {
+        reject(req, problem(417, "Expectation Failed", "only 'Expect: 100-continue' is supported, not '" + expect + "'"), true);
         return;
       }
-      if (http11 && (chunked || length > 0)) {
+      // HTTP/1.0 clients do not know 100-continue (RFC 9110 section 10.1.1): ignored for them.
+      if (!http10 && (chunked || length > 0)) {
         ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
       }
     }
     BodySource source;
+    StreamingBody b;
     if (chunked || length > 0) {
-      body = new StreamingBody(length, max, this::pauseReading, this::resumeReadingFromWorker);
-      source = body;
+      b = new StreamingBody(length, max, this::pauseReading, this::resumeReadingFromWorker);
+      source = b;
     } else {
-      body = null;
+      b = null;
       source = BodySource.empty();
     }
+    body = b;
     String clientIp = clientIp();
-    Headers headers = ForwardedHeaders.forFunction(req.headers(), clientIp, hosts.isEmpty() ? null : hosts.get(0));
+    Headers headers = ForwardedHeaders.forFunction(h, clientIp, host == null || host.isEmpty() ? null : host);
     Request request = new Request(req.method().name(), target.path(), target.query(), headers, source, clientIp);
     ChannelResponseSink s =
         new ChannelResponseSink(
             ctx.channel(),
             req.method().equals(HttpMethod.HEAD),
-            !http11,
+            http10,
             HttpUtil.isKeepAlive(req),
-            () -> ctx.executor().execute(this::responseComplete));
+            this::responseComplete);
     sink = s;
     state = State.RECEIVING;
-    worker = WORKERS.newThread(() -> serve(pool, request, s, target.path()));
+    worker = WORKERS.newThread(() -> serve(pool, request, s, b, target.path()));
     worker.start();
   }
 
-  private static Problem badRequest(int status, String title, String detail) {
+  private static Problem problem(int status, String title, String detail) {
     return Problem.of(status, "bad-request", title).detail(detail).build();
+  }
+
+  static Problem tooLarge(String function, String what, long limit) {
+    return Problem.of(413, "body-too-large", "Content Too Large")
+        .function(function)
+        .detail(what + " the " + limit + " bytes function '" + function + "' accepts (<max_body_size>)")
+        .build();
   }
 
   private String clientIp() {
@@ -210,13 +253,16 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private void onContent(HttpContent content) {
     boolean last = content instanceof LastHttpContent;
     if (content.decoderResult().isFailure()) {
-      if (body != null) {
-        body.fail(new IOException("malformed request body: " + content.decoderResult().cause().getMessage()));
-      }
-      if (sink != null && !sink.committed() && state == State.RECEIVING) {
+      // The decoder gives up on the connection after a malformed body (a bad chunk, say).
+      String why = String.valueOf(content.decoderResult().cause().getMessage());
+      if (state == State.RECEIVING && body != null) {
+        body.failMalformed(why);
+        sink.closeAfter(); // the worker answers 400 unless the response already started
+        body = null;
+      } else if (state == State.RECEIVING) {
         sink.closeAfter();
       } else {
-        ctx.close();
+        closeGracefully();
       }
       return;
     }
@@ -241,33 +287,34 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void serve(FunctionPool pool, Request request, ChannelResponseSink s, String path) {
+  private void serve(
+      FunctionPool pool, Request request, ChannelResponseSink s, StreamingBody b, String path) {
+    String id = pool.spec().id();
     try {
       pool.invoke(request, s);
     } catch (Problem p) {
-      answer(s, p, path, false);
+      Problem client = b != null ? b.problem(id) : null;
+      answer(s, client != null ? client : p, path, client != null);
     } catch (BodyTooLargeException e) {
-      answer(
-          s,
-          Problem.of(413, "body-too-large", "Content Too Large")
-              .function(pool.spec().id())
-              .detail("the request body is larger than the " + e.limit() + " bytes function '" + pool.spec().id() + "' accepts (<max_body_size>)")
-              .build(),
-          path,
-          true);
+      answer(s, tooLarge(id, "the request body is larger than", e.limit()), path, true);
     } catch (ClientGoneException e) {
       LOG.fine(() -> "client gone: " + e.getMessage());
       s.abort();
     } catch (IOException e) {
+      Problem client = b != null ? b.problem(id) : null;
       if (s.committed()) {
-        LOG.warning(pool.spec().id() + ": response aborted after it started: " + e.getMessage());
+        if (client == null) {
+          LOG.warning(id + ": response aborted after it started: " + e.getMessage());
+        }
         s.abort();
+      } else if (client != null) {
+        answer(s, client, path, true);
       } else {
         answer(
             s,
             Problem.of(502, "function-failed", "Bad Gateway")
-                .function(pool.spec().id())
-                .detail("function '" + pool.spec().id() + "' failed: " + e.getMessage())
+                .function(id)
+                .detail("function '" + id + "' failed: " + e.getMessage())
                 .build(),
             path,
             false);
@@ -277,7 +324,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       answer(
           s,
           Problem.of(500, "internal-error", "Internal Server Error")
-              .function(pool.spec().id())
+              .function(id)
               .detail("the gateway failed unexpectedly (" + e + "); see its log")
               .build(),
           path,
@@ -290,21 +337,23 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       s.abort();
       return;
     }
-    s.writeFull((DefaultFullHttpResponse) ProblemJson.response(p, path, close), close);
+    s.writeProblem(p, path, close);
   }
 
   /** Answers a request the gateway refuses before any function sees it. */
   private void reject(HttpRequest req, Problem p, boolean close) {
     boolean keepAlive = !close && HttpUtil.isKeepAlive(req);
-    String instance = req.decoderResult().isFailure() ? null : safeInstance(req.uri());
-    var response = ProblemJson.response(p, instance, !keepAlive);
+    boolean failed = req.decoderResult().isFailure();
+    String instance = failed ? null : safeInstance(req.uri());
+    boolean head = !failed && req.method().equals(HttpMethod.HEAD);
+    var response = ProblemJson.response(p, instance, !keepAlive, head);
     if (!keepAlive) {
-      ctx.writeAndFlush(response).addListener(f -> ctx.close());
-      state = State.DISCARDING;
+      state = State.CLOSING;
+      ctx.writeAndFlush(response).addListener(f -> closeGracefully());
       return;
     }
     ctx.writeAndFlush(response);
-    state = req instanceof LastHttpContent ? State.IDLE : State.DISCARDING;
+    state = State.DISCARDING; // until the request's last content
   }
 
   private static String safeInstance(String uri) {
@@ -313,20 +362,21 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     return path.length() > 200 || !path.chars().allMatch(c -> c > 0x20 && c < 0x7f) ? null : path;
   }
 
-  private void responseComplete() {
+  /** Runs on the event loop once a response has been written. */
+  private void responseComplete(boolean close) {
     worker = null;
     sink = null;
-    if (state == State.RECEIVING) {
+    if (close || state == State.RECEIVING) {
       // Answered before the body finished arriving: the rest cannot be trusted to be small.
       body = null;
-      ctx.close();
+      closeGracefully();
       return;
     }
     state = State.IDLE;
     body = null;
     replaying = true;
     try {
-      while (!backlog.isEmpty() && state != State.RESPONDING && ctx.channel().isActive()) {
+      while (!backlog.isEmpty() && state != State.RESPONDING && state != State.CLOSING && ctx.channel().isActive()) {
         channelRead(ctx, backlog.poll());
       }
     } finally {
@@ -335,6 +385,36 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     if (backlog.isEmpty() && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
       ctx.read();
+    }
+  }
+
+  /**
+   * Ends the connection after the last response: half-closes it (the client reads the end of the
+   * response, then the end of the stream) and keeps reading and discarding what the client still
+   * sends until it closes too, or for {@link #LINGER_MILLIS} at most.
+   */
+  private void closeGracefully() {
+    state = State.CLOSING;
+    while (!backlog.isEmpty()) {
+      ReferenceCountUtil.release(backlog.poll());
+    }
+    Channel ch = ctx.channel();
+    if (!ch.isActive()) {
+      return;
+    }
+    if (ch instanceof DuplexChannel duplex && !duplex.isOutputShutdown()) {
+      duplex.shutdownOutput().addListener(f -> {
+        if (!f.isSuccess()) {
+          ch.close();
+        }
+      });
+      ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+      if (!ch.config().isAutoRead()) {
+        ch.config().setAutoRead(true);
+        ctx.read();
+      }
+    } else {
+      ch.close();
     }
   }
 
@@ -380,7 +460,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof IdleStateEvent) {
-      if (state == State.IDLE && backlog.isEmpty()) {
+      if ((state == State.IDLE && backlog.isEmpty()) || state == State.CLOSING) {
         ctx.close(); // idle keep-alive connection
       } else if (state == State.RECEIVING && body != null) {
         body.fail(new IOException("the client stopped sending the request body"));

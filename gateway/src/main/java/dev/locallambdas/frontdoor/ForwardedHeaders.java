@@ -10,8 +10,9 @@ import java.util.Set;
 /**
  * Turns the client's headers into the headers a function sees: hop-by-hop fields (RFC 9110 7.6.1),
  * including every field the client names in Connection, are removed first; framing fields go
- * because each transport frames the body itself; then the gateway's own X-Forwarded-* fields are
- * set, replacing whatever the client sent (a client must not be able to forge its address).
+ * because each transport frames the body itself; so do every X-Forwarded-* field, Forwarded and
+ * X-Real-IP the client sent, and the gateway sets its own X-Forwarded-For, -Proto and -Host (a
+ * client must not be able to forge its address, or the host or prefix a function trusts).
  */
 final class ForwardedHeaders {
   private static final Set<String> HOP_BY_HOP =
@@ -25,10 +26,8 @@ final class ForwardedHeaders {
           "upgrade",
           "content-length",
           "expect",
-          "x-forwarded-for",
-          "x-forwarded-proto",
-          "x-forwarded-host",
-          "forwarded");
+          "forwarded",
+          "x-real-ip");
 
   private ForwardedHeaders() {}
 
@@ -48,7 +47,9 @@ final class ForwardedHeaders {
     Headers.Builder out = Headers.builder();
     for (Map.Entry<String, String> e : in) {
       String name = e.getKey().toLowerCase(Locale.ROOT);
-      if (HOP_BY_HOP.contains(name) || (named != null && named.contains(name))) {
+      if (HOP_BY_HOP.contains(name)
+          || name.startsWith("x-forwarded-")
+          || (named != null && named.contains(name))) {
         continue;
       }
       out.add(name, e.getValue());

@@ -18,7 +18,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
@@ -30,7 +30,7 @@ import java.util.logging.Logger;
 /**
  * The HTTP/1.1 front door: Netty's event loops (native epoll where available) parse requests
  * strictly and hand each routed request to a virtual thread; see
- * docs/decisions/0001-front-door-library.md for why.
+ * docs/decisions/0001-front-door-library.md for why, and docs/frontdoor.md for what it accepts.
  */
 public final class FrontDoor implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
@@ -82,7 +82,8 @@ public final class FrontDoor implements AutoCloseable {
                   protected void initChannel(SocketChannel ch) {
                     ch.pipeline()
                         .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
-                        .addLast("http", new HttpServerCodec(decoder))
+                        .addLast("decoder", new StrictRequestDecoder(decoder))
+                        .addLast("encoder", new HttpResponseEncoder())
                         .addLast("gateway", new ConnectionHandler(routes));
                   }
                 });

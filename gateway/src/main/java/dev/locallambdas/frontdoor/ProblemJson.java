@@ -16,7 +16,11 @@ final class ProblemJson {
 
   private ProblemJson() {}
 
-  static FullHttpResponse response(Problem p, String instance, boolean close) {
+  /**
+   * The response for a problem; {@code close} adds Connection: close, {@code head} leaves the body
+   * out (a response to HEAD announces the length of the body it does not send).
+   */
+  static FullHttpResponse response(Problem p, String instance, boolean close, boolean head) {
     StringBuilder json = new StringBuilder(256);
     json.append("{\"type\":");
     string(json, TYPE_PREFIX + p.type());
@@ -44,12 +48,13 @@ final class ProblemJson {
       json.append(']');
     }
     json.append("}\n");
-    ByteBuf body = Unpooled.wrappedBuffer(json.toString().getBytes(StandardCharsets.UTF_8));
+    byte[] bytes = json.toString().getBytes(StandardCharsets.UTF_8);
+    ByteBuf body = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
     FullHttpResponse r =
         new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(p.status()), body);
     r.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, "application/problem+json")
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
     if (p.retryAfterSeconds() > 0) {
       r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(p.retryAfterSeconds()));
     }

@@ -3,6 +3,7 @@ package dev.locallambdas.frontdoor;
 import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.BodyTooLargeException;
 import dev.locallambdas.exchange.ClientGoneException;
+import dev.locallambdas.exchange.Problem;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -33,6 +34,7 @@ final class StreamingBody implements BodySource {
   private boolean ended;
   private boolean paused;
   private IOException failure;
+  private boolean malformed;
 
   StreamingBody(long declaredLength, long limit, Runnable pauseReading, Runnable resumeReading) {
     this.declaredLength = declaredLength;
@@ -97,6 +99,41 @@ final class StreamingBody implements BodySource {
         failure = e;
       }
       available.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The client sent a body that is not valid HTTP (a bad chunk size, say). */
+  void failMalformed(String why) {
+    lock.lock();
+    try {
+      if (failure == null && !ended) {
+        failure = new IOException("malformed request body: " + why);
+        malformed = true;
+      }
+      available.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The failure that explains why the request could not be served, when the client caused it: 413
+   * for a body over the limit, 400 for a malformed one; null otherwise.
+   */
+  Problem problem(String function) {
+    lock.lock();
+    try {
+      if (failure instanceof BodyTooLargeException e) {
+        return ConnectionHandler.tooLarge(function, "the request body is larger than", e.limit());
+      }
+      if (malformed) {
+        return Problem.of(400, "bad-request", "Bad Request")
+            .detail("the request body is not valid HTTP/1.1 (" + failure.getMessage() + ")")
+            .build();
+      }
+      return null;
     } finally {
       lock.unlock();
     }
