@@ -18,6 +18,7 @@ Request cues (last path segment):
   badstatus           answer with status 42
   big?mb=N            stream an N MB body of a repeating pattern
   sha256              hash the streamed request body
+  (any)?cc=&vary=&etag=&status=  set those response fields / status (cache tests)
 """
 import json
 import os
@@ -96,7 +97,16 @@ def handler(request):
                 yield block
 
         return local_lambdas.Response(200, {"content-type": "application/octet-stream"}, gen())
-    return {"pid": os.getpid(), "count": count, "path": request.path, "query": request.query}
+    # Response fields on cue, for cache tests: ?cc=max-age%3D10&vary=x-lang&etag=v1&status=404
+    fields = []
+    from urllib.parse import unquote
+    for name, field in (("cc", "cache-control"), ("vary", "vary"), ("etag", "etag"), ("expires", "expires")):
+        if name in q:
+            fields.append((field, unquote(q[name])))
+    fields.append(("content-type", "application/json"))
+    body = json.dumps({"pid": os.getpid(), "count": count, "path": request.path, "query": request.query,
+                       "lang": request.header("x-lang")})
+    return local_lambdas.Response(int(q.get("status", "200")), fields, body)
 
 
 local_lambdas.serve(handler)

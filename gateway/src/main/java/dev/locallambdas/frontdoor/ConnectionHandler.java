@@ -1,16 +1,23 @@
 package dev.locallambdas.frontdoor;
 
+import dev.locallambdas.admin.AdminApi;
+import dev.locallambdas.cache.FunctionCache;
+import dev.locallambdas.cache.Lookup;
+import dev.locallambdas.cache.RequestFields;
+import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.BodyTooLargeException;
 import dev.locallambdas.exchange.ClientGoneException;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Problem;
 import dev.locallambdas.exchange.Request;
+import dev.locallambdas.exchange.ResponseSink;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.routing.BadTargetException;
 import dev.locallambdas.routing.RequestTarget;
 import dev.locallambdas.routing.RouteTable;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DuplexChannel;
@@ -30,6 +37,7 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -75,21 +83,29 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private final RouteTable<FunctionPool> routes;
+  private final ResponseCache cache;
+  private final AdminApi admin;
   private final ArrayDeque<Object> backlog = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
+  /** Writes through here skip the HTTP encoder: cache hits are already encoded. */
+  private ChannelHandlerContext rawWriter;
   private State state = State.IDLE;
   private StreamingBody body;
   private ChannelResponseSink sink;
   private Thread worker;
   private boolean replaying;
 
-  ConnectionHandler(RouteTable<FunctionPool> routes) {
+  ConnectionHandler(RouteTable<FunctionPool> routes, ResponseCache cache, AdminApi admin) {
     this.routes = routes;
+    this.cache = cache;
+    this.admin = admin;
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    ChannelHandlerContext encoder = ctx.pipeline().context("encoder");
+    this.rawWriter = encoder != null ? encoder : ctx;
   }
 
   @Override
@@ -178,6 +194,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       reject(req, problem(400, "Bad Request", "bad request target: " + e.getMessage()), true);
       return;
     }
+    if (admin != null && AdminApi.owns(target.path())) {
+      serveAdmin(req, target, host, http10);
+      return;
+    }
     RouteTable.Match<FunctionPool> match = routes.match(target.path());
     if (match == null) {
       reject(
@@ -206,6 +226,22 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
       }
     }
+    boolean headRequest = req.method().equals(HttpMethod.HEAD);
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    FunctionCache functionCache =
+        cache == null || chunked || length > 0 ? null : cache.function(pool.spec().id());
+    Lookup lookup = null;
+    if (functionCache != null) {
+      lookup = functionCache.lookup(req.method().name(), target.path(), target.query(), fields(h));
+      if (lookup instanceof Lookup.Hit hit) {
+        ChannelFuture written = writeHit(hit, headRequest, keepAlive, http10);
+        if (!keepAlive) {
+          state = State.CLOSING;
+          written.addListener(f -> closeGracefully());
+        }
+        return; // state stays IDLE: the request's empty last content is ignored
+      }
+    }
     BodySource source;
     StreamingBody b;
     if (chunked || length > 0) {
@@ -220,15 +256,109 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     Headers headers = ForwardedHeaders.forFunction(h, clientIp, host == null || host.isEmpty() ? null : host);
     Request request = new Request(req.method().name(), target.path(), target.query(), headers, source, clientIp);
     ChannelResponseSink s =
-        new ChannelResponseSink(
-            ctx.channel(),
-            req.method().equals(HttpMethod.HEAD),
-            http10,
-            HttpUtil.isKeepAlive(req),
-            this::responseComplete);
+        new ChannelResponseSink(ctx.channel(), headRequest, http10, keepAlive, this::responseComplete);
     sink = s;
     state = State.RECEIVING;
-    worker = WORKERS.newThread(() -> serve(pool, request, s, b, target.path()));
+    if (lookup instanceof Lookup.Wait wait) {
+      // Another request is fetching this URL: wait for its response without holding a thread.
+      wait.outcome()
+          .thenAcceptAsync(
+              next -> afterWait(next, pool, request, s, headRequest, keepAlive, http10, target.path()),
+              ctx.executor());
+      return;
+    }
+    startWorker(pool, request, s, b, target.path(), (Lookup.Forward) lookup);
+  }
+
+  private void startWorker(
+      FunctionPool pool,
+      Request request,
+      ChannelResponseSink s,
+      StreamingBody b,
+      String path,
+      Lookup.Forward forward) {
+    worker =
+        WORKERS.newThread(
+            () -> {
+              try {
+                serve(pool, request, forward == null ? s : forward.sink(s), s, b, path);
+              } finally {
+                if (forward != null) {
+                  forward.done(); // lets waiting requests proceed, stored or not
+                }
+              }
+            });
+    worker.start();
+  }
+
+  private void afterWait(
+      Lookup next,
+      FunctionPool pool,
+      Request request,
+      ChannelResponseSink s,
+      boolean headRequest,
+      boolean keepAlive,
+      boolean http10,
+      String path) {
+    if (!ctx.channel().isActive() || sink != s) {
+      if (next instanceof Lookup.Forward f) {
+        f.done();
+      }
+      return;
+    }
+    if (next instanceof Lookup.Hit hit) {
+      writeHit(hit, headRequest, keepAlive, http10)
+          .addListener(f -> responseComplete(!keepAlive || !f.isSuccess()));
+    } else {
+      startWorker(pool, request, s, null, path, (Lookup.Forward) next);
+    }
+  }
+
+  private ChannelFuture writeHit(Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10) {
+    return rawWriter.writeAndFlush(CachedResponses.render(ctx.alloc(), hit, head, keepAlive, http10));
+  }
+
+  private static RequestFields fields(HttpHeaders h) {
+    return name -> {
+      String first = h.get(name);
+      if (first == null) {
+        return null;
+      }
+      List<String> all = h.getAll(name);
+      return all.size() == 1 ? first : String.join(", ", all);
+    };
+  }
+
+  private void serveAdmin(HttpRequest req, RequestTarget target, String host, boolean http10) {
+    ChannelResponseSink s =
+        new ChannelResponseSink(
+            ctx.channel(), req.method().equals(HttpMethod.HEAD), http10, HttpUtil.isKeepAlive(req), this::responseComplete);
+    sink = s;
+    body = null;
+    state = State.RECEIVING;
+    java.net.InetAddress peer =
+        ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+    String method = req.method().name();
+    worker =
+        WORKERS.newThread(
+            () -> {
+              try {
+                AdminApi.Answer a = admin.handle(method, target.path(), target.query(), host, peer);
+                s.head(
+                    a.status(),
+                    Headers.builder().add("content-type", a.contentType()).add("cache-control", "no-store").build(),
+                    a.body().length);
+                s.body(ByteBuffer.wrap(a.body()));
+                s.end();
+              } catch (Problem p) {
+                answer(s, p, target.path(), false);
+              } catch (IOException e) {
+                s.abort();
+              } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, "admin request failed: " + target.path(), e);
+                answer(s, problem(500, "Internal Server Error", "the admin request failed: " + e), target.path(), true);
+              }
+            });
     worker.start();
   }
 
@@ -288,10 +418,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void serve(
-      FunctionPool pool, Request request, ChannelResponseSink s, StreamingBody b, String path) {
+      FunctionPool pool,
+      Request request,
+      ResponseSink functionSink,
+      ChannelResponseSink s,
+      StreamingBody b,
+      String path) {
     String id = pool.spec().id();
     try {
-      pool.invoke(request, s);
+      pool.invoke(request, functionSink);
     } catch (Problem p) {
       Problem client = b != null ? b.problem(id) : null;
       answer(s, client != null ? client : p, path, client != null);

@@ -1,5 +1,7 @@
 package dev.locallambdas.frontdoor;
 
+import dev.locallambdas.admin.AdminApi;
+import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.routing.RouteTable;
 import io.netty.bootstrap.ServerBootstrap;
@@ -51,6 +53,16 @@ public final class FrontDoor implements AutoCloseable {
   /** Binds and starts serving. Fails with a clear message when the address is taken. */
   public static FrontDoor start(InetSocketAddress bind, RouteTable<FunctionPool> routes)
       throws IOException {
+    return start(bind, routes, null, null);
+  }
+
+  /**
+   * Binds and starts serving, answering cache hits from {@code cache} (null: no cache) and the
+   * admin endpoints with {@code admin} (null: none).
+   */
+  public static FrontDoor start(
+      InetSocketAddress bind, RouteTable<FunctionPool> routes, ResponseCache cache, AdminApi admin)
+      throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =
@@ -84,7 +96,7 @@ public final class FrontDoor implements AutoCloseable {
                         .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
                         .addLast("decoder", new StrictRequestDecoder(decoder))
                         .addLast("encoder", new HttpResponseEncoder())
-                        .addLast("gateway", new ConnectionHandler(routes));
+                        .addLast("gateway", new ConnectionHandler(routes, cache, admin));
                   }
                 });
     try {

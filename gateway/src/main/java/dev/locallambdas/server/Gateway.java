@@ -1,5 +1,8 @@
 package dev.locallambdas.server;
 
+import dev.locallambdas.admin.AdminApi;
+import dev.locallambdas.cache.CacheSettings;
+import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.frontdoor.FrontDoor;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.function.Supervisor;
@@ -10,6 +13,9 @@ import dev.locallambdas.transport.Transports;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.LongSupplier;
 import java.util.function.UnaryOperator;
 import java.util.logging.Logger;
 
@@ -19,39 +25,27 @@ public final class Gateway implements AutoCloseable {
 
   private final Supervisor supervisor;
   private final FrontDoor frontDoor;
+  private final ResponseCache cache;
   private volatile boolean stopped;
 
-  private Gateway(Supervisor supervisor, FrontDoor frontDoor) {
+  private Gateway(Supervisor supervisor, FrontDoor frontDoor, ResponseCache cache) {
     this.supervisor = supervisor;
     this.frontDoor = frontDoor;
+    this.cache = cache;
   }
 
   public static Gateway start(Manifest manifest, InetSocketAddress bind) throws IOException {
-    return start(manifest, bind, UnaryOperator.identity());
+    return builder(manifest).bind(bind).start();
   }
 
-  /**
-   * Starts the functions' supervisor (eager functions start now) and then the front door. If the
-   * front door cannot bind, everything already started is stopped again.
-   */
   public static Gateway start(
       Manifest manifest, InetSocketAddress bind, UnaryOperator<Supervisor.Builder> customize)
       throws IOException {
-    Supervisor supervisor =
-        customize.apply(Supervisor.builder(manifest).transports(Transports::forProtocol)).build();
-    try {
-      RouteTable.Builder<FunctionPool> routes = RouteTable.builder();
-      for (FunctionSpec spec : manifest.functions()) {
-        for (String route : spec.routes()) {
-          routes.add(route, supervisor.pool(spec.id()));
-        }
-      }
-      FrontDoor door = FrontDoor.start(bind, routes.build());
-      return new Gateway(supervisor, door);
-    } catch (IOException | RuntimeException e) {
-      supervisor.close();
-      throw e;
-    }
+    return builder(manifest).bind(bind).supervisor(customize).start();
+  }
+
+  public static Builder builder(Manifest manifest) {
+    return new Builder(manifest);
   }
 
   public InetSocketAddress address() {
@@ -60,6 +54,11 @@ public final class Gateway implements AutoCloseable {
 
   public Supervisor supervisor() {
     return supervisor;
+  }
+
+  /** The response cache, or null when caching is off for every function. */
+  public ResponseCache cache() {
+    return cache;
   }
 
   /**
@@ -75,11 +74,83 @@ public final class Gateway implements AutoCloseable {
     frontDoor.stopAccepting();
     supervisor.shutdown(drainGrace);
     frontDoor.close();
+    if (cache != null) {
+      cache.invalidateAll();
+    }
     LOG.info("stopped");
   }
 
   @Override
   public void close() {
     shutdown(Duration.ZERO);
+  }
+
+  /** How to start a gateway; {@link #start} validates and starts it. */
+  public static final class Builder {
+    private final Manifest manifest;
+    private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 3000);
+    private UnaryOperator<Supervisor.Builder> supervisor = UnaryOperator.identity();
+    private Map<String, String> environment = System.getenv();
+    private LongSupplier cacheTicker;
+
+    private Builder(Manifest manifest) {
+      this.manifest = Objects.requireNonNull(manifest, "manifest");
+    }
+
+    public Builder bind(InetSocketAddress value) {
+      this.bind = Objects.requireNonNull(value, "bind");
+      return this;
+    }
+
+    /** Adjusts the supervisor (tests pass a fake ticker and turn background cleanup off). */
+    public Builder supervisor(UnaryOperator<Supervisor.Builder> value) {
+      this.supervisor = Objects.requireNonNull(value, "supervisor");
+      return this;
+    }
+
+    /** Where ENABLE_CACHE and CACHE_MAX_SIZE are read from (default: the process environment). */
+    public Builder environment(Map<String, String> value) {
+      this.environment = Map.copyOf(value);
+      return this;
+    }
+
+    /** The clock of the response cache, in nanoseconds (tests pass a fake one). */
+    public Builder cacheTicker(LongSupplier value) {
+      this.cacheTicker = Objects.requireNonNull(value, "cacheTicker");
+      return this;
+    }
+
+    /**
+     * Starts the functions' supervisor (eager functions start now), then the front door. A bad
+     * cache setting fails before anything starts; if the front door cannot bind, everything
+     * already started is stopped again.
+     */
+    public Gateway start() throws IOException {
+      CacheSettings cacheSettings = CacheSettings.from(environment, manifest.functions());
+      ResponseCache cache = null;
+      if (cacheSettings.anyEnabled()) {
+        ResponseCache.Builder b = ResponseCache.builder(cacheSettings);
+        if (cacheTicker != null) {
+          b.ticker(cacheTicker);
+        }
+        cache = b.build();
+        LOG.info(cacheSettings.describe());
+      }
+      Supervisor sup =
+          supervisor.apply(Supervisor.builder(manifest).transports(Transports::forProtocol)).build();
+      try {
+        RouteTable.Builder<FunctionPool> routes = RouteTable.builder();
+        for (FunctionSpec spec : manifest.functions()) {
+          for (String route : spec.routes()) {
+            routes.add(route, sup.pool(spec.id()));
+          }
+        }
+        FrontDoor door = FrontDoor.start(bind, routes.build(), cache, new AdminApi(sup, cache));
+        return new Gateway(sup, door, cache);
+      } catch (IOException | RuntimeException e) {
+        sup.close();
+        throw e;
+      }
+    }
   }
 }
