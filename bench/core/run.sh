@@ -225,11 +225,43 @@ cold() {
     "env -u PIPE_ADDRESS ${jcmd[*]}" 2>&1 | grep -E 'Benchmark|Time \(mean' )
 }
 
+cpu_ticks() { # PID...: user+system clock ticks of these processes
+  local p t=0
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+
+# CPU time per request of the gateway JVM, of its children and of nginx, for one wrk run per side.
+cpu_split() { # CONNS GW_PATH NGINX_PATH
+  local hz kids ng g0 k0 n0 g1 k1 n1 out reqs
+  hz="$(getconf CLK_TCK)"
+  kids="$(pgrep -P "$GW_PID" | tr '\n' ' ')"
+  ng="$(pgrep -P "$NGINX_PID" | tr '\n' ' ') $NGINX_PID"
+  g0="$(cpu_ticks "$GW_PID")"; k0="$(cpu_ticks $kids)"
+  out="$(wrk -t"$(( $1 < 2 ? 1 : 2 ))" -c"$1" -d"$DURATION" "http://127.0.0.1:$GW_PORT$2")"
+  g1="$(cpu_ticks "$GW_PID")"; k1="$(cpu_ticks $kids)"
+  reqs="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  awk -v g=$((g1 - g0)) -v k=$((k1 - k0)) -v r="$reqs" -v hz="$hz" -v p="$2" 'BEGIN {
+    printf "gateway %-10s %9d req: gateway JVM %5.1f us/req, children %5.1f us/req (CPU)\n", p, r, g * 1e6 / hz / r, k * 1e6 / hz / r }'
+  n0="$(cpu_ticks $ng)"
+  out="$(wrk -t"$(( $1 < 2 ? 1 : 2 ))" -c"$1" -d"$DURATION" "http://127.0.0.1:$NGINX_PORT$3")"
+  n1="$(cpu_ticks $ng)"
+  reqs="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  awk -v n=$((n1 - n0)) -v r="$reqs" -v hz="$hz" -v p="$3" 'BEGIN {
+    printf "nginx   %-10s %9d req: nginx (front + upstream) %5.1f us/req (CPU)\n", p, r, n * 1e6 / hz / r }'
+}
+
 profile() {
   local secs="${PROFILE_SECONDS:-20}" path="${PROFILE_PATH:-/java-i2/}" conns="${PROFILE_CONNS:-64}"
   warm
+  echo "CPU per request, -c$conns, $DURATION each:"
+  cpu_split "$conns" "$path" /
+  cpu_split "$conns" /http/ /http/
+  echo
   jcmd "$GW_PID" JFR.start name=bench settings=profile filename="$W/gateway.jfr" >/dev/null
-  wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$GW_PORT$path" | grep -E 'Requests/sec|Latency'
+  wrk -t"$(( conns < 2 ? 1 : 2 ))" -c"$conns" -d"${secs}s" "http://127.0.0.1:$GW_PORT$path" | grep -E 'Requests/sec|Latency'
   jcmd "$GW_PID" JFR.stop name=bench >/dev/null
   cp "$W/gateway.jfr" "$HERE/target/gateway.jfr"
   echo "recording: $HERE/target/gateway.jfr"
@@ -237,7 +269,7 @@ profile() {
   echo
   echo "top frames (own + callers), first 4 frames of each sample, by count:"
   jfr print --events jdk.ExecutionSample --stack-depth 4 "$W/gateway.jfr" |
-    awk '/stackTrace = \[/ { s = ""; n = 0; next } /^\s+\]/ { if (s != "") c[s]++; s = ""; next }
+    awk '/stackTrace = \[/ { s = ""; n = 0; next } /^[ \t]+\]/ { if (s != "") c[s]++; s = ""; next }
          /line:/ { sub(/^ +/, ""); sub(/ +line:.*/, ""); if (n < 4) { s = s (n ? " <- " : "") $0; n++ } }
          END { for (k in c) print c[k], k }' | sort -rn | head -n 25
 }
