@@ -234,6 +234,7 @@ public final class FunctionPool {
   private Instance acquire() throws Problem, ClientGoneException {
     lock.lock();
     boolean queued = false;
+    boolean acquired = false;
     try {
       long generationAtEntry = failureGeneration;
       long remaining = spec.queueTimeout().toNanos();
@@ -248,6 +249,7 @@ public final class FunctionPool {
         Instance free = pickReady();
         if (free != null) {
           free.inFlight++;
+          acquired = true;
           return free;
         }
         long now = ticker.getAsLong();
@@ -293,6 +295,9 @@ public final class FunctionPool {
     } finally {
       if (queued) {
         waiting--;
+        if (!acquired) {
+          changed.signal(); // a slot signalled to this waiter must not be lost when it gives up
+        }
       }
       lock.unlock();
     }
@@ -355,7 +360,13 @@ public final class FunctionPool {
       if (instance.state == InstanceState.DRAINING && (instance.inFlight == 0 || outcome == Outcome.BROKEN)) {
         stop = true;
       }
-      changed.signalAll();
+      if (instance.state == InstanceState.READY) {
+        // One slot freed: wake one waiter, not all of them (waking every queued request to
+        // let one win costs more than the call itself under load).
+        changed.signal();
+      } else {
+        changed.signalAll();
+      }
     } finally {
       lock.unlock();
     }
