@@ -25,6 +25,9 @@ GREETING = os.environ.get("GREETING", "hello")
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: requires a Content-Length on every response
+    # http.server writes the head and the body separately; with Nagle's algorithm on, the body
+    # then waits for the delayed ACK (~40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         url = urlsplit(self.path)
