@@ -32,7 +32,8 @@ public final class AdminApi {
     this.cache = cache;
   }
 
-  /** A successful admin answer. */
+  /** A successful admin answer; the body array is the caller's to send, never modified. */
+  @SuppressWarnings("ArrayRecordComponent")
   public record Answer(int status, byte[] body) {
     public String contentType() {
       return "application/json";

@@ -98,7 +98,7 @@ final class HttpFields {
     if (vary == null) {
       return names;
     }
-    for (String part : vary.split(",")) {
+    for (String part : vary.split(",", -1)) {
       String name = part.strip().toLowerCase(Locale.ROOT);
       if (!name.isEmpty() && !names.contains(name)) {
         names.add(name);

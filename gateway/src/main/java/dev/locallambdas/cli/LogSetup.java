@@ -62,7 +62,7 @@ final class LogSetup {
       int dot = name.lastIndexOf('.');
       String component = dot >= 0 ? name.substring(dot + 1) : name;
       StringBuilder sb = new StringBuilder(128);
-      sb.append(LocalTime.now().format(TIME)).append(' ');
+      sb.append(LocalTime.now(java.time.ZoneId.systemDefault()).format(TIME)).append(' ');
       sb.append(levelName(r.getLevel()));
       sb.append(' ').append(String.format("%-9s", component)).append(' ');
       sb.append(formatMessage(r)).append('\n');

@@ -34,7 +34,7 @@ final class ForwardedHeaders {
   static Headers forFunction(HttpHeaders in, String clientIp, String host) {
     Set<String> named = null;
     for (String connection : in.getAll("connection")) {
-      for (String token : connection.split(",")) {
+      for (String token : connection.split(",", -1)) {
         String t = token.trim().toLowerCase(Locale.ROOT);
         if (!t.isEmpty()) {
           if (named == null) {

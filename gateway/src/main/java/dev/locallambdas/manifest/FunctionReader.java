@@ -262,7 +262,7 @@ final class FunctionReader {
         "start",
         v ->
             builder.startPolicy(
-                choice("start", v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER))));
+                choice(v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER))));
     single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
     single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
     single("concurrency", v -> builder.concurrency(ManifestValues.integer(v)));
@@ -280,7 +280,7 @@ final class FunctionReader {
         "http_listen",
         v ->
             builder.httpListen(
-                choice("http_listen", v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
+                choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
     applyCache();
   }
@@ -348,7 +348,7 @@ final class FunctionReader {
           "communication_mode",
           v ->
               builder.protocol(
-                  choice("communication_mode", v, Map.of("pipe", pipe, "http", http))));
+                  choice(v, Map.of("pipe", pipe, "http", http))));
     } else {
       builder.protocol(context.originalFormat() ? Protocol.LEGACY_PIPE : Protocol.PIPE);
     }
@@ -363,7 +363,7 @@ final class FunctionReader {
     builder.env(name.value().strip(), value);
   }
 
-  private static <T> T choice(String element, String v, Map<String, T> options) {
+  private static <T> T choice(String v, Map<String, T> options) {
     T t = options.get(v.toLowerCase(Locale.ROOT));
     if (t == null) {
       List<String> names = options.keySet().stream().sorted().toList();

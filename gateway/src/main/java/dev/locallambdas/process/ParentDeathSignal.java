@@ -46,7 +46,7 @@ final class ParentDeathSignal {
     candidates.add(DEFAULT_SETPRIV);
     String path = System.getenv("PATH");
     if (path != null) {
-      for (String dir : path.split(File.pathSeparator)) {
+      for (String dir : path.split(File.pathSeparator, -1)) {
         if (!dir.isEmpty()) {
           try {
             candidates.add(Path.of(dir, "setpriv"));

@@ -14,7 +14,13 @@ import java.util.logging.Logger;
  */
 final class Spawner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.process");
-  private static final Runnable STOP = () -> {};
+  /** The task that ends the thread; compared by identity, so it is an object of its own. */
+  private static final Runnable STOP = new Stop();
+
+  private static final class Stop implements Runnable {
+    @Override
+    public void run() {}
+  }
 
   private final LinkedBlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
   private final Object lock = new Object();
@@ -68,7 +74,7 @@ final class Spawner implements AutoCloseable {
         // Nobody but close() has reason to interrupt; only the STOP task ends this thread.
         continue;
       }
-      if (task == STOP) {
+      if (task instanceof Stop) {
         return;
       }
       try {

@@ -88,7 +88,7 @@ public final class Gateway implements AutoCloseable {
   /** How to start a gateway; {@link #start} validates and starts it. */
   public static final class Builder {
     private final Manifest manifest;
-    private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 3000);
+    private InetSocketAddress bind = new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 3000);
     private UnaryOperator<Supervisor.Builder> supervisor = UnaryOperator.identity();
     private Map<String, String> environment = System.getenv();
     private LongSupplier cacheTicker;

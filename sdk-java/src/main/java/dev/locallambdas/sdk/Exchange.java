@@ -58,8 +58,8 @@ final class Exchange implements Runnable {
         report("failed to send the response", e);
         abort(e);
       }
-      if (e instanceof Error && !(e instanceof StackOverflowError)) {
-        throw (Error) e;
+      if (e instanceof Error error && !(e instanceof StackOverflowError)) {
+        throw error;
       }
     } finally {
       server.finished(this);

@@ -3,6 +3,7 @@ package dev.locallambdas.sdk;
 import java.nio.ByteBuffer;
 
 /** One frame of the pipe protocol, version 1 (docs/protocol.md section 2), and its constants. */
+@SuppressWarnings("ArrayRecordComponent") // a frame owns its payload; never compared or hashed
 record Frame(int type, int flags, int stream, byte[] payload) {
 
   static final int HEADER_SIZE = 10;
