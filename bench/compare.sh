@@ -150,15 +150,15 @@ row "measurement" "req/s" "p50 ms"
 
 # warm everything once
 for u in "/" ; do curl -s -o /dev/null "http://127.0.0.1:$P_NGX$u"; done
-for i in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$P_LL/cached/x"; done
+for i in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$P_LL/cached/cached"; done
 
 wrk_run "http://127.0.0.1:$P_NGX/" 64;  NGX64=$RPS
 wrk_run "http://127.0.0.1:$P_NGX/" 1;   NGX1=$P50
 row "nginx return 200 (c64 req/s, c1 p50)" "$NGX64" "$NGX1"
-XCACHE="$(curl -s -D - -o /dev/null "http://127.0.0.1:$P_LL/cached/x" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache" { print $2 }')"
+XCACHE="$(curl -s -D - -o /dev/null "http://127.0.0.1:$P_LL/cached/cached" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache" { print $2 }')"
 if [ "${XCACHE^^}" = "HIT" ]; then
-  wrk_run "http://127.0.0.1:$P_LL/cached/x" 64; C64=$RPS
-  wrk_run "http://127.0.0.1:$P_LL/cached/x" 1;  C1=$P50
+  wrk_run "http://127.0.0.1:$P_LL/cached/cached" 64; C64=$RPS
+  wrk_run "http://127.0.0.1:$P_LL/cached/cached" 1;  C1=$P50
   row "local-lambdas cached response" "$C64" "$C1"
   CACHE_RATIO="throughput $(ratio "$C64" "$NGX64") of nginx (target >= 0.9x); p50 at c1 $(ratio "$C1" "$NGX1") of nginx's (target <= 1.1x)"
 else
