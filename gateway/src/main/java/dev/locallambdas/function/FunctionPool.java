@@ -140,7 +140,7 @@ public final class FunctionPool {
       LOG.warning(
           instance.label + ": request " + request.method() + " " + request.path()
               + " timed out after " + human(spec.requestTimeout()) + "; replacing the instance");
-      killInstance(instance);
+      stopHungInstance(instance);
       if (sink.committed()) {
         throw new IOException("request timed out after the response started", e);
       }
@@ -521,8 +521,12 @@ public final class FunctionPool {
 
   // ---- stopping -----------------------------------------------------------------------------
 
-  /** Takes the instance out of service and kills it now (it hung or broke the protocol). */
-  private void killInstance(Instance instance) {
+  /**
+   * Takes a hung instance out of service at once and stops it: SIGTERM to its process tree, SIGKILL
+   * after its stop grace (a child that handles SIGTERM gets to clean up; one that ignores it is
+   * killed all the same). Its endpoint is closed after the signal, so requests still in it fail.
+   */
+  private void stopHungInstance(Instance instance) {
     lock.lock();
     try {
       if (instance.state == InstanceState.STOPPED) {
@@ -535,7 +539,7 @@ public final class FunctionPool {
       lock.unlock();
     }
     if (instance.process != null) {
-      instance.process.kill();
+      instance.process.stop();
     }
     if (instance.endpoint != null) {
       instance.endpoint.close();
