@@ -48,6 +48,12 @@ public final class FunctionPool {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.function");
   private static final long BACKOFF_BASE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   private static final long BACKOFF_CAP_NANOS = TimeUnit.SECONDS.toNanos(30);
+  /**
+   * An instance that was ready this long before it died was not crash-looping: its death starts
+   * the failure count afresh, so a function that crashes now and then (with no request succeeding
+   * in between, e.g. an eager instance without traffic) never climbs to the longest back-off.
+   */
+  static final long HEALTHY_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   private final FunctionSpec spec;
   private final Transport transport;
@@ -472,6 +478,10 @@ public final class FunctionPool {
       instance.state = InstanceState.STOPPED;
       instances.remove(instance);
       if (unexpected) {
+        if (instance.readyNanos != 0
+            && ticker.getAsLong() - instance.readyNanos >= HEALTHY_PERIOD_NANOS) {
+          consecutiveFailures = 0;
+        }
         recordFailure();
         lastFailure =
             Problem.of(503, "function-crashed", "Service Unavailable")

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.locallambdas.function.FunctionPool;
+import dev.locallambdas.function.InstanceState;
 import dev.locallambdas.manifest.CacheSetting;
 import dev.locallambdas.manifest.FunctionSpec;
+import dev.locallambdas.manifest.StartPolicy;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -33,6 +36,7 @@ class FaultsTest {
   @TempDir Path temp;
   private Gateway gateway;
   private HttpTestClient http;
+  private final AtomicLong fakeNanos = new AtomicLong(1_000_000_000L);
 
   private void start(FunctionSpec... functions) throws IOException {
     gateway = Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
@@ -218,6 +222,67 @@ class FaultsTest {
     assertThat(counted).as("the side effect happened once").hasSize(1);
     assertThat(counted.getFirst()).doesNotStartWith(first + " ");
     assertThat(new String(r.body())).doesNotContain(Long.toString(first));
+  }
+
+  // ---- back-off -----------------------------------------------------------------------------
+
+  private void startEagerWithFakeClock() throws IOException {
+    gateway =
+        Gateway.start(
+            TestManifests.manifest(
+                TestManifests.cue("cue").startPolicy(StartPolicy.EAGER).minInstances(1).build()),
+            new InetSocketAddress("127.0.0.1", 0),
+            b -> b.ticker(fakeNanos::get).backgroundCleanup(false));
+    http = new HttpTestClient(gateway.address());
+  }
+
+  private long awaitReadyInstanceOtherThan(long pid) {
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                pool("cue").instances().stream()
+                    .anyMatch(i -> i.state() == InstanceState.READY && i.pid() != pid));
+    return pool("cue").instances().stream()
+        .filter(i -> i.state() == InstanceState.READY)
+        .findFirst()
+        .orElseThrow()
+        .pid();
+  }
+
+  private static void killAndAwait(long pid) {
+    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    awaitGoneAndReaped(pid);
+  }
+
+  @Test
+  void twoQuickCrashesOpenTheBackOff() throws Exception {
+    startEagerWithFakeClock();
+    long first = awaitReadyInstanceOtherThan(-1);
+    killAndAwait(first);
+    long second = awaitReadyInstanceOtherThan(first);
+    killAndAwait(second);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              HttpResponse<String> r = http.get("/cue/hello");
+              assertThat(r.statusCode()).isEqualTo(503);
+              assertThat(r.body()).contains("crash-loop");
+              assertThat(r.headers().firstValue("retry-after")).isPresent();
+            });
+  }
+
+  @Test
+  void crashAfterAHealthyPeriodStartsTheFailureCountAfresh() throws Exception {
+    startEagerWithFakeClock();
+    long first = awaitReadyInstanceOtherThan(-1);
+    killAndAwait(first);
+    long second = awaitReadyInstanceOtherThan(first);
+    fakeNanos.addAndGet(Duration.ofMinutes(1).toNanos()); // the second instance stays up a minute
+    killAndAwait(second);
+    awaitReadyInstanceOtherThan(second);
+    assertThat(http.get("/cue/hello").statusCode()).isEqualTo(200);
   }
 
   private static List<String> lines(Path log, String word) throws IOException {
