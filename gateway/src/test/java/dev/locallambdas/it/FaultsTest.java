@@ -194,6 +194,8 @@ class FaultsTest {
       s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
     } catch (java.nio.file.NoSuchFileException e) {
       return "gone";
+    } catch (IOException e) {
+      return "unreadable"; // ESRCH while the process is being reaped: look again
     }
     int paren = s.lastIndexOf(')');
     return s.substring(paren + 2, paren + 3);
