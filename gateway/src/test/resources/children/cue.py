@@ -4,6 +4,8 @@ Start-up cues come from the environment:
   CUE_START=fail      write to stderr and exit 1 before connecting
   CUE_START=never     never connect (start-up timeout)
   CUE_PIDS_DIR=DIR    create DIR/<pid> at start, so tests can count processes
+  CUE_LOG=FILE        append "<pid> <method> <cue>" to FILE for every request the handler gets
+                      (postcrash: after reading the body), so tests can count side effects
 Request cues (last path segment):
   hello  (default)    200 JSON {pid, count, path, query}
   echo                echo the request body, streamed
@@ -18,6 +20,7 @@ Request cues (last path segment):
   badstatus           answer with status 42
   big?mb=N            stream an N MB body of a repeating pattern
   sha256              hash the streamed request body
+  postcrash           read the whole request body, log it, then exit(3) without answering
   (any)?cc=&vary=&etag=&status=  set those response fields / status (cache tests)
 """
 import json
@@ -41,6 +44,13 @@ if start == "never":
     time.sleep(3600)
 
 count = 0
+log = os.environ.get("CUE_LOG")
+
+
+def record(request, cue):
+    if log:
+        with open(log, "a") as f:
+            f.write("%d %s %s\n" % (os.getpid(), request.method, cue))
 
 
 def params(query):
@@ -57,6 +67,14 @@ def handler(request):
     count += 1
     cue = request.path.rstrip("/").rsplit("/", 1)[-1]
     q = params(request.query)
+    if cue == "postcrash":
+        for _ in request.stream():
+            pass
+        record(request, cue)
+        sys.stderr.write("cue: exiting after reading the request (exit 3)\n")
+        sys.stderr.flush()
+        os._exit(3)
+    record(request, cue)
     if cue == "echo":
         return local_lambdas.Response(200, {"content-type": "application/octet-stream"}, request.stream())
     if cue == "sha256":

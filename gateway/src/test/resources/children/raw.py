@@ -9,11 +9,27 @@ The last path segment of each request is the cue:
   oversized   a frame header announcing 2 GiB
   twohead     two RESPONSE_HEAD frames
   reset       RESET with a reason
+  midbody     RESPONSE_HEAD and 4 KiB of body without END_STREAM, then exit(3)
+  hang        never answer and stop reading; with RAW_ON_TERM=record:FILE a SIGTERM writes FILE and
+              exits, with RAW_ON_TERM=ignore SIGTERM is ignored (only SIGKILL ends the process)
 """
 import os
+import signal
 import socket
 import struct
 import sys
+import time
+
+on_term = os.environ.get("RAW_ON_TERM", "")
+if on_term == "ignore":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+elif on_term.startswith("record:"):
+    def record_term(signum, frame):
+        with open(on_term[len("record:"):], "w") as f:
+            f.write(str(os.getpid()))
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, record_term)
 
 H = struct.Struct(">IBBI")
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -77,6 +93,13 @@ while True:
     elif cue == "twohead":
         send(0x20, 0, sid, head(200, []))
         send(0x20, 1, sid, head(200, []))
+    elif cue == "midbody":
+        send(0x20, 0, sid, head(200, [(b"content-type", b"application/octet-stream")]))
+        send(0x21, 0, sid, b"x" * 4096)
+        os._exit(3)
+    elif cue == "hang":
+        while True:
+            time.sleep(3600)
     elif cue == "reset":
         send(0x30, 0, sid, b"handler gave up")
         continue

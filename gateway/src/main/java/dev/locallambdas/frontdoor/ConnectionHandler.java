@@ -594,6 +594,22 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt == HeadDeadline.EXPIRED) {
+      if (state == State.IDLE && backlog.isEmpty()) {
+        state = State.CLOSING;
+        ctx.writeAndFlush(
+                ProblemJson.response(
+                    problem(
+                        408,
+                        "Request Timeout",
+                        "the request head did not arrive completely within the header timeout"),
+                    null,
+                    true,
+                    false))
+            .addListener(f -> closeGracefully());
+      }
+      return;
+    }
     if (evt instanceof IdleStateEvent) {
       if ((state == State.IDLE && backlog.isEmpty()) || state == State.CLOSING) {
         ctx.close(); // idle keep-alive connection

@@ -26,6 +26,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -39,6 +40,8 @@ public final class FrontDoor implements AutoCloseable {
   static final int MAX_INITIAL_LINE = 8 * 1024;
   static final int MAX_HEADER_SIZE = 16 * 1024;
   static final int KEEP_ALIVE_IDLE_SECONDS = 60;
+  /** How long a client may take to send a complete request head once it has started one. */
+  public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
   private final EventLoopGroup group;
   private final Channel serverChannel;
@@ -50,19 +53,45 @@ public final class FrontDoor implements AutoCloseable {
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
 
-  /** Binds and starts serving. Fails with a clear message when the address is taken. */
+  /** Binds and starts serving with the default header timeout. */
   public static FrontDoor start(InetSocketAddress bind, RouteTable<FunctionPool> routes)
       throws IOException {
-    return start(bind, routes, null, null);
+    return start(bind, routes, null, null, DEFAULT_HEADER_TIMEOUT);
+  }
+
+  /** Binds and starts serving with the given header timeout, without a cache or admin endpoints. */
+  public static FrontDoor start(
+      InetSocketAddress bind, RouteTable<FunctionPool> routes, Duration headerTimeout)
+      throws IOException {
+    return start(bind, routes, null, null, headerTimeout);
   }
 
   /**
    * Binds and starts serving, answering cache hits from {@code cache} (null: no cache) and the
-   * admin endpoints with {@code admin} (null: none).
+   * admin endpoints with {@code admin} (null: none), with the default header timeout.
    */
   public static FrontDoor start(
       InetSocketAddress bind, RouteTable<FunctionPool> routes, ResponseCache cache, AdminApi admin)
       throws IOException {
+    return start(bind, routes, cache, admin, DEFAULT_HEADER_TIMEOUT);
+  }
+
+  /**
+   * Binds and starts serving. Fails with a clear message when the address is taken. A client that
+   * starts a request head must complete it within {@code headerTimeout} or gets 408 and is
+   * disconnected.
+   */
+  public static FrontDoor start(
+      InetSocketAddress bind,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout)
+      throws IOException {
+    if (headerTimeout.isNegative() || headerTimeout.isZero()) {
+      throw new IllegalArgumentException(
+          "header timeout is " + headerTimeout + ": it must be positive");
+    }
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =
@@ -92,9 +121,12 @@ public final class FrontDoor implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    HeadDeadline deadline = new HeadDeadline(headerTimeout);
                     ch.pipeline()
                         .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
+                        .addLast("head-start", deadline.bytes())
                         .addLast("decoder", new StrictRequestDecoder(decoder))
+                        .addLast("head-end", deadline.heads())
                         .addLast("encoder", new HttpResponseEncoder())
                         .addLast("gateway", new ConnectionHandler(routes, cache, admin));
                   }

@@ -48,6 +48,12 @@ public final class FunctionPool {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.function");
   private static final long BACKOFF_BASE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   private static final long BACKOFF_CAP_NANOS = TimeUnit.SECONDS.toNanos(30);
+  /**
+   * An instance that was ready this long before it died was not crash-looping: its death starts
+   * the failure count afresh, so a function that crashes now and then (with no request succeeding
+   * in between, e.g. an eager instance without traffic) never climbs to the longest back-off.
+   */
+  static final long HEALTHY_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   private final FunctionSpec spec;
   private final Transport transport;
@@ -140,7 +146,7 @@ public final class FunctionPool {
       LOG.warning(
           instance.label + ": request " + request.method() + " " + request.path()
               + " timed out after " + human(spec.requestTimeout()) + "; replacing the instance");
-      killInstance(instance);
+      stopHungInstance(instance);
       if (sink.committed()) {
         throw new IOException("request timed out after the response started", e);
       }
@@ -483,6 +489,10 @@ public final class FunctionPool {
       instance.state = InstanceState.STOPPED;
       instances.remove(instance);
       if (unexpected) {
+        if (instance.readyNanos != 0
+            && ticker.getAsLong() - instance.readyNanos >= HEALTHY_PERIOD_NANOS) {
+          consecutiveFailures = 0;
+        }
         recordFailure();
         lastFailure =
             Problem.of(503, "function-crashed", "Service Unavailable")
@@ -532,8 +542,12 @@ public final class FunctionPool {
 
   // ---- stopping -----------------------------------------------------------------------------
 
-  /** Takes the instance out of service and kills it now (it hung or broke the protocol). */
-  private void killInstance(Instance instance) {
+  /**
+   * Takes a hung instance out of service at once and stops it: SIGTERM to its process tree, SIGKILL
+   * after its stop grace (a child that handles SIGTERM gets to clean up; one that ignores it is
+   * killed all the same). Its endpoint is closed after the signal, so requests still in it fail.
+   */
+  private void stopHungInstance(Instance instance) {
     lock.lock();
     try {
       if (instance.state == InstanceState.STOPPED) {
@@ -546,7 +560,7 @@ public final class FunctionPool {
       lock.unlock();
     }
     if (instance.process != null) {
-      instance.process.kill();
+      instance.process.stop();
     }
     if (instance.endpoint != null) {
       instance.endpoint.close();

@@ -96,6 +96,19 @@ final class XmlTree {
     } catch (XMLStreamException e) {
       problems.add(line(e.getLocation()), null, "not well-formed XML: " + parserMessage(e));
       return null;
+    } catch (RuntimeException e) {
+      // The JDK's StAX parser fails on some malformed input with an unchecked exception instead
+      // of an XMLStreamException: a DTD declaration with a control byte in it throws
+      // MissingResourceException("InvalidCharInDTD"), its error message lacking from the parser's
+      // own resources (found by ManifestReaderFuzzTest). It is still malformed XML.
+      problems.add(
+          lineAfterFailure(r),
+          null,
+          "not well-formed XML: the XML parser gave up ("
+              + e.getClass().getSimpleName()
+              + (e.getMessage() != null ? ": " + e.getMessage() : "")
+              + ")");
+      return null;
     } finally {
       if (r != null) {
         try {
@@ -139,6 +152,15 @@ final class XmlTree {
       }
     }
     return Math.max(1, line - breaksAfter);
+  }
+
+  /** Where a parser that failed unexpectedly stopped, if it can still tell; else 0 (no line). */
+  private static int lineAfterFailure(XMLStreamReader r) {
+    try {
+      return r == null ? 0 : line(r.getLocation());
+    } catch (RuntimeException e) {
+      return 0;
+    }
   }
 
   private static int line(Location location) {

@@ -138,6 +138,16 @@ final class TestManifests {
         .workingDir(repo());
   }
 
+  /** The http-mode child that fails on cue (children/faults_http.py), routed at /{id}/*. */
+  static FunctionSpec.Builder faultsHttp(String id) {
+    return FunctionSpec.builder(id)
+        .executable("python3")
+        .arg(child("faults_http.py").toString())
+        .route("/" + id + "/*")
+        .protocol(Protocol.HTTP)
+        .workingDir(repo());
+  }
+
   static Manifest manifest(FunctionSpec... functions) {
     return new Manifest(repo().resolve("test-manifest.xml"), false, List.of(functions));
   }

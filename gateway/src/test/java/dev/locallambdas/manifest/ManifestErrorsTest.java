@@ -435,6 +435,15 @@ class ManifestErrorsTest {
   }
 
   @Test
+  void controlByteInADoctypeIsMalformedXmlNotACrash() {
+    // The JDK parser throws MissingResourceException here (found by ManifestReaderFuzzTest).
+    assertThat(problems("<!DOCTYPE m [<!ENTITY x SYSTEM/manifes\u0000\u0000t>"))
+        .singleElement()
+        .asString()
+        .startsWith(file() + ":1: not well-formed XML: ");
+  }
+
+  @Test
   void missingFileIsAProblemToo() {
     Path missing = dir.resolve("nope.xml");
     ManifestException e =

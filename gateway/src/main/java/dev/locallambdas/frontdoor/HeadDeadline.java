@@ -1,0 +1,114 @@
+package dev.locallambdas.frontdoor;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A deadline for a complete request head, against slow-header clients (slowloris): the clock
+ * starts with the first byte of a request head and stops when the decoder has the whole head. If
+ * it runs out, {@link #EXPIRED} is fired down the pipeline and the connection handler answers 408
+ * and closes (when it is idle: a client still waiting for the previous response is not cut off;
+ * the deadline is then checked again one period later). A keep-alive connection with no request
+ * started is not timed here: the idle timeout closes it.
+ *
+ * <p>Two handlers share the state: {@link #bytes()} sits before the decoder and sees raw input,
+ * {@link #heads()} sits after it and sees decoded messages. Body bytes (between a head and its last
+ * content) never start the clock. While the gateway has stopped reading (a long pipelined backlog)
+ * the head cannot complete through any fault of the client's, so the deadline is postponed.
+ */
+final class HeadDeadline {
+  /** Fired by {@link #heads()} when a request head did not arrive in time. */
+  static final Object EXPIRED =
+      new Object() {
+        @Override
+        public String toString() {
+          return "HeadDeadline.EXPIRED";
+        }
+      };
+
+  private final long timeoutNanos;
+  private boolean inHead;
+  private boolean inBody;
+  private ScheduledFuture<?> timer;
+  private ChannelHandlerContext headsContext;
+
+  HeadDeadline(Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("header timeout is " + timeout + ": it must be positive");
+    }
+    this.timeoutNanos = timeout.toNanos();
+  }
+
+  ChannelHandler bytes() {
+    return new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (!inHead && !inBody && msg instanceof ByteBuf b && b.isReadable()) {
+          inHead = true;
+          arm(ctx);
+        }
+        super.channelRead(ctx, msg);
+      }
+
+      @Override
+      public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancel();
+        super.channelInactive(ctx);
+      }
+    };
+  }
+
+  ChannelHandler heads() {
+    return new ChannelInboundHandlerAdapter() {
+      @Override
+      public void handlerAdded(ChannelHandlerContext ctx) {
+        headsContext = ctx;
+      }
+
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (msg instanceof HttpRequest) {
+          inHead = false;
+          inBody = true;
+          cancel();
+        }
+        if (msg instanceof LastHttpContent) {
+          inBody = false;
+        }
+        super.channelRead(ctx, msg);
+      }
+    };
+  }
+
+  private void arm(ChannelHandlerContext ctx) {
+    cancel();
+    timer = ctx.executor().schedule(() -> expire(ctx), timeoutNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void expire(ChannelHandlerContext ctx) {
+    timer = null;
+    if (!inHead || !ctx.channel().isActive()) {
+      return;
+    }
+    if (ctx.channel().config().isAutoRead() && headsContext != null) {
+      headsContext.fireUserEventTriggered(EXPIRED);
+    }
+    if (ctx.channel().isActive()) {
+      arm(ctx); // not answered (busy, or reading paused): look again one period later
+    }
+  }
+
+  private void cancel() {
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+}
