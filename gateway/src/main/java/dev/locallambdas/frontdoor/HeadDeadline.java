@@ -36,6 +36,8 @@ final class HeadDeadline {
   private final long timeoutNanos;
   private boolean inHead;
   private boolean inBody;
+  /** When the current head must be complete (System.nanoTime()); valid while inHead. */
+  private long deadlineNanos;
   private ScheduledFuture<?> timer;
   private ChannelHandlerContext headsContext;
 
@@ -52,7 +54,12 @@ final class HeadDeadline {
       public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (!inHead && !inBody && msg instanceof ByteBuf b && b.isReadable()) {
           inHead = true;
-          arm(ctx);
+          // No timer per request (a schedule and a cancel on the hot path): the deadline moves,
+          // and one pending timer per connection catches up with it when it fires.
+          deadlineNanos = System.nanoTime() + timeoutNanos;
+          if (timer == null) {
+            arm(ctx, timeoutNanos);
+          }
         }
         super.channelRead(ctx, msg);
       }
@@ -77,7 +84,6 @@ final class HeadDeadline {
         if (msg instanceof HttpRequest) {
           inHead = false;
           inBody = true;
-          cancel();
         }
         if (msg instanceof LastHttpContent) {
           inBody = false;
@@ -87,21 +93,26 @@ final class HeadDeadline {
     };
   }
 
-  private void arm(ChannelHandlerContext ctx) {
-    cancel();
-    timer = ctx.executor().schedule(() -> expire(ctx), timeoutNanos, TimeUnit.NANOSECONDS);
+  private void arm(ChannelHandlerContext ctx, long delayNanos) {
+    timer = ctx.executor().schedule(() -> expire(ctx), delayNanos, TimeUnit.NANOSECONDS);
   }
 
   private void expire(ChannelHandlerContext ctx) {
     timer = null;
     if (!inHead || !ctx.channel().isActive()) {
+      return; // no head in progress: the next head's first byte arms a timer again
+    }
+    long left = deadlineNanos - System.nanoTime();
+    if (left > 0) {
+      arm(ctx, left); // a later head started since this timer was set
       return;
     }
     if (ctx.channel().config().isAutoRead() && headsContext != null) {
       headsContext.fireUserEventTriggered(EXPIRED);
     }
     if (ctx.channel().isActive()) {
-      arm(ctx); // not answered (busy, or reading paused): look again one period later
+      deadlineNanos = System.nanoTime() + timeoutNanos;
+      arm(ctx, timeoutNanos); // not answered (busy, or reading paused): look again one period later
     }
   }
 
