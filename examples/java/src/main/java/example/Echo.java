@@ -8,8 +8,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * A pipe function that sends the request body back as it arrives, without holding it in memory:
- * the response starts streaming while the upload is still coming in.
+ * A pipe function that sends the request body back as it arrives, without holding it in memory: the
+ * response starts streaming while the upload is still coming in.
  */
 public final class Echo implements Handler {
 

@@ -7,8 +7,8 @@ import dev.locallambdas.sdk.Response;
 
 /**
  * A pipe function that greets: {@code {"greeting":"hello","path":"/hello","query":"a=1",
- * "runtime":"java"}}. The greeting comes from the GREETING environment variable (default
- * "hello"), which a manifest can set per function.
+ * "runtime":"java"}}. The greeting comes from the GREETING environment variable (default "hello"),
+ * which a manifest can set per function.
  *
  * <p>A named class instead of a lambda keeps the cold start a few milliseconds shorter: the first
  * lambda in a JVM bootstraps the invokedynamic machinery.

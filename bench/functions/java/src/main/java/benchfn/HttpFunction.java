@@ -12,10 +12,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Benchmark function, HTTP-only, on a real web framework: Helidon SE 4 (its own HTTP/1.1 server
- * on virtual threads). The same answers as {@link PipeFunction}. Listens at HTTP_ADDRESS
- * (host:port) or 127.0.0.1:PORT; the gateway stops it with SIGTERM, and it dies with the gateway
- * through the parent-death signal the gateway arranges.
+ * Benchmark function, HTTP-only, on a real web framework: Helidon SE 4 (its own HTTP/1.1 server on
+ * virtual threads). The same answers as {@link PipeFunction}. Listens at HTTP_ADDRESS (host:port)
+ * or 127.0.0.1:PORT; the gateway stops it with SIGTERM, and it dies with the gateway through the
+ * parent-death signal the gateway arranges.
  */
 public final class HttpFunction {
   private static final byte[] BODY =

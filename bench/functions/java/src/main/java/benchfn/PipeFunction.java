@@ -9,10 +9,10 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Benchmark function, pipe-only: the Java SDK and nothing else (bench/manifest.xml starts it with
- * a class path of this module's classes and the SDK, no web server on it). GET answers a small
- * fixed JSON body ({@code no-store}, or cacheable for paths ending in {@code /cached}); POST
- * streams the body back.
+ * Benchmark function, pipe-only: the Java SDK and nothing else (bench/manifest.xml starts it with a
+ * class path of this module's classes and the SDK, no web server on it). GET answers a small fixed
+ * JSON body ({@code no-store}, or cacheable for paths ending in {@code /cached}); POST streams the
+ * body back.
  */
 public final class PipeFunction implements Handler {
   private static final byte[] BODY =

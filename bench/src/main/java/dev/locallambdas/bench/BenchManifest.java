@@ -12,10 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Loads the benchmark manifest (bench/manifest.xml by default). Two adjustments, both reported:
- * the executable {@code java} becomes the JDK running the benchmark, and when this build's
- * manifest reader does not know the {@code <cache>} element the manifest is read without it (case
- * 1 then reports the cache as unavailable instead of measuring something else).
+ * Loads the benchmark manifest (bench/manifest.xml by default). Two adjustments, both reported: the
+ * executable {@code java} becomes the JDK running the benchmark, and when this build's manifest
+ * reader does not know the {@code <cache>} element the manifest is read without it (case 1 then
+ * reports the cache as unavailable instead of measuring something else).
  */
 record BenchManifest(Manifest manifest, List<String> notes) {
 
@@ -27,8 +27,8 @@ record BenchManifest(Manifest manifest, List<String> notes) {
     } catch (ManifestException e) {
       boolean cacheOnly = !e.problems().isEmpty();
       for (ManifestProblem p : e.problems()) {
-        cacheOnly &= p.element() != null && p.element().contains("cache")
-            || p.message().contains("cache");
+        cacheOnly &=
+            p.element() != null && p.element().contains("cache") || p.message().contains("cache");
       }
       if (!cacheOnly) {
         throw e;
@@ -42,7 +42,8 @@ record BenchManifest(Manifest manifest, List<String> notes) {
       specs.add(s.executable().equals("java") ? s.toBuilder().executable(java).build() : s);
     }
     notes.add("executable 'java' runs as " + java);
-    return new BenchManifest(new Manifest(m.source(), m.originalFormat(), specs), List.copyOf(notes));
+    return new BenchManifest(
+        new Manifest(m.source(), m.originalFormat(), specs), List.copyOf(notes));
   }
 
   /** The same file minus its {@code <cache>...</cache>} elements, read from beside the original. */

@@ -17,9 +17,9 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * The report's charts, drawn by XChart from a results document and written as PNG (embedded in
- * the report) and SVG: latency distribution per case, the cold-start split, throughput by
- * concurrency and, when measured, large-payload throughput.
+ * The report's charts, drawn by XChart from a results document and written as PNG (embedded in the
+ * report) and SVG: latency distribution per case, the cold-start split, throughput by concurrency
+ * and, when measured, large-payload throughput.
  */
 final class Charts {
   private Charts() {}
@@ -47,16 +47,20 @@ final class Charts {
     return names;
   }
 
-  private static void save(Chart<?, ?> chart, Path dir, String name, List<String> names) throws IOException {
-    BitmapEncoder.saveBitmap(chart, dir.resolve(name + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
+  private static void save(Chart<?, ?> chart, Path dir, String name, List<String> names)
+      throws IOException {
+    BitmapEncoder.saveBitmap(
+        chart, dir.resolve(name + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
     VectorGraphicsEncoder.saveVectorGraphic(
-        chart, dir.resolve(name + ".svg").toString(), VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
+        chart,
+        dir.resolve(name + ".svg").toString(),
+        VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
     names.add(name + ".png");
   }
 
   /**
-   * Latency by percentile, one line per case and runtime. The x axis is 1/(1-p) on a log scale
-   * (10 = p90, 100 = p99, 1000 = p99.9), as HdrHistogram's plots draw it.
+   * Latency by percentile, one line per case and runtime. The x axis is 1/(1-p) on a log scale (10
+   * = p90, 100 = p99, 1000 = p99.9), as HdrHistogram's plots draw it.
    */
   @SuppressWarnings("unchecked")
   private static XYChart latency(Map<String, Object> doc) {
@@ -150,7 +154,11 @@ final class Charts {
       Map<String, Object> r = (Map<String, Object>) o;
       byTarget
           .computeIfAbsent((String) r.get("target"), k -> new ArrayList<>())
-          .add(new double[] {((Number) r.get("concurrency")).doubleValue(), ((Number) r.get("throughput_rps")).doubleValue()});
+          .add(
+              new double[] {
+                ((Number) r.get("concurrency")).doubleValue(),
+                ((Number) r.get("throughput_rps")).doubleValue()
+              });
     }
     if (byTarget.isEmpty()) {
       return null;

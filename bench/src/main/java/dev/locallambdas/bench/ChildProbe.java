@@ -27,8 +27,8 @@ import org.HdrHistogram.Histogram;
  * Talks to a benchmark function with no gateway in between: the floor the gateway is compared
  * against. For a pipe function it plays the gateway's part of docs/protocol.md itself (listens,
  * starts the child with PIPE_ADDRESS, takes its HELLO, sends WELCOME, then times request and
- * response frames). It also times a child's own start-to-ready: spawn until HELLO for a pipe
- * child, spawn until its port accepts a connection for an HTTP child.
+ * response frames). It also times a child's own start-to-ready: spawn until HELLO for a pipe child,
+ * spawn until its port accepts a connection for an HTTP child.
  */
 final class ChildProbe implements AutoCloseable {
   private static final int HELLO = 0x01;
@@ -47,7 +47,10 @@ final class ChildProbe implements AutoCloseable {
 
   ChildProbe(FunctionSpec spec) throws IOException {
     this.spec = spec;
-    this.dir = Files.createTempDirectory("ll-probe-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    this.dir =
+        Files.createTempDirectory(
+            "ll-probe-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
   }
 
   /** Starts the child and waits until it is ready; returns spawn-to-ready nanoseconds. */
@@ -88,7 +91,9 @@ final class ChildProbe implements AutoCloseable {
           return System.nanoTime() - t0;
         } catch (IOException e) {
           if (!process.isAlive()) {
-            throw new IOException(spec.id() + " exited with status " + process.exitValue() + " before it listened", e);
+            throw new IOException(
+                spec.id() + " exited with status " + process.exitValue() + " before it listened",
+                e);
           }
           LockSupport.parkNanos(backoff);
           backoff = Math.min(backoff * 2, 20_000_000);
@@ -209,8 +214,11 @@ final class ChildProbe implements AutoCloseable {
   /** Spawn to exit of a program that does nothing (e.g. /bin/true): the floor of any start. */
   static long spawnToExit(String program) throws IOException, InterruptedException {
     long t0 = System.nanoTime();
-    Process p = new ProcessBuilder(program).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    Process p =
+        new ProcessBuilder(program)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
     p.waitFor();
     return System.nanoTime() - t0;
   }

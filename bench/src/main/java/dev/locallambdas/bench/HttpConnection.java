@@ -10,17 +10,19 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A lean HTTP/1.1 client connection with keep-alive: one per load worker, used by one thread at a
- * time. It writes a prepared request and reads the response into a reused buffer, checking the
- * body against an expected one when asked, so the client costs little per request (docs/
- * benchmarks.md compares it with wrk against nginx). Understands Content-Length and chunked
- * bodies; reconnects after a response that closes the connection.
+ * time. It writes a prepared request and reads the response into a reused buffer, checking the body
+ * against an expected one when asked, so the client costs little per request (docs/ benchmarks.md
+ * compares it with wrk against nginx). Understands Content-Length and chunked bodies; reconnects
+ * after a response that closes the connection.
  */
 final class HttpConnection implements Closeable {
   private static final int BUFFER = 64 * 1024;
   private static final int LARGE_BODY = 32 * 1024;
 
   /** CPU time of the threads that wrote large request bodies (added to the client's CPU). */
-  static final java.util.concurrent.atomic.LongAdder WRITER_CPU = new java.util.concurrent.atomic.LongAdder();
+  static final java.util.concurrent.atomic.LongAdder WRITER_CPU =
+      new java.util.concurrent.atomic.LongAdder();
+
   private static final java.lang.management.ThreadMXBean THREADS =
       java.lang.management.ManagementFactory.getThreadMXBean();
 
@@ -42,18 +44,26 @@ final class HttpConnection implements Closeable {
   /** A request prepared once and sent many times. */
   static byte[] requestHead(String method, String target, InetSocketAddress host, long bodyLength) {
     StringBuilder sb = new StringBuilder(128);
-    sb.append(method).append(' ').append(target).append(" HTTP/1.1\r\nHost: ")
-        .append(host.getHostString()).append(':').append(host.getPort()).append("\r\n");
+    sb.append(method)
+        .append(' ')
+        .append(target)
+        .append(" HTTP/1.1\r\nHost: ")
+        .append(host.getHostString())
+        .append(':')
+        .append(host.getPort())
+        .append("\r\n");
     if (bodyLength >= 0) {
-      sb.append("Content-Type: application/octet-stream\r\nContent-Length: ").append(bodyLength).append("\r\n");
+      sb.append("Content-Type: application/octet-stream\r\nContent-Length: ")
+          .append(bodyLength)
+          .append("\r\n");
     }
     sb.append("\r\n");
     return sb.toString().getBytes(StandardCharsets.US_ASCII);
   }
 
   /**
-   * Sends {@code head} and {@code body} (may be null) and reads the whole response. With
-   * {@code expected} non-null every body byte is compared with it.
+   * Sends {@code head} and {@code body} (may be null) and reads the whole response. With {@code
+   * expected} non-null every body byte is compared with it.
    */
   Response exchange(byte[] head, byte[] body, byte[] expected) throws IOException {
     if (socket == null) {
@@ -143,7 +153,10 @@ final class HttpConnection implements Closeable {
       if (nameIs(line, colon, "content-length")) {
         contentLength = parseInt(buf, vs, eol);
       } else if (nameIs(line, colon, "transfer-encoding")) {
-        chunked = new String(buf, vs, eol - vs, StandardCharsets.US_ASCII).toLowerCase().contains("chunked");
+        chunked =
+            new String(buf, vs, eol - vs, StandardCharsets.US_ASCII)
+                .toLowerCase()
+                .contains("chunked");
       } else if (nameIs(line, colon, "connection")) {
         close = new String(buf, vs, eol - vs, StandardCharsets.US_ASCII).equalsIgnoreCase("close");
       } else if (nameIs(line, colon, "x-cache")) {
@@ -161,7 +174,9 @@ final class HttpConnection implements Closeable {
         while (sizeEnd < eol && buf[sizeEnd] != ';') {
           sizeEnd++;
         }
-        long size = Long.parseLong(new String(buf, pos, sizeEnd - pos, StandardCharsets.US_ASCII).trim(), 16);
+        long size =
+            Long.parseLong(
+                new String(buf, pos, sizeEnd - pos, StandardCharsets.US_ASCII).trim(), 16);
         pos = eol + 2;
         if (size == 0) {
           while (lineEnd() != pos) { // trailers until the empty line
@@ -188,7 +203,8 @@ final class HttpConnection implements Closeable {
     return new Response(status, offset[0], matches[0], xCache);
   }
 
-  private void readBody(long n, byte[] expected, long[] offset, boolean[] matches) throws IOException {
+  private void readBody(long n, byte[] expected, long[] offset, boolean[] matches)
+      throws IOException {
     while (n > 0) {
       if (pos == limit) {
         pos = 0;
@@ -199,7 +215,8 @@ final class HttpConnection implements Closeable {
       if (expected != null && matches[0]) {
         long at = offset[0];
         if (at + take > expected.length
-            || !java.util.Arrays.equals(buf, pos, pos + take, expected, (int) at, (int) at + take)) {
+            || !java.util.Arrays.equals(
+                buf, pos, pos + take, expected, (int) at, (int) at + take)) {
           matches[0] = false;
         }
       }

@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON the suite reads and writes: {@code Map<String,Object>} (insertion ordered),
- * {@code List<Object>}, String, Number, Boolean and null. Small enough not to need a library.
+ * The JSON the suite reads and writes: {@code Map<String,Object>} (insertion ordered), {@code
+ * List<Object>}, String, Number, Boolean and null. Small enough not to need a library.
  */
 final class Json {
   private Json() {}
@@ -47,7 +47,8 @@ final class Json {
       pad(out, indent);
       out.append('}');
     } else if (v instanceof List<?> l) {
-      boolean flat = l.stream().allMatch(x -> x == null || x instanceof Number || x instanceof String);
+      boolean flat =
+          l.stream().allMatch(x -> x == null || x instanceof Number || x instanceof String);
       if (flat) {
         out.append('[');
         for (int i = 0; i < l.size(); i++) {

@@ -13,9 +13,9 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Drives load with one keep-alive connection per worker. Workers are platform threads so their
- * CPU time can be read (ThreadMXBean) and subtracted from the process's: client and gateway share
- * this JVM.
+ * Drives load with one keep-alive connection per worker. Workers are platform threads so their CPU
+ * time can be read (ThreadMXBean) and subtracted from the process's: client and gateway share this
+ * JVM.
  *
  * <p>Closed loop: each worker sends its next request when the previous answer arrived (hey, wrk).
  * Open loop: requests are scheduled at a fixed rate and latency is measured from each request's
@@ -92,8 +92,8 @@ final class LoadEngine {
 
   /**
    * Open loop at {@code rate} requests per second over {@code connections} connections. Each
-   * request i is due at start + i/rate; a worker takes the next due request, waits for its time
-   * and sends it; its latency counts from the due time.
+   * request i is due at start + i/rate; a worker takes the next due request, waits for its time and
+   * sends it; its latency counts from the due time.
    */
   Run open(Request req, int connections, double rate, Duration duration) {
     long start = System.nanoTime() + 50_000_000L; // let every worker connect first
@@ -134,7 +134,12 @@ final class LoadEngine {
   }
 
   private Run finish(
-      List<Thread> threads, List<Recorder> recs, List<Recorder> raw, long start, long end, LongAdder cpu) {
+      List<Thread> threads,
+      List<Recorder> recs,
+      List<Recorder> raw,
+      long start,
+      long end,
+      LongAdder cpu) {
     for (Thread t : threads) {
       while (t.isAlive()) {
         try {
@@ -169,7 +174,8 @@ final class LoadEngine {
             },
             "bench-" + name);
     t.setDaemon(true);
-    t.setUncaughtExceptionHandler((th, e) -> System.err.println("bench worker " + th.getName() + " died: " + e));
+    t.setUncaughtExceptionHandler(
+        (th, e) -> System.err.println("bench worker " + th.getName() + " died: " + e));
     t.start();
     return t;
   }
@@ -204,7 +210,9 @@ final class LoadEngine {
 
     Payload(Request req, long worker) {
       this.worker = worker;
-      this.head = HttpConnection.requestHead(req.method(), req.target(), address, req.bodyBytes() > 0 ? req.bodyBytes() : -1);
+      this.head =
+          HttpConnection.requestHead(
+              req.method(), req.target(), address, req.bodyBytes() > 0 ? req.bodyBytes() : -1);
       if (req.bodyBytes() > 0) {
         body = new byte[req.bodyBytes()];
         new SplittableRandom(worker).nextBytes(body);

@@ -28,7 +28,7 @@ final class Progress implements AutoCloseable {
     if (enabled) {
       painter = new Thread(this::paintLoop, "bench-progress");
       painter.setDaemon(true);
-      painter.setUncaughtExceptionHandler((t, e) -> { });
+      painter.setUncaughtExceptionHandler((t, e) -> {});
       painter.start();
     } else {
       painter = null;
@@ -64,8 +64,13 @@ final class Progress implements AutoCloseable {
     String text =
         String.format(
             "\r[%s%s] %3d%% %d/%d %-40s %3ds",
-            "#".repeat(filled), ".".repeat(WIDTH - filled), Math.round(overall * 100), Math.min(step + 1, steps),
-            steps, truncate(label), secs);
+            "#".repeat(filled),
+            ".".repeat(WIDTH - filled),
+            Math.round(overall * 100),
+            Math.min(step + 1, steps),
+            steps,
+            truncate(label),
+            secs);
     err.print(text);
     err.flush();
   }

@@ -40,7 +40,8 @@ final class Recorder {
 
   void error(Throwable e) {
     errors++;
-    String kind = e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : "");
+    String kind =
+        e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : "");
     errorKinds.merge(kind.length() > 120 ? kind.substring(0, 120) : kind, 1L, Long::sum);
   }
 
@@ -96,8 +97,10 @@ final class Recorder {
     if (h.getTotalCount() == 0) {
       return points;
     }
-    double[] ps = {0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99,
-        99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100};
+    double[] ps = {
+      0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25,
+      99.5, 99.75, 99.9, 99.95, 99.99, 100
+    };
     for (double p : ps) {
       points.add(List.of(p, ms(h.getValueAtPercentile(p))));
     }

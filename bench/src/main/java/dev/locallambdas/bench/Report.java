@@ -9,8 +9,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Writes report.md and the charts from a results document (the same map that becomes
- * results.json, or one read back from it), so a report can be regenerated from any results.json.
+ * Writes report.md and the charts from a results document (the same map that becomes results.json,
+ * or one read back from it), so a report can be regenerated from any results.json.
  */
 final class Report {
   private Report() {}
@@ -27,8 +27,18 @@ final class Report {
     Map<String, Object> env = (Map<String, Object>) doc.get("environment");
     md.append("# local-lambdas benchmark report\n\n");
     md.append("- date: ").append(env.get("date")).append('\n');
-    md.append("- CPUs: ").append(env.get("cpus")).append(" (").append(env.get("cpu_model")).append(")\n");
-    md.append("- ").append(env.get("os")).append(", ").append(env.get("java")).append(", ").append(env.get("python")).append('\n');
+    md.append("- CPUs: ")
+        .append(env.get("cpus"))
+        .append(" (")
+        .append(env.get("cpu_model"))
+        .append(")\n");
+    md.append("- ")
+        .append(env.get("os"))
+        .append(", ")
+        .append(env.get("java"))
+        .append(", ")
+        .append(env.get("python"))
+        .append('\n');
     md.append("- wall time: ").append(num(doc.get("wall_time_s"), 1)).append(" s\n");
     for (Object n : list(doc.get("notes"))) {
       md.append("- note: ").append(n).append('\n');
@@ -37,34 +47,67 @@ final class Report {
     List<Object> cases = list(doc.get("cases"));
     if (!cases.isEmpty()) {
       md.append("## The five cases\n\n");
-      md.append("Sequential requests on one keep-alive connection (like the seeds' loops). Latency in ms.\n\n");
-      md.append("| case | runtime | status | requests | errors | req/s | min | mean | stddev | p10 | p50 | p90 | p99 | p99.9 | max | gateway CPU µs/req | function CPU ms | function RSS MiB |\n");
-      md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      md.append(
+          "Sequential requests on one keep-alive connection (like the seeds' loops). Latency in ms.\n\n");
+      md.append(
+          "| case | runtime | status | requests | errors | req/s | min | mean | stddev | p10 | p50 | p90 | p99 | p99.9 | max | gateway CPU µs/req | function CPU ms | function RSS MiB |\n");
+      md.append(
+          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (Object o : cases) {
         Map<String, Object> c = (Map<String, Object>) o;
         String label = c.get("case") + " " + c.get("name");
         if (!"ok".equals(c.get("status"))) {
-          md.append("| ").append(label).append(" | ").append(c.get("runtime")).append(" | ")
-              .append(c.get("note")).append(" |||||||||||||||\n");
+          md.append("| ")
+              .append(label)
+              .append(" | ")
+              .append(c.get("runtime"))
+              .append(" | ")
+              .append(c.get("note"))
+              .append(" |||||||||||||||\n");
           continue;
         }
         Map<String, Object> l = map(c.get("latency_ms"));
         Map<String, Object> fn = map(c.get("function_processes"));
         Object rss = fn.containsKey("rss_kib") ? fn.get("rss_kib") : fn.get("peak_rss_kib_mean");
-        md.append("| ").append(label).append(" | ").append(c.get("runtime")).append(" | ok | ")
-            .append(c.get("requests")).append(" | ").append(c.get("errors")).append(" | ")
-            .append(num(c.get("throughput_rps"), 0)).append(" | ")
-            .append(ms(l.get("min"))).append(" | ").append(ms(l.get("mean"))).append(" | ")
-            .append(ms(l.get("stddev"))).append(" | ").append(ms(l.get("p10"))).append(" | ")
-            .append(ms(l.get("p50"))).append(" | ").append(ms(l.get("p90"))).append(" | ")
-            .append(ms(l.get("p99"))).append(" | ").append(ms(l.get("p99_9"))).append(" | ")
-            .append(ms(l.get("max"))).append(" | ")
-            .append(num(map(c.get("gateway")).get("cpu_us_per_request"), 0)).append(" | ")
-            .append(num(fn.get("cpu_ms"), 0)).append(" | ")
-            .append(rss == null ? "-" : num(((Number) rss).doubleValue() / 1024, 1)).append(" |\n");
+        md.append("| ")
+            .append(label)
+            .append(" | ")
+            .append(c.get("runtime"))
+            .append(" | ok | ")
+            .append(c.get("requests"))
+            .append(" | ")
+            .append(c.get("errors"))
+            .append(" | ")
+            .append(num(c.get("throughput_rps"), 0))
+            .append(" | ")
+            .append(ms(l.get("min")))
+            .append(" | ")
+            .append(ms(l.get("mean")))
+            .append(" | ")
+            .append(ms(l.get("stddev")))
+            .append(" | ")
+            .append(ms(l.get("p10")))
+            .append(" | ")
+            .append(ms(l.get("p50")))
+            .append(" | ")
+            .append(ms(l.get("p90")))
+            .append(" | ")
+            .append(ms(l.get("p99")))
+            .append(" | ")
+            .append(ms(l.get("p99_9")))
+            .append(" | ")
+            .append(ms(l.get("max")))
+            .append(" | ")
+            .append(num(map(c.get("gateway")).get("cpu_us_per_request"), 0))
+            .append(" | ")
+            .append(num(fn.get("cpu_ms"), 0))
+            .append(" | ")
+            .append(rss == null ? "-" : num(((Number) rss).doubleValue() / 1024, 1))
+            .append(" |\n");
       }
-      md.append("\nFunction RSS: resident memory of the warm instance at the end of the case; for cold"
-          + " cases the mean peak (VmHWM) of the fresh processes, read just after their answer.\n\n");
+      md.append(
+          "\nFunction RSS: resident memory of the warm instance at the end of the case; for cold"
+              + " cases the mean peak (VmHWM) of the fresh processes, read just after their answer.\n\n");
       coldTable(md, cases);
     }
     loadTables(md, doc);
@@ -88,20 +131,33 @@ final class Report {
       }
       if (!any) {
         md.append("### Cold starts, split (mean ms)\n\n");
-        md.append("spawn: from the request reaching the function's pool to the process running (fork,"
-            + " exec, transport set-up); ready: the child's own start-up until it signals readiness;"
-            + " first response: from ready to the last response byte at the client.\n\n");
-        md.append("| case | runtime | total p50 | spawn | ready | first response | function CPU ms/start |\n");
+        md.append(
+            "spawn: from the request reaching the function's pool to the process running (fork,"
+                + " exec, transport set-up); ready: the child's own start-up until it signals readiness;"
+                + " first response: from ready to the last response byte at the client.\n\n");
+        md.append(
+            "| case | runtime | total p50 | spawn | ready | first response | function CPU ms/start |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|\n");
         any = true;
       }
       Map<String, Object> s = map(c.get("cold_start"));
-      md.append("| ").append(c.get("case")).append(' ').append(c.get("name")).append(" | ")
-          .append(c.get("runtime")).append(" | ").append(ms(map(c.get("latency_ms")).get("p50"))).append(" | ")
-          .append(ms(map(s.get("spawn_ms")).get("mean"))).append(" | ")
-          .append(ms(map(s.get("ready_ms")).get("mean"))).append(" | ")
-          .append(ms(map(s.get("first_response_ms")).get("mean"))).append(" | ")
-          .append(num(map(c.get("function_processes")).get("cpu_ms_per_start"), 0)).append(" |\n");
+      md.append("| ")
+          .append(c.get("case"))
+          .append(' ')
+          .append(c.get("name"))
+          .append(" | ")
+          .append(c.get("runtime"))
+          .append(" | ")
+          .append(ms(map(c.get("latency_ms")).get("p50")))
+          .append(" | ")
+          .append(ms(map(s.get("spawn_ms")).get("mean")))
+          .append(" | ")
+          .append(ms(map(s.get("ready_ms")).get("mean")))
+          .append(" | ")
+          .append(ms(map(s.get("first_response_ms")).get("mean")))
+          .append(" | ")
+          .append(num(map(c.get("function_processes")).get("cpu_ms_per_start"), 0))
+          .append(" |\n");
     }
     if (any) {
       md.append('\n');
@@ -113,55 +169,114 @@ final class Report {
     List<Object> load = list(doc.get("load"));
     if (!load.isEmpty()) {
       md.append("## Load, closed loop\n\n");
-      md.append("| target | concurrency | requests | errors | req/s | p50 | p90 | p99 | p99.9 | max | gateway CPU µs/req | function CPU µs/req |\n");
+      md.append(
+          "| target | concurrency | requests | errors | req/s | p50 | p90 | p99 | p99.9 | max | gateway CPU µs/req | function CPU µs/req |\n");
       md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (Object o : load) {
         Map<String, Object> r = (Map<String, Object>) o;
         Map<String, Object> l = map(r.get("latency_ms"));
-        md.append("| ").append(r.get("target")).append(" | ").append(r.get("concurrency")).append(" | ")
-            .append(r.get("requests")).append(" | ").append(r.get("errors")).append(" | ")
-            .append(num(r.get("throughput_rps"), 0)).append(" | ").append(ms(l.get("p50"))).append(" | ")
-            .append(ms(l.get("p90"))).append(" | ").append(ms(l.get("p99"))).append(" | ")
-            .append(ms(l.get("p99_9"))).append(" | ").append(ms(l.get("max"))).append(" | ")
-            .append(num(map(r.get("gateway")).get("cpu_us_per_request"), 0)).append(" | ")
-            .append(num(map(r.get("function_processes")).get("cpu_us_per_request"), 0)).append(" |\n");
+        md.append("| ")
+            .append(r.get("target"))
+            .append(" | ")
+            .append(r.get("concurrency"))
+            .append(" | ")
+            .append(r.get("requests"))
+            .append(" | ")
+            .append(r.get("errors"))
+            .append(" | ")
+            .append(num(r.get("throughput_rps"), 0))
+            .append(" | ")
+            .append(ms(l.get("p50")))
+            .append(" | ")
+            .append(ms(l.get("p90")))
+            .append(" | ")
+            .append(ms(l.get("p99")))
+            .append(" | ")
+            .append(ms(l.get("p99_9")))
+            .append(" | ")
+            .append(ms(l.get("max")))
+            .append(" | ")
+            .append(num(map(r.get("gateway")).get("cpu_us_per_request"), 0))
+            .append(" | ")
+            .append(num(map(r.get("function_processes")).get("cpu_us_per_request"), 0))
+            .append(" |\n");
       }
       md.append('\n');
     }
     List<Object> rate = list(doc.get("rate"));
     if (!rate.isEmpty()) {
       md.append("## Load, open loop (coordinated-omission corrected)\n\n");
-      md.append("Latency counts from each request's intended send time; the uncorrected p99 (from the"
-          + " actual send) is shown for contrast.\n\n");
-      md.append("| target | intended req/s | achieved req/s | connections | errors | p50 | p90 | p99 | p99.9 | max | uncorrected p99 |\n");
+      md.append(
+          "Latency counts from each request's intended send time; the uncorrected p99 (from the"
+              + " actual send) is shown for contrast.\n\n");
+      md.append(
+          "| target | intended req/s | achieved req/s | connections | errors | p50 | p90 | p99 | p99.9 | max | uncorrected p99 |\n");
       md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (Object o : rate) {
         Map<String, Object> r = (Map<String, Object>) o;
         Map<String, Object> l = map(r.get("latency_ms"));
-        md.append("| ").append(r.get("target")).append(" | ").append(num(r.get("intended_rate_rps"), 0)).append(" | ")
-            .append(num(r.get("throughput_rps"), 0)).append(" | ").append(r.get("connections")).append(" | ")
-            .append(r.get("errors")).append(" | ").append(ms(l.get("p50"))).append(" | ")
-            .append(ms(l.get("p90"))).append(" | ").append(ms(l.get("p99"))).append(" | ")
-            .append(ms(l.get("p99_9"))).append(" | ").append(ms(l.get("max"))).append(" | ")
-            .append(ms(map(r.get("uncorrected_latency_ms")).get("p99"))).append(" |\n");
+        md.append("| ")
+            .append(r.get("target"))
+            .append(" | ")
+            .append(num(r.get("intended_rate_rps"), 0))
+            .append(" | ")
+            .append(num(r.get("throughput_rps"), 0))
+            .append(" | ")
+            .append(r.get("connections"))
+            .append(" | ")
+            .append(r.get("errors"))
+            .append(" | ")
+            .append(ms(l.get("p50")))
+            .append(" | ")
+            .append(ms(l.get("p90")))
+            .append(" | ")
+            .append(ms(l.get("p99")))
+            .append(" | ")
+            .append(ms(l.get("p99_9")))
+            .append(" | ")
+            .append(ms(l.get("max")))
+            .append(" | ")
+            .append(ms(map(r.get("uncorrected_latency_ms")).get("p99")))
+            .append(" |\n");
       }
       md.append('\n');
     }
     List<Object> payload = list(doc.get("payload"));
     if (!payload.isEmpty()) {
       md.append("## Large payloads (every response byte verified)\n\n");
-      md.append("| target | payload | concurrency | requests | verified ok | error rate | req/s | MiB/s each way | p50 | p90 | p99 | max |\n");
+      md.append(
+          "| target | payload | concurrency | requests | verified ok | error rate | req/s | MiB/s each way | p50 | p90 | p99 | max |\n");
       md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (Object o : payload) {
         Map<String, Object> r = (Map<String, Object>) o;
         Map<String, Object> l = map(r.get("latency_ms"));
-        md.append("| ").append(r.get("target")).append(" | ").append(r.get("payload_bytes")).append(" B | ")
-            .append(r.get("concurrency")).append(" | ").append(r.get("requests")).append(" | ")
-            .append(r.get("ok")).append(" | ")
-            .append(String.format(Locale.ROOT, "%.2f%%", ((Number) r.get("error_rate")).doubleValue() * 100)).append(" | ")
-            .append(num(r.get("throughput_rps"), 1)).append(" | ").append(num(r.get("verified_mib_per_s"), 1)).append(" | ")
-            .append(ms(l.get("p50"))).append(" | ").append(ms(l.get("p90"))).append(" | ")
-            .append(ms(l.get("p99"))).append(" | ").append(ms(l.get("max"))).append(" |\n");
+        md.append("| ")
+            .append(r.get("target"))
+            .append(" | ")
+            .append(r.get("payload_bytes"))
+            .append(" B | ")
+            .append(r.get("concurrency"))
+            .append(" | ")
+            .append(r.get("requests"))
+            .append(" | ")
+            .append(r.get("ok"))
+            .append(" | ")
+            .append(
+                String.format(
+                    Locale.ROOT, "%.2f%%", ((Number) r.get("error_rate")).doubleValue() * 100))
+            .append(" | ")
+            .append(num(r.get("throughput_rps"), 1))
+            .append(" | ")
+            .append(num(r.get("verified_mib_per_s"), 1))
+            .append(" | ")
+            .append(ms(l.get("p50")))
+            .append(" | ")
+            .append(ms(l.get("p90")))
+            .append(" | ")
+            .append(ms(l.get("p99")))
+            .append(" | ")
+            .append(ms(l.get("max")))
+            .append(" |\n");
       }
       md.append('\n');
     }
@@ -175,43 +290,64 @@ final class Report {
       Map<String, Object> pipe = find(doc, 4, rt);
       Map<String, Object> http = find(doc, 2, rt);
       if (pipe != null && http != null) {
-        lines.add(String.format(Locale.ROOT,
-            "Warm, %s: pipe p50 %s ms vs HTTP p50 %s ms (HTTP/pipe = %.2fx).",
-            rt, ms(p50(pipe)), ms(p50(http)), p50(http) / p50(pipe)));
+        lines.add(
+            String.format(
+                Locale.ROOT,
+                "Warm, %s: pipe p50 %s ms vs HTTP p50 %s ms (HTTP/pipe = %.2fx).",
+                rt,
+                ms(p50(pipe)),
+                ms(p50(http)),
+                p50(http) / p50(pipe)));
       }
       Map<String, Object> pc = find(doc, 5, rt);
       Map<String, Object> hc = find(doc, 3, rt);
       if (pc != null && hc != null) {
         double r = p50(hc) / p50(pc);
-        lines.add(String.format(Locale.ROOT,
-            "Cold, %s: pipe p50 %s ms vs HTTP p50 %s ms (HTTP/pipe = %.2fx): %s.",
-            rt, ms(p50(pc)), ms(p50(hc)), r,
-            r > 1.1 ? "the web server's start-up tax"
-                : "no web-server tax visible here; the start-up is dominated by the runtime itself"));
+        lines.add(
+            String.format(
+                Locale.ROOT,
+                "Cold, %s: pipe p50 %s ms vs HTTP p50 %s ms (HTTP/pipe = %.2fx): %s.",
+                rt,
+                ms(p50(pc)),
+                ms(p50(hc)),
+                r,
+                r > 1.1
+                    ? "the web server's start-up tax"
+                    : "no web-server tax visible here; the start-up is dominated by the runtime itself"));
       }
       if (pipe != null && http != null) {
         double pr = ((Number) map(pipe.get("function_processes")).get("rss_kib")).doubleValue();
         double hr = ((Number) map(http.get("function_processes")).get("rss_kib")).doubleValue();
         if (pr > 0 && hr > 0) {
-          lines.add(String.format(Locale.ROOT,
-              "Memory, %s: the HTTP function holds %.1f MiB resident vs %.1f MiB for the pipe one (%.2fx).",
-              rt, hr / 1024, pr / 1024, hr / pr));
+          lines.add(
+              String.format(
+                  Locale.ROOT,
+                  "Memory, %s: the HTTP function holds %.1f MiB resident vs %.1f MiB for the pipe one (%.2fx).",
+                  rt,
+                  hr / 1024,
+                  pr / 1024,
+                  hr / pr));
         }
       }
     }
     Map<String, Object> cached = find(doc, 1, "python");
     Map<String, Object> pipePy = find(doc, 4, "python");
     if (cached != null && pipePy != null) {
-      lines.add(String.format(Locale.ROOT,
-          "Cached: p50 %s ms, %.2fx faster than a warm Python pipe call.", ms(p50(cached)), p50(pipePy) / p50(cached)));
+      lines.add(
+          String.format(
+              Locale.ROOT,
+              "Cached: p50 %s ms, %.2fx faster than a warm Python pipe call.",
+              ms(p50(cached)),
+              p50(pipePy) / p50(cached)));
     }
     if (lines.isEmpty()) {
       return "";
     }
     StringBuilder sb = new StringBuilder("## Interpretation\n\n");
     lines.forEach(l -> sb.append("- ").append(l).append('\n'));
-    sb.append("- Absolute numbers depend on the machine and on what else runs on it; compare ratios"
-        + " measured in one run.\n");
+    sb.append(
+        "- Absolute numbers depend on the machine and on what else runs on it; compare ratios"
+            + " measured in one run.\n");
     return sb.toString();
   }
 
@@ -219,7 +355,9 @@ final class Report {
   static Map<String, Object> find(Map<String, Object> doc, int c, String runtime) {
     for (Object o : list(doc.get("cases"))) {
       Map<String, Object> m = (Map<String, Object>) o;
-      if (((Number) m.get("case")).intValue() == c && runtime.equals(m.get("runtime")) && "ok".equals(m.get("status"))) {
+      if (((Number) m.get("case")).intValue() == c
+          && runtime.equals(m.get("runtime"))
+          && "ok".equals(m.get("status"))) {
         return m;
       }
     }

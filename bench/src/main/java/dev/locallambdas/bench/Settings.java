@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * What one benchmark run does, validated when built. Empty lists switch a mode off: {@code cases}
- * the five cases, {@code concurrency} the closed-loop load, {@code rate} (0) the open loop,
- * {@code payloadBytes} (0) the large-payload run.
+ * the five cases, {@code concurrency} the closed-loop load, {@code rate} (0) the open loop, {@code
+ * payloadBytes} (0) the large-payload run.
  */
 record Settings(
     Path manifest,
@@ -29,7 +29,8 @@ record Settings(
   Settings {
     for (int c : cases) {
       if (c < 1 || c > 5) {
-        throw new IllegalArgumentException("--cases: " + c + " is not a case; the cases are 1 to 5");
+        throw new IllegalArgumentException(
+            "--cases: " + c + " is not a case; the cases are 1 to 5");
       }
     }
     for (String r : runtimes) {

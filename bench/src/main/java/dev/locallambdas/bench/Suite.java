@@ -57,7 +57,9 @@ final class Suite {
     int steps = countSteps();
     long started = System.nanoTime();
     try (Progress p = new Progress(err, settings.progress(), steps);
-        Gateway g = Gateway.start(bm.manifest(), new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+        Gateway g =
+            Gateway.start(
+                bm.manifest(), new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
       this.progress = p;
       this.gateway = g;
       this.engine = new LoadEngine(g.address(), p);
@@ -134,8 +136,11 @@ final class Suite {
     try {
       if (!cacheAvailable()) {
         m.put("status", "unavailable");
-        m.put("note", "cache not available in this build: after warm-up the gateway answered "
-            + t.path() + " without X-Cache: HIT");
+        m.put(
+            "note",
+            "cache not available in this build: after warm-up the gateway answered "
+                + t.path()
+                + " without X-Cache: HIT");
         return m;
       }
       m.put("status", "ok");
@@ -150,7 +155,8 @@ final class Suite {
   private boolean cacheAvailable() {
     if (cacheWorks == null) {
       try (HttpConnection c = new HttpConnection(gateway.address())) {
-        byte[] head = HttpConnection.requestHead("GET", Target.CACHED.path(), gateway.address(), -1);
+        byte[] head =
+            HttpConnection.requestHead("GET", Target.CACHED.path(), gateway.address(), -1);
         String x = null;
         for (int i = 0; i < Math.max(3, settings.warmup()); i++) {
           x = c.exchange(head, null, null).xCache();
@@ -160,7 +166,8 @@ final class Suite {
         cacheWorks = false;
       }
       if (!cacheWorks) {
-        notes.add("cache not available in this build: case 1 and the cached load target were skipped");
+        notes.add(
+            "cache not available in this build: case 1 and the cached load target were skipped");
       }
     }
     return cacheWorks;
@@ -253,11 +260,14 @@ final class Suite {
     m.put("gateway", gatewayJson(self0, self1, clientCpu, total.responses()));
     m.put("client", Map.of("cpu_ms", clientCpu / 1e6));
     Map<String, Object> fn = new LinkedHashMap<>();
-    long childTicks = self1 != null && self0 != null ? self1.childCpuTicks() - self0.childCpuTicks() : 0;
+    long childTicks =
+        self1 != null && self0 != null ? self1.childCpuTicks() - self0.childCpuTicks() : 0;
     fn.put("processes_started", n);
     fn.put("cpu_ms", childTicks * ProcStats.TICK_MS);
     fn.put("cpu_ms_per_start", n > 0 ? childTicks * ProcStats.TICK_MS / (double) n : 0.0);
-    fn.put("peak_rss_kib_mean", peakRss.isEmpty() ? null : peakRss.stream().mapToLong(Long::longValue).average().orElse(0));
+    fn.put(
+        "peak_rss_kib_mean",
+        peakRss.isEmpty() ? null : peakRss.stream().mapToLong(Long::longValue).average().orElse(0));
     fn.put("peak_rss_samples", peakRss.size());
     m.put("function_processes", fn);
     Map<String, Object> split = new LinkedHashMap<>();
@@ -282,15 +292,18 @@ final class Suite {
   }
 
   /**
-   * Waits until the pool has no instance, so each cold request starts from nothing and the
-   * previous instance's exit does not run alongside it.
+   * Waits until the pool has no instance, so each cold request starts from nothing and the previous
+   * instance's exit does not run alongside it.
    */
   private static void awaitNoInstance(FunctionPool pool) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!pool.instances().isEmpty()) {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException(
-            "function " + pool.spec().id() + " still has instances 30 s after its last request: " + pool.instances());
+            "function "
+                + pool.spec().id()
+                + " still has instances 30 s after its last request: "
+                + pool.instances());
       }
       LockSupport.parkNanos(200_000);
     }
@@ -320,7 +333,9 @@ final class Suite {
         m.put("transport", t.transport());
         m.put("runtime", t.runtime());
         m.put("concurrency", c);
-        m.putAll(measured(t, () -> engine.closed(LoadEngine.Request.get(t.path()), c, settings.duration())));
+        m.putAll(
+            measured(
+                t, () -> engine.closed(LoadEngine.Request.get(t.path()), c, settings.duration())));
         out.add(m);
         progress.end();
       }
@@ -347,7 +362,9 @@ final class Suite {
               () ->
                   keep[0] =
                       engine.open(
-                          LoadEngine.Request.get(t.path()), settings.rateConnections(), settings.rate(),
+                          LoadEngine.Request.get(t.path()),
+                          settings.rateConnections(),
+                          settings.rate(),
                           settings.duration())));
       m.put("uncorrected_latency_ms", Recorder.summary(keep[0].uncorrected().latency));
       out.add(m);
@@ -372,7 +389,9 @@ final class Suite {
       m.put("runtime", t.runtime());
       m.put("payload_bytes", size);
       m.put("concurrency", settings.payloadConcurrency());
-      m.putAll(measured(t, () -> engine.closed(req, settings.payloadConcurrency(), settings.duration())));
+      m.putAll(
+          measured(
+              t, () -> engine.closed(req, settings.payloadConcurrency(), settings.duration())));
       long ok = ((Number) m.get("ok")).longValue();
       long all = ((Number) m.get("requests")).longValue();
       double secs = ((Number) m.get("duration_s")).doubleValue();
@@ -423,13 +442,15 @@ final class Suite {
     return out;
   }
 
-  private static Map<String, Object> gatewayJson(ProcStats s0, ProcStats s1, long clientCpuNanos, long requests) {
+  private static Map<String, Object> gatewayJson(
+      ProcStats s0, ProcStats s1, long clientCpuNanos, long requests) {
     Map<String, Object> m = new LinkedHashMap<>();
     if (s0 == null || s1 == null) {
       m.put("available", false);
       return m;
     }
-    double cpuMs = Math.max(0, (s1.cpuTicks() - s0.cpuTicks()) * ProcStats.TICK_MS - clientCpuNanos / 1e6);
+    double cpuMs =
+        Math.max(0, (s1.cpuTicks() - s0.cpuTicks()) * ProcStats.TICK_MS - clientCpuNanos / 1e6);
     m.put("pid", s1.pid());
     m.put("cpu_ms", cpuMs);
     m.put("cpu_us_per_request", requests > 0 ? cpuMs * 1000 / requests : 0.0);
@@ -438,7 +459,8 @@ final class Suite {
     return m;
   }
 
-  private static Map<String, Object> functionJson(Map<Long, ProcStats> before, Map<Long, ProcStats> after, long requests) {
+  private static Map<String, Object> functionJson(
+      Map<Long, ProcStats> before, Map<Long, ProcStats> after, long requests) {
     Map<String, Object> m = new LinkedHashMap<>();
     long ticks = 0;
     long rss = 0;
@@ -465,7 +487,9 @@ final class Suite {
     m.put("cpus", Runtime.getRuntime().availableProcessors());
     m.put("cpu_model", cpuModel());
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-    m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    m.put(
+        "java",
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     m.put("python", PythonVersion.get());
     return m;
   }
@@ -508,7 +532,7 @@ final class Suite {
     static String get() {
       try {
         Process p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
-        String v = new String(p.getInputStream().readAllBytes()).trim();
+        String v = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
         p.waitFor(5, TimeUnit.SECONDS);
         return v;
       } catch (IOException e) {
@@ -527,13 +551,16 @@ final class Suite {
         return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
       }
       if (t.endsWith("s")) {
-        return Duration.ofMillis((long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 1000));
+        return Duration.ofMillis(
+            (long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 1000));
       }
       if (t.endsWith("m")) {
-        return Duration.ofMillis((long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 60_000));
+        return Duration.ofMillis(
+            (long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 60_000));
       }
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("'" + s + "' is not a duration: write 10s, 500ms or 1m", e);
+      throw new IllegalArgumentException(
+          "'" + s + "' is not a duration: write 10s, 500ms or 1m", e);
     }
     throw new IllegalArgumentException("'" + s + "' is not a duration: write 10s, 500ms or 1m");
   }
@@ -553,7 +580,8 @@ final class Suite {
     try {
       long v = Long.parseLong(t) * mult;
       if (v <= 0 || v > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("payload size '" + s + "' must be between 1 byte and 2 GiB");
+        throw new IllegalArgumentException(
+            "payload size '" + s + "' must be between 1 byte and 2 GiB");
       }
       return (int) v;
     } catch (NumberFormatException e) {

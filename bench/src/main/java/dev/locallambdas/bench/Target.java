@@ -34,6 +34,8 @@ record Target(String name, String function, String path, String transport, Strin
       }
     }
     throw new IllegalArgumentException(
-        "unknown target '" + name + "': use cached, pipe-python, pipe-java, http-python or http-java");
+        "unknown target '"
+            + name
+            + "': use cached, pipe-python, pipe-java, http-python or http-java");
   }
 }

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The load client against the JDK's HTTP server: fixed-length and chunked bodies on one connection. */
+/**
+ * The load client against the JDK's HTTP server: fixed-length and chunked bodies on one connection.
+ */
 class HttpConnectionTest {
   private HttpServer server;
   private InetSocketAddress address;
@@ -19,30 +21,36 @@ class HttpConnectionTest {
   @BeforeEach
   void start() throws Exception {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.createContext("/fixed", x -> {
-      byte[] b = "fixed body".getBytes(StandardCharsets.US_ASCII);
-      x.getResponseHeaders().add("X-Cache", "HIT");
-      x.sendResponseHeaders(200, b.length);
-      try (OutputStream o = x.getResponseBody()) {
-        o.write(b);
-      }
-    });
-    server.createContext("/chunked", x -> {
-      x.sendResponseHeaders(201, 0); // 0: chunked
-      try (OutputStream o = x.getResponseBody()) {
-        for (int i = 0; i < 100; i++) {
-          o.write(new byte[1000]);
-          o.flush();
-        }
-      }
-    });
-    server.createContext("/echo", x -> {
-      byte[] b = x.getRequestBody().readAllBytes();
-      x.sendResponseHeaders(200, b.length);
-      try (OutputStream o = x.getResponseBody()) {
-        o.write(b);
-      }
-    });
+    server.createContext(
+        "/fixed",
+        x -> {
+          byte[] b = "fixed body".getBytes(StandardCharsets.US_ASCII);
+          x.getResponseHeaders().add("X-Cache", "HIT");
+          x.sendResponseHeaders(200, b.length);
+          try (OutputStream o = x.getResponseBody()) {
+            o.write(b);
+          }
+        });
+    server.createContext(
+        "/chunked",
+        x -> {
+          x.sendResponseHeaders(201, 0); // 0: chunked
+          try (OutputStream o = x.getResponseBody()) {
+            for (int i = 0; i < 100; i++) {
+              o.write(new byte[1000]);
+              o.flush();
+            }
+          }
+        });
+    server.createContext(
+        "/echo",
+        x -> {
+          byte[] b = x.getRequestBody().readAllBytes();
+          x.sendResponseHeaders(200, b.length);
+          try (OutputStream o = x.getResponseBody()) {
+            o.write(b);
+          }
+        });
     server.start();
     address = server.getAddress();
   }
@@ -56,11 +64,13 @@ class HttpConnectionTest {
   void readsFixedAndChunkedResponsesOnOneKeptAliveConnection() throws Exception {
     try (HttpConnection c = new HttpConnection(address)) {
       for (int i = 0; i < 3; i++) {
-        HttpConnection.Response fixed = c.exchange(HttpConnection.requestHead("GET", "/fixed", address, -1), null, null);
+        HttpConnection.Response fixed =
+            c.exchange(HttpConnection.requestHead("GET", "/fixed", address, -1), null, null);
         assertThat(fixed.status()).isEqualTo(200);
         assertThat(fixed.bodyBytes()).isEqualTo(10);
         assertThat(fixed.xCache()).isEqualTo("HIT");
-        HttpConnection.Response chunked = c.exchange(HttpConnection.requestHead("GET", "/chunked", address, -1), null, null);
+        HttpConnection.Response chunked =
+            c.exchange(HttpConnection.requestHead("GET", "/chunked", address, -1), null, null);
         assertThat(chunked.status()).isEqualTo(201);
         assertThat(chunked.bodyBytes()).isEqualTo(100_000);
       }

@@ -44,9 +44,20 @@ class SmokeTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     new Suite(s, new PrintStream(err, true, StandardCharsets.UTF_8)).run();
 
-    Map<String, Object> doc = (Map<String, Object>) Json.parse(Files.readString(out.resolve("results.json")));
-    assertThat(doc).containsKeys("schema_version", "environment", "settings", "cases", "load", "rate", "payload", "notes");
-    assertThat((Map<String, Object>) doc.get("environment")).containsKeys("date", "cpus", "java", "python");
+    Map<String, Object> doc =
+        (Map<String, Object>) Json.parse(Files.readString(out.resolve("results.json")));
+    assertThat(doc)
+        .containsKeys(
+            "schema_version",
+            "environment",
+            "settings",
+            "cases",
+            "load",
+            "rate",
+            "payload",
+            "notes");
+    assertThat((Map<String, Object>) doc.get("environment"))
+        .containsKeys("date", "cpus", "java", "python");
 
     List<Object> cases = (List<Object>) doc.get("cases");
     assertThat(cases).hasSize(9); // case 1, and cases 2-5 for two runtimes
@@ -58,42 +69,66 @@ class SmokeTest {
         assertThat((String) c.get("note")).contains("cache not available");
         continue;
       }
-      assertThat(c).containsKeys("requests", "ok", "errors", "status_counts", "throughput_rps", "response_bytes",
-          "latency_ms", "distribution", "gateway", "client", "function_processes");
+      assertThat(c)
+          .containsKeys(
+              "requests",
+              "ok",
+              "errors",
+              "status_counts",
+              "throughput_rps",
+              "response_bytes",
+              "latency_ms",
+              "distribution",
+              "gateway",
+              "client",
+              "function_processes");
       assertThat((Map<String, Object>) c.get("latency_ms"))
-          .containsKeys("min", "mean", "stddev", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "p99_9", "max");
+          .containsKeys(
+              "min", "mean", "stddev", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "p99_9",
+              "max");
       assertThat(c.get("errors")).isEqualTo(0L);
       assertThat((Map<String, Object>) c.get("status_counts")).containsKey("200");
-      assertThat((Map<String, Object>) c.get("gateway")).containsKeys("cpu_ms", "cpu_us_per_request", "rss_kib");
+      assertThat((Map<String, Object>) c.get("gateway"))
+          .containsKeys("cpu_ms", "cpu_us_per_request", "rss_kib");
       if (c.get("name").toString().contains("cold")) {
         Map<String, Object> split = (Map<String, Object>) c.get("cold_start");
         assertThat(split).containsKeys("spawn_ms", "ready_ms", "first_response_ms");
         assertThat((Map<String, Object>) split.get("ready_ms")).containsKeys("mean", "p50");
       } else {
-        assertThat((Map<String, Object>) c.get("function_processes")).containsKeys("pids", "cpu_ms", "rss_kib");
+        assertThat((Map<String, Object>) c.get("function_processes"))
+            .containsKeys("pids", "cpu_ms", "rss_kib");
       }
     }
 
     List<Object> load = (List<Object>) doc.get("load");
     assertThat(load).hasSize(2);
     for (Object o : load) {
-      assertThat((Map<String, Object>) o).containsKeys("target", "concurrency", "throughput_rps", "latency_ms");
+      assertThat((Map<String, Object>) o)
+          .containsKeys("target", "concurrency", "throughput_rps", "latency_ms");
     }
     List<Object> rate = (List<Object>) doc.get("rate");
     assertThat(rate).hasSize(2);
-    assertThat((Map<String, Object>) rate.get(0)).containsKeys("intended_rate_rps", "latency_ms", "uncorrected_latency_ms");
+    assertThat((Map<String, Object>) rate.get(0))
+        .containsKeys("intended_rate_rps", "latency_ms", "uncorrected_latency_ms");
     List<Object> payload = (List<Object>) doc.get("payload");
     assertThat(payload).hasSize(4);
     for (Object o : payload) {
       Map<String, Object> p = (Map<String, Object>) o;
-      assertThat(p).containsKeys("payload_bytes", "error_rate", "verified_mib_per_s", "body_mismatches");
+      assertThat(p)
+          .containsKeys("payload_bytes", "error_rate", "verified_mib_per_s", "body_mismatches");
       assertThat(p.get("body_mismatches")).isEqualTo(0L);
       assertThat(p.get("errors")).isEqualTo(0L);
     }
 
     assertThat(out.resolve("report.md")).exists();
-    assertThat(Files.readString(out.resolve("report.md"))).contains("## The five cases", "## Load, closed loop");
-    for (String chart : List.of("latency-cases", "cold-start-breakdown", "throughput-by-concurrency", "payload-throughput")) {
+    assertThat(Files.readString(out.resolve("report.md")))
+        .contains("## The five cases", "## Load, closed loop");
+    for (String chart :
+        List.of(
+            "latency-cases",
+            "cold-start-breakdown",
+            "throughput-by-concurrency",
+            "payload-throughput")) {
       assertThat(out.resolve(chart + ".png")).isNotEmptyFile();
       assertThat(out.resolve(chart + ".svg")).isNotEmptyFile();
     }

@@ -57,7 +57,8 @@ public final class AdminApi {
       throw Problem.of(403, "admin-forbidden", "Forbidden")
           .detail(
               "the admin endpoints answer only requests for localhost, 127.0.0.1 or [::1], not Host '"
-                  + host + "' (protection against DNS rebinding)")
+                  + host
+                  + "' (protection against DNS rebinding)")
           .build();
     }
     String rest = path.length() >= PREFIX.length() ? path.substring(PREFIX.length()) : "";
@@ -91,8 +92,15 @@ public final class AdminApi {
     }
     throw Problem.of(404, "admin-not-found", "Not Found")
         .detail(
-            "no admin endpoint at " + path + "; there are GET " + PREFIX + "functions, POST "
-                + PREFIX + "cache/purge[?function=ID] and POST " + PREFIX + "functions/ID/stop")
+            "no admin endpoint at "
+                + path
+                + "; there are GET "
+                + PREFIX
+                + "functions, POST "
+                + PREFIX
+                + "cache/purge[?function=ID] and POST "
+                + PREFIX
+                + "functions/ID/stop")
         .build();
   }
 
@@ -133,21 +141,31 @@ public final class AdminApi {
       for (InstanceView v : pool.instances()) {
         sb.append(firstInstance ? "" : ",");
         firstInstance = false;
-        sb.append("{\"number\":").append(v.number())
-            .append(",\"pid\":").append(v.pid())
-            .append(",\"state\":").append(quote(v.state().name().toLowerCase(Locale.ROOT)))
-            .append(",\"inFlight\":").append(v.inFlight())
-            .append(",\"served\":").append(v.served())
+        sb.append("{\"number\":")
+            .append(v.number())
+            .append(",\"pid\":")
+            .append(v.pid())
+            .append(",\"state\":")
+            .append(quote(v.state().name().toLowerCase(Locale.ROOT)))
+            .append(",\"inFlight\":")
+            .append(v.inFlight())
+            .append(",\"served\":")
+            .append(v.served())
             .append('}');
       }
       sb.append(']');
       if (cache != null && cache.function(pool.spec().id()) != null) {
         CacheStats c = cache.stats(pool.spec().id());
-        sb.append(",\"cache\":{\"hits\":").append(c.hits())
-            .append(",\"misses\":").append(c.misses())
-            .append(",\"stores\":").append(c.stores())
-            .append(",\"evictions\":").append(c.evictions())
-            .append(",\"bytes\":").append(c.bytes())
+        sb.append(",\"cache\":{\"hits\":")
+            .append(c.hits())
+            .append(",\"misses\":")
+            .append(c.misses())
+            .append(",\"stores\":")
+            .append(c.stores())
+            .append(",\"evictions\":")
+            .append(c.evictions())
+            .append(",\"bytes\":")
+            .append(c.bytes())
             .append('}');
       }
       sb.append('}');
@@ -171,7 +189,10 @@ public final class AdminApi {
   }
 
   private static boolean portOnly(String s) {
-    return s.isEmpty() || (s.length() > 1 && s.charAt(0) == ':' && s.substring(1).chars().allMatch(Character::isDigit));
+    return s.isEmpty()
+        || (s.length() > 1
+            && s.charAt(0) == ':'
+            && s.substring(1).chars().allMatch(Character::isDigit));
   }
 
   private static String param(String query, String name) {
@@ -180,7 +201,8 @@ public final class AdminApi {
     }
     for (String part : query.split("&", -1)) {
       if (part.startsWith(name + "=")) {
-        return java.net.URLDecoder.decode(part.substring(name.length() + 1), StandardCharsets.UTF_8);
+        return java.net.URLDecoder.decode(
+            part.substring(name.length() + 1), StandardCharsets.UTF_8);
       }
     }
     return null;

@@ -13,14 +13,15 @@ import java.util.regex.Pattern;
 /**
  * Which functions are cached and how much memory the cache may hold, from the environment and the
  * manifest. {@code ENABLE_CACHE}: unset, empty, {@code false} or {@code 0} is off; {@code true} is
- * on; a number N is on, sized as the original's N entries at 64 KiB each. {@code CACHE_MAX_SIZE}
- * (a size such as {@code 64m}) sets the byte bound and wins over N. A function's {@code <cache>}
+ * on; a number N is on, sized as the original's N entries at 64 KiB each. {@code CACHE_MAX_SIZE} (a
+ * size such as {@code 64m}) sets the byte bound and wins over N. A function's {@code <cache>}
  * element overrides ENABLE_CACHE for that function. Validated when built.
  */
 public final class CacheSettings {
   public static final String ENABLE_CACHE = "ENABLE_CACHE";
   public static final String CACHE_MAX_SIZE = "CACHE_MAX_SIZE";
   public static final long DEFAULT_MAX_BYTES = 64L << 20;
+
   /** What one of the original's entries is taken to weigh: 1024 entries make the default. */
   public static final long BYTES_PER_ORIGINAL_ENTRY = 64L << 10;
 
@@ -59,7 +60,10 @@ public final class CacheSettings {
       BigInteger b = n.multiply(BigInteger.valueOf(BYTES_PER_ORIGINAL_ENTRY));
       if (b.bitLength() > 62) {
         throw new IllegalArgumentException(
-            ENABLE_CACHE + "='" + enableCache + "' is too large: give a number of entries, e.g. 1000");
+            ENABLE_CACHE
+                + "='"
+                + enableCache
+                + "' is too large: give a number of entries, e.g. 1000");
       }
       global = true;
       bytes = b.longValueExact();
@@ -147,9 +151,7 @@ public final class CacheSettings {
     return "cache on for "
         + String.join(", ", functions.keySet())
         + " ("
-        + (maxBytes % (1 << 20) == 0
-            ? maxBytes / (1 << 20) + " MiB"
-            : maxBytes + " bytes")
+        + (maxBytes % (1 << 20) == 0 ? maxBytes / (1 << 20) + " MiB" : maxBytes + " bytes")
         + ")";
   }
 

@@ -8,9 +8,9 @@ import java.util.Arrays;
 
 /**
  * Wraps the client's sink for a request that goes to the function: adds X-Cache, and for a miss
- * copies status, fields and body (up to the function's entry limit) to store them when the
- * response ends. The copy is given up at once when the response cannot be stored, so large or
- * uncacheable responses cost nothing beyond the pass-through.
+ * copies status, fields and body (up to the function's entry limit) to store them when the response
+ * ends. The copy is given up at once when the response cannot be stored, so large or uncacheable
+ * responses cost nothing beyond the pass-through.
  */
 final class CapturingSink implements ResponseSink {
   private final Lookup.Forward forward;
@@ -43,7 +43,8 @@ final class CapturingSink implements ResponseSink {
       // RFC 9111 section 4.4: a successful unsafe request invalidates what is stored for its URL.
       forward.invalidateTarget();
     }
-    client.head(status, headers.toBuilder().set("x-cache", forward.xCache()).build(), contentLength);
+    client.head(
+        status, headers.toBuilder().set("x-cache", forward.xCache()).build(), contentLength);
   }
 
   @Override
@@ -56,7 +57,8 @@ final class CapturingSink implements ResponseSink {
         buffer = null;
       } else {
         if (size + n > buffer.length) {
-          buffer = Arrays.copyOf(buffer, (int) Math.min(limit, Math.max(size + n, 2L * buffer.length)));
+          buffer =
+              Arrays.copyOf(buffer, (int) Math.min(limit, Math.max(size + n, 2L * buffer.length)));
         }
         chunk.get(chunk.position(), buffer, size, n); // absolute: leaves the chunk for the client
         size += n;

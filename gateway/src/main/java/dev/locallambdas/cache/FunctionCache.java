@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One function's view of the gateway's response cache: its settings, counters and in-flight
- * misses. Obtained from {@link ResponseCache#function}; thread-safe; a hit takes no lock.
+ * One function's view of the gateway's response cache: its settings, counters and in-flight misses.
+ * Obtained from {@link ResponseCache#function}; thread-safe; a hit takes no lock.
  */
 public final class FunctionCache {
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
@@ -20,6 +20,7 @@ public final class FunctionCache {
   private final long defaultTtlNanos;
   private final long maxEntryBytes;
   private final ConcurrentHashMap<Key, Flight> flights = new ConcurrentHashMap<>();
+
   /** Bumped by a purge, so that a response fetched before it is not stored after it. */
   private final AtomicLong generation = new AtomicLong();
 
@@ -99,7 +100,8 @@ public final class FunctionCache {
       // These cannot fetch the response others may share: a HEAD has no body to store, an
       // authorized or conditional request's answer is usually not for everyone.
       misses.increment();
-      return new Lookup.Forward(this, key, fields, true, get, authorized, false, null, generation.get());
+      return new Lookup.Forward(
+          this, key, fields, true, get, authorized, false, null, generation.get());
     }
     Flight mine = new Flight();
     flight = flights.putIfAbsent(key, mine);
@@ -127,7 +129,8 @@ public final class FunctionCache {
   private Lookup.Forward forwardMiss(Key key, RequestFields fields) {
     misses.increment();
     boolean authorized = fields.get("authorization") != null;
-    return new Lookup.Forward(this, key, fields, true, true, authorized, false, null, generation.get());
+    return new Lookup.Forward(
+        this, key, fields, true, true, authorized, false, null, generation.get());
   }
 
   private Lookup follow(Key key, RequestFields fields, Flight flight) {
@@ -217,7 +220,14 @@ public final class FunctionCache {
     Headers kept = headers.toBuilder().remove("age").remove("x-cache").build();
     StoredResponse r =
         new StoredResponse(
-            status, kept, body, now, d.initialAgeSeconds(), d.staleAtNanos(), varyNames, varyValues,
+            status,
+            kept,
+            body,
+            now,
+            d.initialAgeSeconds(),
+            d.staleAtNanos(),
+            varyNames,
+            varyValues,
             d.allowsAuthorized());
     entries
         .asMap()
@@ -270,6 +280,14 @@ public final class FunctionCache {
 
   @Override
   public String toString() {
-    return "FunctionCache[" + functionId + " ttl=" + (defaultTtlNanos == Long.MAX_VALUE ? "until evicted" : defaultTtlNanos / NANOS_PER_SECOND + "s") + " maxEntry=" + maxEntryBytes + "]";
+    return "FunctionCache["
+        + functionId
+        + " ttl="
+        + (defaultTtlNanos == Long.MAX_VALUE
+            ? "until evicted"
+            : defaultTtlNanos / NANOS_PER_SECOND + "s")
+        + " maxEntry="
+        + maxEntryBytes
+        + "]";
   }
 }

@@ -46,7 +46,9 @@ final class HttpFields {
     if (t.startsWith("W/")) {
       t = t.substring(2);
     }
-    if (t.length() < 2 || t.charAt(0) != '"' || t.charAt(t.length() - 1) != '"'
+    if (t.length() < 2
+        || t.charAt(0) != '"'
+        || t.charAt(t.length() - 1) != '"'
         || t.indexOf('"', 1) != t.length() - 1) {
       return null;
     }
@@ -55,8 +57,8 @@ final class HttpFields {
 
   /**
    * True when an If-None-Match value matches the stored opaque tag, by weak comparison (RFC 9110
-   * section 13.1.2): {@code *}, or any listed tag with the same opaque tag. A malformed list matches
-   * nothing, so the full response is sent.
+   * section 13.1.2): {@code *}, or any listed tag with the same opaque tag. A malformed list
+   * matches nothing, so the full response is sent.
    */
   static boolean noneMatchHits(String ifNoneMatch, String storedOpaque) {
     if (storedOpaque == null) {

@@ -14,8 +14,8 @@ public sealed interface Lookup permits Lookup.Hit, Lookup.Forward, Lookup.Wait {
 
   /**
    * A stored response answers the request. Write it as is: {@link #status}, {@link #headers},
-   * {@code Age: }{@link #age}, {@code X-Cache: HIT}, and, unless the status is 204 or 304,
-   * {@code Content-Length: body().length} and (for GET, not HEAD) the body. Nothing here blocks.
+   * {@code Age: }{@link #age}, {@code X-Cache: HIT}, and, unless the status is 204 or 304, {@code
+   * Content-Length: body().length} and (for GET, not HEAD) the body. Nothing here blocks.
    */
   final class Hit implements Lookup {
     private final StoredResponse stored;
@@ -55,8 +55,8 @@ public sealed interface Lookup permits Lookup.Hit, Lookup.Forward, Lookup.Wait {
     /**
      * A form of this response prepared once and kept with the stored entry (e.g. the front door's
      * pre-encoded fields), separately for the full response and its 304. {@code encode} must not
-     * depend on anything but this hit's status, headers and body; it may run more than once
-     * when hits race.
+     * depend on anything but this hit's status, headers and body; it may run more than once when
+     * hits race.
      */
     @SuppressWarnings("unchecked")
     public <T> T wireForm(Function<Hit, T> encode) {
@@ -159,8 +159,8 @@ public sealed interface Lookup permits Lookup.Hit, Lookup.Forward, Lookup.Wait {
 
   /**
    * Another request is fetching the same URL. {@link #outcome} completes, on the thread that
-   * finished that request, with a {@link Hit} or a {@link Forward} for this request; hand it to
-   * the connection's own thread (e.g. {@code thenAcceptAsync(..., eventLoop)}). It never completes
+   * finished that request, with a {@link Hit} or a {@link Forward} for this request; hand it to the
+   * connection's own thread (e.g. {@code thenAcceptAsync(..., eventLoop)}). It never completes
    * exceptionally.
    */
   final class Wait implements Lookup {

@@ -29,7 +29,8 @@ final class Policy {
   }
 
   /** What the cache needs to know to store one response, or null when it must not be stored. */
-  record Decision(long staleAtNanos, long initialAgeSeconds, boolean allowsAuthorized, List<String> vary) {}
+  record Decision(
+      long staleAtNanos, long initialAgeSeconds, boolean allowsAuthorized, List<String> vary) {}
 
   /**
    * @param defaultTtlNanos freshness of a response without directives: Long.MAX_VALUE for "until
@@ -75,8 +76,12 @@ final class Policy {
       if (defaultTtlNanos == Long.MAX_VALUE) {
         return new Decision(Long.MAX_VALUE, initialAge, allowsAuthorized, vary);
       }
-      long remaining = defaultTtlNanos - Math.min(initialAge, Long.MAX_VALUE / NANOS_PER_SECOND) * NANOS_PER_SECOND;
-      return remaining <= 0 ? null : new Decision(nowNanos + remaining, initialAge, allowsAuthorized, vary);
+      long remaining =
+          defaultTtlNanos
+              - Math.min(initialAge, Long.MAX_VALUE / NANOS_PER_SECOND) * NANOS_PER_SECOND;
+      return remaining <= 0
+          ? null
+          : new Decision(nowNanos + remaining, initialAge, allowsAuthorized, vary);
     } else {
       return null;
     }
@@ -84,7 +89,8 @@ final class Policy {
     if (remainingSeconds <= 0) {
       return null; // stale on arrival: the gateway cannot revalidate, so storing it is useless
     }
-    return new Decision(nowNanos + remainingSeconds * NANOS_PER_SECOND, initialAge, allowsAuthorized, vary);
+    return new Decision(
+        nowNanos + remainingSeconds * NANOS_PER_SECOND, initialAge, allowsAuthorized, vary);
   }
 
   /** The function's Age field: delta-seconds, anything else ignored (RFC 9111 section 5.1). */

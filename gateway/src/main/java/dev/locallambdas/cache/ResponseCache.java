@@ -11,8 +11,8 @@ import java.util.concurrent.Executor;
 import java.util.function.LongSupplier;
 
 /**
- * The gateway's response cache: one Caffeine cache bounded by bytes (TinyLFU admission, weighted
- * by each response's size) shared by every function whose caching is on, plus per-function views
+ * The gateway's response cache: one Caffeine cache bounded by bytes (TinyLFU admission, weighted by
+ * each response's size) shared by every function whose caching is on, plus per-function views
  * ({@link FunctionCache}) that apply RFC 9111's shared-cache rules. See docs/cache.md.
  */
 public final class ResponseCache {
@@ -97,7 +97,9 @@ public final class ResponseCache {
     return clock.instant().getEpochSecond();
   }
 
-  /** Lets Caffeine free an entry once its last variant is stale (the cache checks freshness too). */
+  /**
+   * Lets Caffeine free an entry once its last variant is stale (the cache checks freshness too).
+   */
   private static final class StaleExpiry implements Expiry<Key, Variants> {
     @Override
     public long expireAfterCreate(Key key, Variants value, long currentTime) {
@@ -105,14 +107,12 @@ public final class ResponseCache {
     }
 
     @Override
-    public long expireAfterUpdate(
-        Key key, Variants value, long currentTime, long currentDuration) {
+    public long expireAfterUpdate(Key key, Variants value, long currentTime, long currentDuration) {
       return untilStale(value, currentTime);
     }
 
     @Override
-    public long expireAfterRead(
-        Key key, Variants value, long currentTime, long currentDuration) {
+    public long expireAfterRead(Key key, Variants value, long currentTime, long currentDuration) {
       return currentDuration;
     }
 

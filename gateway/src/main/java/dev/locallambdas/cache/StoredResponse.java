@@ -5,9 +5,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * One stored response, in the form a hit is written from: status, the fields to send (without
- * Age and X-Cache, which vary per hit), the fields of a 304, and the body. Immutable except for
- * two memo slots whose racy initialisation is harmless (every racer computes an equal value).
+ * One stored response, in the form a hit is written from: status, the fields to send (without Age
+ * and X-Cache, which vary per hit), the fields of a 304, and the body. Immutable except for two
+ * memo slots whose racy initialisation is harmless (every racer computes an equal value).
  */
 final class StoredResponse {
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
@@ -25,8 +25,10 @@ final class StoredResponse {
   final byte[] body;
   final long storedAtNanos;
   final long initialAgeSeconds;
+
   /** Ticker value at which it turns stale; Long.MAX_VALUE: kept until evicted. */
   final long staleAtNanos;
+
   final String[] varyNames;
   final String[] varyValues;
   final boolean allowsAuthorized;
@@ -72,7 +74,8 @@ final class StoredResponse {
     }
     this.notModifiedHeaders = nm.build();
     for (int i = 0; i < varyNames.length; i++) {
-      fieldBytes += 2L * (varyNames[i].length() + (varyValues[i] == null ? 0 : varyValues[i].length()));
+      fieldBytes +=
+          2L * (varyNames[i].length() + (varyValues[i] == null ? 0 : varyValues[i].length()));
     }
     this.weight = (int) Math.min(Integer.MAX_VALUE, body.length + fieldBytes + OVERHEAD_BYTES);
   }

@@ -13,6 +13,7 @@ final class Variants {
 
   final StoredResponse[] responses;
   final int weight;
+
   /** The latest stale time of any variant, for Caffeine's expiry; Long.MAX_VALUE: never. */
   final long staleAtNanos;
 

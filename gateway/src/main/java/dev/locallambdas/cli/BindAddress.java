@@ -22,13 +22,15 @@ final class BindAddress {
     String t = text.trim();
     int colon = t.lastIndexOf(':');
     if (colon <= 0 || colon == t.length() - 1) {
-      throw new IllegalArgumentException(source + " '" + text + "' is not HOST:PORT, e.g. 127.0.0.1:3000");
+      throw new IllegalArgumentException(
+          source + " '" + text + "' is not HOST:PORT, e.g. 127.0.0.1:3000");
     }
     String host = t.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     } else if (host.indexOf(':') >= 0) {
-      throw new IllegalArgumentException(source + " '" + text + "': write IPv6 addresses in brackets, e.g. [::1]:3000");
+      throw new IllegalArgumentException(
+          source + " '" + text + "': write IPv6 addresses in brackets, e.g. [::1]:3000");
     }
     int port;
     try {
@@ -37,11 +39,13 @@ final class BindAddress {
       throw new IllegalArgumentException(source + " '" + text + "': the port is not a number");
     }
     if (port < 0 || port > 65535) {
-      throw new IllegalArgumentException(source + " '" + text + "': the port must be between 0 and 65535");
+      throw new IllegalArgumentException(
+          source + " '" + text + "': the port must be between 0 and 65535");
     }
     InetSocketAddress a = new InetSocketAddress(host, port);
     if (a.isUnresolved()) {
-      throw new IllegalArgumentException(source + " '" + text + "': cannot resolve host '" + host + "'");
+      throw new IllegalArgumentException(
+          source + " '" + text + "': cannot resolve host '" + host + "'");
     }
     return a;
   }

@@ -14,7 +14,10 @@ final class Durations {
     Matcher m = FORM.matcher(text.trim());
     if (!m.matches()) {
       throw new IllegalArgumentException(
-          option + " '" + text + "' is not a duration: use a number and a unit, e.g. 500ms, 10s or 2m");
+          option
+              + " '"
+              + text
+              + "' is not a duration: use a number and a unit, e.g. 500ms, 10s or 2m");
     }
     long n = Long.parseLong(m.group(1));
     return switch (m.group(2)) {

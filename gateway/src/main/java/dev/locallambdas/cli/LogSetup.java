@@ -9,7 +9,9 @@ import java.util.logging.LogManager;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
-/** Readable one-line logs on stderr: "12:01:02.345 INFO  function  hello#1: ready (pid 42, 35 ms)". */
+/**
+ * Readable one-line logs on stderr: "12:01:02.345 INFO function hello#1: ready (pid 42, 35 ms)".
+ */
 final class LogSetup {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
 
@@ -30,7 +32,10 @@ final class LogSetup {
     GATEWAY.setLevel(level);
   }
 
-  /** Writes each record to stderr at once; never closes stderr (ConsoleHandler would, if re-pointed). */
+  /**
+   * Writes each record to stderr at once; never closes stderr (ConsoleHandler would, if
+   * re-pointed).
+   */
   static final class StderrHandler extends Handler {
     @Override
     public void publish(LogRecord record) {

@@ -23,7 +23,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** The command line: {@code local-lambdas [serve] [MANIFEST]} and {@code local-lambdas validate MANIFEST}. */
+/**
+ * The command line: {@code local-lambdas [serve] [MANIFEST]} and {@code local-lambdas validate
+ * MANIFEST}.
+ */
 @Command(
     name = "local-lambdas",
     mixinStandardHelpOptions = true,
@@ -37,7 +40,8 @@ import picocli.CommandLine.Parameters;
     },
     subcommands = {Main.Serve.class, Main.Validate.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
-  private static final Set<String> COMMANDS = Set.of("serve", "validate", "help", "-h", "--help", "-V", "--version");
+  private static final Set<String> COMMANDS =
+      Set.of("serve", "validate", "help", "-h", "--help", "-V", "--version");
 
   @Override
   public Integer call() {
@@ -67,10 +71,14 @@ public final class Main implements Callable<Integer> {
   }
 
   static class LogOptions {
-    @Option(names = {"-q", "--quiet"}, description = "Log warnings and errors only.")
+    @Option(
+        names = {"-q", "--quiet"},
+        description = "Log warnings and errors only.")
     boolean quiet;
 
-    @Option(names = {"-d", "--debug"}, description = "Log everything, including each child's lifecycle in detail.")
+    @Option(
+        names = {"-d", "--debug"},
+        description = "Log everything, including each child's lifecycle in detail.")
     boolean debug;
 
     void apply() {
@@ -107,14 +115,18 @@ public final class Main implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "MANIFEST", description = "Path of manifest.xml.")
     Path manifest;
 
-    @Option(names = "--bind", paramLabel = "HOST:PORT", description = "Address to listen on, e.g. 127.0.0.1:3000 or [::1]:8080.")
+    @Option(
+        names = "--bind",
+        paramLabel = "HOST:PORT",
+        description = "Address to listen on, e.g. 127.0.0.1:3000 or [::1]:8080.")
     String bind;
 
     @Option(
         names = "--drain-grace",
         paramLabel = "DURATION",
         defaultValue = "10s",
-        description = "On SIGINT/SIGTERM, how long in-flight requests may take to finish (default: ${DEFAULT-VALUE}).")
+        description =
+            "On SIGINT/SIGTERM, how long in-flight requests may take to finish (default: ${DEFAULT-VALUE}).")
     String drainGrace;
 
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
@@ -134,7 +146,10 @@ public final class Main implements Callable<Integer> {
       List<ManifestProblem> missing = ManifestReader.checkExecutables(m);
       if (!missing.isEmpty()) {
         missing.forEach(p -> System.err.println(p));
-        System.err.println("local-lambdas: not starting: fix the executables above (or run 'local-lambdas validate " + file + "')");
+        System.err.println(
+            "local-lambdas: not starting: fix the executables above (or run 'local-lambdas validate "
+                + file
+                + "')");
         return 2;
       }
       Gateway gateway;
@@ -155,13 +170,27 @@ public final class Main implements Callable<Integer> {
                   "shutdown"));
       InetSocketAddress a = gateway.address();
       logger.info(
-          "serving " + m.functions().size() + " function(s) from " + file + " on http://"
-              + (a.getAddress() instanceof java.net.Inet6Address ? "[" + a.getHostString() + "]" : a.getHostString())
-              + ":" + a.getPort());
+          "serving "
+              + m.functions().size()
+              + " function(s) from "
+              + file
+              + " on http://"
+              + (a.getAddress() instanceof java.net.Inet6Address
+                  ? "[" + a.getHostString() + "]"
+                  : a.getHostString())
+              + ":"
+              + a.getPort());
       for (FunctionSpec f : m.functions()) {
         logger.info(
-            "  " + String.join(", ", f.routes()) + "  ->  " + f.id() + " (" + f.protocol().manifestName() + ", "
-                + f.startPolicy().name().toLowerCase(java.util.Locale.ROOT) + ")");
+            "  "
+                + String.join(", ", f.routes())
+                + "  ->  "
+                + f.id()
+                + " ("
+                + f.protocol().manifestName()
+                + ", "
+                + f.startPolicy().name().toLowerCase(java.util.Locale.ROOT)
+                + ")");
       }
       stopped.await();
       return 0;
@@ -176,7 +205,10 @@ public final class Main implements Callable<Integer> {
             + " routes, and that every executable exists. Exits 0 when valid, 1 otherwise."
       })
   static final class Validate implements Callable<Integer> {
-    @Parameters(arity = "0..1", paramLabel = "MANIFEST", description = "Path of manifest.xml (default: as for serve).")
+    @Parameters(
+        arity = "0..1",
+        paramLabel = "MANIFEST",
+        description = "Path of manifest.xml (default: as for serve).")
     Path manifest;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -195,11 +227,27 @@ public final class Main implements Callable<Integer> {
         problems.forEach(p -> System.err.println(p));
         return 1;
       }
-      out.println(file + ": valid, " + m.functions().size() + " function(s)"
-          + (m.originalFormat() ? " (original local_lambdas format: legacy JSON protocols)" : ""));
+      out.println(
+          file
+              + ": valid, "
+              + m.functions().size()
+              + " function(s)"
+              + (m.originalFormat()
+                  ? " (original local_lambdas format: legacy JSON protocols)"
+                  : ""));
       for (FunctionSpec f : m.functions()) {
-        out.println("  " + f.id() + ": " + String.join(", ", f.routes()) + " -> " + f.executable()
-            + " " + String.join(" ", f.args()) + " [" + f.protocol().manifestName() + "]");
+        out.println(
+            "  "
+                + f.id()
+                + ": "
+                + String.join(", ", f.routes())
+                + " -> "
+                + f.executable()
+                + " "
+                + String.join(" ", f.args())
+                + " ["
+                + f.protocol().manifestName()
+                + "]");
       }
       out.flush();
       return 0;
@@ -215,13 +263,17 @@ public final class Main implements Callable<Integer> {
       return local;
     }
     String home = System.getenv("LOCAL_LAMBDAS_HOME");
-    Path demo = home != null ? Path.of(home, "examples", "manifest.xml") : Path.of("examples", "manifest.xml");
+    Path demo =
+        home != null
+            ? Path.of(home, "examples", "manifest.xml")
+            : Path.of("examples", "manifest.xml");
     return demo;
   }
 
   static Manifest read(Path file) {
     if (!Files.exists(file)) {
-      System.err.println("local-lambdas: manifest " + file + " does not exist; pass the path of a manifest.xml");
+      System.err.println(
+          "local-lambdas: manifest " + file + " does not exist; pass the path of a manifest.xml");
       return null;
     }
     try {

@@ -12,8 +12,8 @@ public interface BodySource {
   long length();
 
   /**
-   * The next chunk, or null at the end of the body. The buffer belongs to the caller until the
-   * next call. Throws when the client went away or sent more than the limit allows.
+   * The next chunk, or null at the end of the body. The buffer belongs to the caller until the next
+   * call. Throws when the client went away or sent more than the limit allows.
    */
   ByteBuffer next() throws IOException;
 

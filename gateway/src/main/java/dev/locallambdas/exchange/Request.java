@@ -3,12 +3,17 @@ package dev.locallambdas.exchange;
 import java.util.Objects;
 
 /**
- * A request as the gateway forwards it: the canonical path (the one that was routed), the raw
- * query (without '?', null when absent), headers already cleaned of hop-by-hop fields and carrying
- * the X-Forwarded-* fields, and a streaming body.
+ * A request as the gateway forwards it: the canonical path (the one that was routed), the raw query
+ * (without '?', null when absent), headers already cleaned of hop-by-hop fields and carrying the
+ * X-Forwarded-* fields, and a streaming body.
  */
 public record Request(
-    String method, String path, String query, Headers headers, BodySource body, String clientAddress) {
+    String method,
+    String path,
+    String query,
+    Headers headers,
+    BodySource body,
+    String clientAddress) {
   public Request {
     Objects.requireNonNull(method, "method");
     Objects.requireNonNull(path, "path");

@@ -29,8 +29,11 @@ final class CachedResponses {
   static byte[] encode(Lookup.Hit hit) {
     int status = hit.status();
     StringBuilder sb = new StringBuilder(256);
-    sb.append("HTTP/1.1 ").append(status).append(' ')
-        .append(HttpResponseStatus.valueOf(status).reasonPhrase()).append("\r\n");
+    sb.append("HTTP/1.1 ")
+        .append(status)
+        .append(' ')
+        .append(HttpResponseStatus.valueOf(status).reasonPhrase())
+        .append("\r\n");
     Headers h = hit.headers();
     for (int i = 0; i < h.size(); i++) {
       sb.append(h.name(i)).append(": ").append(h.value(i)).append("\r\n");

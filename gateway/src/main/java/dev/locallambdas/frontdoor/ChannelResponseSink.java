@@ -55,7 +55,11 @@ final class ChannelResponseSink implements ResponseSink {
   private volatile boolean forceClose;
 
   ChannelResponseSink(
-      Channel channel, boolean headRequest, boolean http10, boolean keepAliveRequested, Completion onComplete) {
+      Channel channel,
+      boolean headRequest,
+      boolean http10,
+      boolean keepAliveRequested,
+      Completion onComplete) {
     this.channel = channel;
     this.headRequest = headRequest;
     this.http10 = http10;
@@ -147,14 +151,15 @@ final class ChannelResponseSink implements ResponseSink {
       pendingHead = null;
       gathered = null;
     } else {
-      f = channel.writeAndFlush(chunked ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent());
+      f =
+          channel.writeAndFlush(
+              chunked ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent());
     }
     finish(f);
   }
 
   private void finish(ChannelFuture f) {
-    f.addListener(
-        x -> onComplete.written(!keepAlive || forceClose || !x.isSuccess()));
+    f.addListener(x -> onComplete.written(!keepAlive || forceClose || !x.isSuccess()));
   }
 
   /** Writes one of the gateway's own error responses. */

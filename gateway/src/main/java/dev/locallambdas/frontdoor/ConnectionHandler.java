@@ -37,8 +37,8 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -59,10 +59,11 @@ import java.util.logging.Logger;
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
   private static final int MAX_BACKLOG = 64;
+
   /**
-   * After a response that ends the connection, how long unread input is still read and thrown
-   * away (RFC 9112 section 9.6): closing at once while the client is still sending makes the
-   * kernel answer with a reset, which can destroy the response before the client reads it.
+   * After a response that ends the connection, how long unread input is still read and thrown away
+   * (RFC 9112 section 9.6): closing at once while the client is still sending makes the kernel
+   * answer with a reset, which can destroy the response before the client reads it.
    */
   static final long LINGER_MILLIS = 2_000;
 
@@ -87,8 +88,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private final AdminApi admin;
   private final ArrayDeque<Object> backlog = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
+
   /** Writes through here skip the HTTP encoder: cache hits are already encoded. */
   private ChannelHandlerContext rawWriter;
+
   private State state = State.IDLE;
   private StreamingBody body;
   private ChannelResponseSink sink;
@@ -137,17 +140,37 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     if (req.decoderResult().isFailure()) {
       Throwable cause = req.decoderResult().cause();
       if (cause instanceof TooLongHttpLineException) {
-        reject(req, problem(414, "URI Too Long", "the request line is longer than the gateway accepts (8 KiB)"), true);
-      } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
-        reject(req, problem(431, "Request Header Fields Too Large", "the request headers are larger than the gateway accepts (16 KiB)"), true);
+        reject(
+            req,
+            problem(
+                414, "URI Too Long", "the request line is longer than the gateway accepts (8 KiB)"),
+            true);
+      } else if (cause instanceof TooLongHttpHeaderException
+          || cause instanceof TooLongFrameException) {
+        reject(
+            req,
+            problem(
+                431,
+                "Request Header Fields Too Large",
+                "the request headers are larger than the gateway accepts (16 KiB)"),
+            true);
       } else {
-        reject(req, problem(400, "Bad Request", "the request is not valid HTTP/1.1: " + cause.getMessage()), true);
+        reject(
+            req,
+            problem(400, "Bad Request", "the request is not valid HTTP/1.1: " + cause.getMessage()),
+            true);
       }
       return;
     }
     HttpVersion version = req.protocolVersion();
     if (version.majorVersion() != 1) {
-      reject(req, problem(505, "HTTP Version Not Supported", "only HTTP/1.0 and HTTP/1.1 are supported, not " + version.text()), true);
+      reject(
+          req,
+          problem(
+              505,
+              "HTTP Version Not Supported",
+              "only HTTP/1.0 and HTTP/1.1 are supported, not " + version.text()),
+          true);
       return;
     }
     // HTTP/1.2 and later minor versions are served as HTTP/1.1 (RFC 9112 section 2.3).
@@ -155,7 +178,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     HttpHeaders h = req.headers();
     List<String> hosts = h.getAll(HttpHeaderNames.HOST);
     if ((!http10 && hosts.size() != 1) || hosts.size() > 1) {
-      reject(req, problem(400, "Bad Request", "an HTTP/1.1 request needs exactly one Host header, not " + hosts.size()), true);
+      reject(
+          req,
+          problem(
+              400,
+              "Bad Request",
+              "an HTTP/1.1 request needs exactly one Host header, not " + hosts.size()),
+          true);
       return;
     }
     String host = hosts.isEmpty() ? null : hosts.get(0);
@@ -166,13 +195,24 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     String transferEncoding = h.get(HttpHeaderNames.TRANSFER_ENCODING);
     boolean chunked = transferEncoding != null;
     if (chunked && h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      reject(req, problem(400, "Bad Request", "Content-Length and Transfer-Encoding must not both be sent"), true);
+      reject(
+          req,
+          problem(400, "Bad Request", "Content-Length and Transfer-Encoding must not both be sent"),
+          true);
       return;
     }
     if (chunked && !transferEncoding.strip().equalsIgnoreCase("chunked")) {
       // Netty already refused a final coding other than chunked (400, RFC 9112 section 6.3); a
       // coding applied before chunked (gzip, chunked) is one the gateway does not implement.
-      reject(req, problem(501, "Not Implemented", "the only transfer coding the gateway accepts is chunked; send the body without '" + transferEncoding + "'"), true);
+      reject(
+          req,
+          problem(
+              501,
+              "Not Implemented",
+              "the only transfer coding the gateway accepts is chunked; send the body without '"
+                  + transferEncoding
+                  + "'"),
+          true);
       return;
     }
     String uri = req.uri();
@@ -181,11 +221,20 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       // the Host field, and the request is routed by its path.
       int pathStart = AbsoluteForm.pathStart(uri);
       if (pathStart < 0) {
-        reject(req, problem(400, "Bad Request", "the request target must be a path (/a/b) or an absolute http URI (http://host/a/b) without user info"), true);
+        reject(
+            req,
+            problem(
+                400,
+                "Bad Request",
+                "the request target must be a path (/a/b) or an absolute http URI (http://host/a/b) without user info"),
+            true);
         return;
       }
       host = AbsoluteForm.authority(uri, pathStart);
-      uri = pathStart == uri.length() || uri.charAt(pathStart) == '?' ? "/" + uri.substring(pathStart) : uri.substring(pathStart);
+      uri =
+          pathStart == uri.length() || uri.charAt(pathStart) == '?'
+              ? "/" + uri.substring(pathStart)
+              : uri.substring(pathStart);
     }
     RequestTarget target;
     try {
@@ -203,7 +252,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       reject(
           req,
           Problem.of(404, "no-route", "Not Found")
-              .detail("no function is routed at " + target.path() + "; add a <route> for it to the manifest")
+              .detail(
+                  "no function is routed at "
+                      + target.path()
+                      + "; add a <route> for it to the manifest")
               .build(),
           false);
       return;
@@ -212,18 +264,30 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     long max = pool.spec().maxBodyBytes();
     long length = chunked ? -1 : HttpUtil.getContentLength(req, 0L);
     if (length > max) {
-      reject(req, tooLarge(pool.spec().id(), "the request body of " + length + " bytes is larger than", max), true);
+      reject(
+          req,
+          tooLarge(
+              pool.spec().id(), "the request body of " + length + " bytes is larger than", max),
+          true);
       return;
     }
     String expect = h.get(HttpHeaderNames.EXPECT);
     if (expect != null) {
-      if (!expect.strip().equalsIgnoreCase("100-continue") || h.getAll(HttpHeaderNames.EXPECT).size() > 1) {
-        reject(req, problem(417, "Expectation Failed", "only 'Expect: 100-continue' is supported, not '" + expect + "'"), true);
+      if (!expect.strip().equalsIgnoreCase("100-continue")
+          || h.getAll(HttpHeaderNames.EXPECT).size() > 1) {
+        reject(
+            req,
+            problem(
+                417,
+                "Expectation Failed",
+                "only 'Expect: 100-continue' is supported, not '" + expect + "'"),
+            true);
         return;
       }
       // HTTP/1.0 clients do not know 100-continue (RFC 9110 section 10.1.1): ignored for them.
       if (!http10 && (chunked || length > 0)) {
-        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+        ctx.writeAndFlush(
+            new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
       }
     }
     boolean headRequest = req.method().equals(HttpMethod.HEAD);
@@ -253,17 +317,21 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     body = b;
     String clientIp = clientIp();
-    Headers headers = ForwardedHeaders.forFunction(h, clientIp, host == null || host.isEmpty() ? null : host);
-    Request request = new Request(req.method().name(), target.path(), target.query(), headers, source, clientIp);
+    Headers headers =
+        ForwardedHeaders.forFunction(h, clientIp, host == null || host.isEmpty() ? null : host);
+    Request request =
+        new Request(req.method().name(), target.path(), target.query(), headers, source, clientIp);
     ChannelResponseSink s =
-        new ChannelResponseSink(ctx.channel(), headRequest, http10, keepAlive, this::responseComplete);
+        new ChannelResponseSink(
+            ctx.channel(), headRequest, http10, keepAlive, this::responseComplete);
     sink = s;
     state = State.RECEIVING;
     if (lookup instanceof Lookup.Wait wait) {
       // Another request is fetching this URL: wait for its response without holding a thread.
       wait.outcome()
           .thenAcceptAsync(
-              next -> afterWait(next, pool, request, s, headRequest, keepAlive, http10, target.path()),
+              next ->
+                  afterWait(next, pool, request, s, headRequest, keepAlive, http10, target.path()),
               ctx.executor());
       return;
     }
@@ -315,7 +383,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private ChannelFuture writeHit(Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10) {
-    return rawWriter.writeAndFlush(CachedResponses.render(ctx.alloc(), hit, head, keepAlive, http10));
+    return rawWriter.writeAndFlush(
+        CachedResponses.render(ctx.alloc(), hit, head, keepAlive, http10));
   }
 
   private static RequestFields fields(HttpHeaders h) {
@@ -332,7 +401,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private void serveAdmin(HttpRequest req, RequestTarget target, String host, boolean http10) {
     ChannelResponseSink s =
         new ChannelResponseSink(
-            ctx.channel(), req.method().equals(HttpMethod.HEAD), http10, HttpUtil.isKeepAlive(req), this::responseComplete);
+            ctx.channel(),
+            req.method().equals(HttpMethod.HEAD),
+            http10,
+            HttpUtil.isKeepAlive(req),
+            this::responseComplete);
     sink = s;
     body = null;
     state = State.RECEIVING;
@@ -346,7 +419,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 AdminApi.Answer a = admin.handle(method, target.path(), target.query(), host, peer);
                 s.head(
                     a.status(),
-                    Headers.builder().add("content-type", a.contentType()).add("cache-control", "no-store").build(),
+                    Headers.builder()
+                        .add("content-type", a.contentType())
+                        .add("cache-control", "no-store")
+                        .build(),
                     a.body().length);
                 s.body(ByteBuffer.wrap(a.body()));
                 s.end();
@@ -356,7 +432,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 s.abort();
               } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "admin request failed: " + target.path(), e);
-                answer(s, problem(500, "Internal Server Error", "the admin request failed: " + e), target.path(), true);
+                answer(
+                    s,
+                    problem(500, "Internal Server Error", "the admin request failed: " + e),
+                    target.path(),
+                    true);
               }
             });
     worker.start();
@@ -369,7 +449,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   static Problem tooLarge(String function, String what, long limit) {
     return Problem.of(413, "body-too-large", "Content Too Large")
         .function(function)
-        .detail(what + " the " + limit + " bytes function '" + function + "' accepts (<max_body_size>)")
+        .detail(
+            what + " the " + limit + " bytes function '" + function + "' accepts (<max_body_size>)")
         .build();
   }
 
@@ -511,7 +592,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     body = null;
     replaying = true;
     try {
-      while (!backlog.isEmpty() && state != State.RESPONDING && state != State.CLOSING && ctx.channel().isActive()) {
+      while (!backlog.isEmpty()
+          && state != State.RESPONDING
+          && state != State.CLOSING
+          && ctx.channel().isActive()) {
         channelRead(ctx, backlog.poll());
       }
     } finally {
@@ -538,11 +622,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (ch instanceof DuplexChannel duplex && !duplex.isOutputShutdown()) {
-      duplex.shutdownOutput().addListener(f -> {
-        if (!f.isSuccess()) {
-          ch.close();
-        }
-      });
+      duplex
+          .shutdownOutput()
+          .addListener(
+              f -> {
+                if (!f.isSuccess()) {
+                  ch.close();
+                }
+              });
       ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
       if (!ch.config().isAutoRead()) {
         ch.config().setAutoRead(true);

@@ -40,6 +40,7 @@ public final class FrontDoor implements AutoCloseable {
   static final int MAX_INITIAL_LINE = 8 * 1024;
   static final int MAX_HEADER_SIZE = 16 * 1024;
   static final int KEEP_ALIVE_IDLE_SECONDS = 60;
+
   /** How long a client may take to send a complete request head once it has started one. */
   public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
@@ -116,14 +117,17 @@ public final class FrontDoor implements AutoCloseable {
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(
-                ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(64 * 1024, 256 * 1024))
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     HeadDeadline deadline = new HeadDeadline(headerTimeout);
                     ch.pipeline()
-                        .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
+                        .addLast(
+                            "idle",
+                            new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
                         .addLast("head-start", deadline.bytes())
                         .addLast("decoder", new StrictRequestDecoder(decoder))
                         .addLast("head-end", deadline.heads())
@@ -134,13 +138,20 @@ public final class FrontDoor implements AutoCloseable {
     try {
       Channel ch = b.bind(bind).syncUninterruptibly().channel();
       FrontDoor door = new FrontDoor(group, ch);
-      LOG.fine(() -> "front door uses " + (epoll ? "epoll" : "NIO") + " with " + threads + " event loops");
+      LOG.fine(
+          () ->
+              "front door uses " + (epoll ? "epoll" : "NIO") + " with " + threads + " event loops");
       return door;
     } catch (Exception e) {
       group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-      if (e instanceof BindException || e.getCause() instanceof BindException || String.valueOf(e.getMessage()).contains("in use")) {
+      if (e instanceof BindException
+          || e.getCause() instanceof BindException
+          || String.valueOf(e.getMessage()).contains("in use")) {
         throw new IOException(
-            "cannot listen on " + bind.getHostString() + ":" + bind.getPort()
+            "cannot listen on "
+                + bind.getHostString()
+                + ":"
+                + bind.getPort()
                 + ": the address is already in use; stop the other server or pass --bind HOST:PORT",
             e);
       }

@@ -11,12 +11,12 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A deadline for a complete request head, against slow-header clients (slowloris): the clock
- * starts with the first byte of a request head and stops when the decoder has the whole head. If
- * it runs out, {@link #EXPIRED} is fired down the pipeline and the connection handler answers 408
- * and closes (when it is idle: a client still waiting for the previous response is not cut off;
- * the deadline is then checked again one period later). A keep-alive connection with no request
- * started is not timed here: the idle timeout closes it.
+ * A deadline for a complete request head, against slow-header clients (slowloris): the clock starts
+ * with the first byte of a request head and stops when the decoder has the whole head. If it runs
+ * out, {@link #EXPIRED} is fired down the pipeline and the connection handler answers 408 and
+ * closes (when it is idle: a client still waiting for the previous response is not cut off; the
+ * deadline is then checked again one period later). A keep-alive connection with no request started
+ * is not timed here: the idle timeout closes it.
  *
  * <p>Two handlers share the state: {@link #bytes()} sits before the decoder and sees raw input,
  * {@link #heads()} sits after it and sees decoded messages. Body bytes (between a head and its last
@@ -36,8 +36,10 @@ final class HeadDeadline {
   private final long timeoutNanos;
   private boolean inHead;
   private boolean inBody;
+
   /** When the current head must be complete (System.nanoTime()); valid while inHead. */
   private long deadlineNanos;
+
   private ScheduledFuture<?> timer;
   private ChannelHandlerContext headsContext;
 

@@ -14,9 +14,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A request body handed from the event loop (which receives it) to the request's virtual thread
- * (which forwards it). Bounded: when more than {@link #HIGH_WATER} bytes wait, the connection
- * stops reading from the socket until the consumer catches up, so a 100 MB upload never sits in
- * memory.
+ * (which forwards it). Bounded: when more than {@link #HIGH_WATER} bytes wait, the connection stops
+ * reading from the socket until the consumer catches up, so a 100 MB upload never sits in memory.
  */
 final class StreamingBody implements BodySource {
   static final int HIGH_WATER = 256 * 1024;
@@ -145,7 +144,9 @@ final class StreamingBody implements BodySource {
     try {
       while (chunks.isEmpty()) {
         if (failure != null) {
-          throw failure instanceof ClientGoneException c ? new ClientGoneException(c.getMessage()) : failure;
+          throw failure instanceof ClientGoneException c
+              ? new ClientGoneException(c.getMessage())
+              : failure;
         }
         if (ended) {
           return null;

@@ -12,19 +12,19 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Netty's request decoder plus the checks it is lenient about. Netty splits the request line on
- * any run of blanks (tabs included), upper-cases the HTTP-name ("http/1.1" passes) and reads
+ * Netty's request decoder plus the checks it is lenient about. Netty splits the request line on any
+ * run of blanks (tabs included), upper-cases the HTTP-name ("http/1.1" passes) and reads
  * "HTTP/01.1" as 1.1; and it joins obs-fold continuation lines into the previous field instead of
  * refusing them. This decoder walks the bytes of each request head once more, as Netty consumes
  * them, and marks the request as failed (a 400, then close) when:
  *
  * <ul>
- *   <li>the request line is not exactly {@code method SP target SP HTTP/d.d CRLF}, with a token
- *       for the method and no control byte or space in the target;
+ *   <li>the request line is not exactly {@code method SP target SP HTTP/d.d CRLF}, with a token for
+ *       the method and no control byte or space in the target;
  *   <li>a header line starts with a space or a tab (obs-fold, RFC 9112 section 5.2, or whitespace
  *       before the first field, section 2.2);
- *   <li>a line ends in a bare LF, or a CR is not followed by LF (Netty's strict line parsing refuses
- *       these too; checking here costs nothing).
+ *   <li>a line ends in a bare LF, or a CR is not followed by LF (Netty's strict line parsing
+ *       refuses these too; checking here costs nothing).
  * </ul>
  *
  * <p>Empty lines (CRLF) before the request line are skipped, as RFC 9112 section 2.2 recommends.
@@ -158,7 +158,8 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
       }
       case LINE_START -> {
         if (b == ' ' || b == '\t') {
-          violation = "a header line starting with whitespace (obs-fold line folding is not accepted)";
+          violation =
+              "a header line starting with whitespace (obs-fold line folding is not accepted)";
         } else {
           where = FIELD;
         }

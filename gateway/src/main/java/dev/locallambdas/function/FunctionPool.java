@@ -48,10 +48,11 @@ public final class FunctionPool {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.function");
   private static final long BACKOFF_BASE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   private static final long BACKOFF_CAP_NANOS = TimeUnit.SECONDS.toNanos(30);
+
   /**
-   * An instance that was ready this long before it died was not crash-looping: its death starts
-   * the failure count afresh, so a function that crashes now and then (with no request succeeding
-   * in between, e.g. an eager instance without traffic) never climbs to the longest back-off.
+   * An instance that was ready this long before it died was not crash-looping: its death starts the
+   * failure count afresh, so a function that crashes now and then (with no request succeeding in
+   * between, e.g. an eager instance without traffic) never climbs to the longest back-off.
    */
   static final long HEALTHY_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -113,7 +114,12 @@ public final class FunctionPool {
           throw e;
         }
         if (e.kind() == TransportException.Kind.NOT_DELIVERED && attempt == 1) {
-          LOG.fine(() -> instance.label + ": request not delivered (" + e.getMessage() + "), retrying once");
+          LOG.fine(
+              () ->
+                  instance.label
+                      + ": request not delivered ("
+                      + e.getMessage()
+                      + "), retrying once");
           continue;
         }
         throw failureProblem(instance, e);
@@ -144,8 +150,14 @@ public final class FunctionPool {
         throw new ClientGoneException("client went away while " + instance.label + " was working");
       }
       LOG.warning(
-          instance.label + ": request " + request.method() + " " + request.path()
-              + " timed out after " + human(spec.requestTimeout()) + "; replacing the instance");
+          instance.label
+              + ": request "
+              + request.method()
+              + " "
+              + request.path()
+              + " timed out after "
+              + human(spec.requestTimeout())
+              + "; replacing the instance");
       stopHungInstance(instance);
       if (sink.committed()) {
         throw new IOException("request timed out after the response started", e);
@@ -153,7 +165,9 @@ public final class FunctionPool {
       throw Problem.of(504, "timeout", "Gateway Timeout")
           .function(spec.id())
           .detail(
-              "function '" + spec.id() + "' did not answer within its request_timeout of "
+              "function '"
+                  + spec.id()
+                  + "' did not answer within its request_timeout of "
                   + human(spec.requestTimeout())
                   + "; the instance was stopped. Raise <request_timeout> in the manifest if the"
                   + " work legitimately takes longer.")
@@ -202,17 +216,27 @@ public final class FunctionPool {
       ExitStatus status = awaitExit(process, Duration.ofSeconds(1));
       what =
           status != null
-              ? "instance " + instance.label + " " + status.describe() + " while handling the request"
+              ? "instance "
+                  + instance.label
+                  + " "
+                  + status.describe()
+                  + " while handling the request"
               : "the connection to instance " + instance.label + " broke: " + e.getMessage();
       stderr = process != null ? process.recentStderr() : List.of();
     } else if (e.kind() == TransportException.Kind.PROTOCOL) {
       what =
-          "instance " + instance.label + " broke the protocol (" + e.getMessage()
+          "instance "
+              + instance.label
+              + " broke the protocol ("
+              + e.getMessage()
               + "); it was replaced";
     } else {
       what = "instance " + instance.label + " aborted the request: " + e.getMessage();
     }
-    return Problem.of(502, e.kind() == TransportException.Kind.PROTOCOL ? "bad-child-response" : "function-failed", "Bad Gateway")
+    return Problem.of(
+            502,
+            e.kind() == TransportException.Kind.PROTOCOL ? "bad-child-response" : "function-failed",
+            "Bad Gateway")
         .function(spec.id())
         .detail("function '" + spec.id() + "' failed: " + what + ".")
         .stderr(stderr)
@@ -248,7 +272,10 @@ public final class FunctionPool {
         if (closed) {
           throw Problem.of(503, "shutting-down", "Service Unavailable")
               .function(spec.id())
-              .detail("the gateway is shutting down; function '" + spec.id() + "' takes no new requests")
+              .detail(
+                  "the gateway is shutting down; function '"
+                      + spec.id()
+                      + "' takes no new requests")
               .retryAfterSeconds(1)
               .build();
         }
@@ -271,9 +298,15 @@ public final class FunctionPool {
             throw Problem.of(503, "overloaded", "Service Unavailable")
                 .function(spec.id())
                 .detail(
-                    "function '" + spec.id() + "' is at capacity (" + spec.maxInstances()
-                        + " instance(s) x concurrency " + spec.concurrency() + ") and its queue of "
-                        + spec.queueSize() + " is full; retry later or raise <max_instances>,"
+                    "function '"
+                        + spec.id()
+                        + "' is at capacity ("
+                        + spec.maxInstances()
+                        + " instance(s) x concurrency "
+                        + spec.concurrency()
+                        + ") and its queue of "
+                        + spec.queueSize()
+                        + " is full; retry later or raise <max_instances>,"
                         + " <concurrency> or <queue_size>")
                 .retryAfterSeconds(1)
                 .build();
@@ -286,8 +319,11 @@ public final class FunctionPool {
           throw Problem.of(503, "queue-timeout", "Service Unavailable")
               .function(spec.id())
               .detail(
-                  "no instance of function '" + spec.id() + "' became free within its queue_timeout of "
-                      + human(spec.queueTimeout()) + "; retry later or raise <max_instances>")
+                  "no instance of function '"
+                      + spec.id()
+                      + "' became free within its queue_timeout of "
+                      + human(spec.queueTimeout())
+                      + "; retry later or raise <max_instances>")
               .retryAfterSeconds(1)
               .build();
         }
@@ -363,7 +399,8 @@ public final class FunctionPool {
           && instance.served >= spec.maxRequestsPerInstance()) {
         instance.state = InstanceState.DRAINING;
       }
-      if (instance.state == InstanceState.DRAINING && (instance.inFlight == 0 || outcome == Outcome.BROKEN)) {
+      if (instance.state == InstanceState.DRAINING
+          && (instance.inFlight == 0 || outcome == Outcome.BROKEN)) {
         stop = true;
       }
       if (instance.state == InstanceState.READY) {
@@ -401,7 +438,8 @@ public final class FunctionPool {
       command.add(spec.executable());
       command.addAll(spec.args());
       Path workDir = spec.workingDir() != null ? spec.workingDir() : Path.of("").toAbsolutePath();
-      process = launcher.start(new LaunchSpec(instance.label, command, workDir, env, spec.stopGrace()));
+      process =
+          launcher.start(new LaunchSpec(instance.label, command, workDir, env, spec.stopGrace()));
       lock.lock();
       try {
         instance.endpoint = endpoint;
@@ -425,8 +463,12 @@ public final class FunctionPool {
           instance.lastUsedNanos = instance.readyNanos;
           recordStart(instance);
           LOG.info(
-              instance.label + ": ready (pid " + process.pid() + ", "
-                  + TimeUnit.NANOSECONDS.toMillis(instance.readyNanos - instance.spawnRequestedNanos)
+              instance.label
+                  + ": ready (pid "
+                  + process.pid()
+                  + ", "
+                  + TimeUnit.NANOSECONDS.toMillis(
+                      instance.readyNanos - instance.spawnRequestedNanos)
                   + " ms)");
         }
         changed.signalAll();
@@ -441,7 +483,8 @@ public final class FunctionPool {
     }
   }
 
-  private void startFailed(Instance instance, Endpoint endpoint, ChildProcess process, Exception e) {
+  private void startFailed(
+      Instance instance, Endpoint endpoint, ChildProcess process, Exception e) {
     if (process != null) {
       process.kill();
     }
@@ -454,7 +497,8 @@ public final class FunctionPool {
     if (status != null && instance.exitStatus == null) {
       instance.exitStatus = status;
     }
-    String exit = instance.exitStatus != null ? " (the process " + instance.exitStatus.describe() + ")" : "";
+    String exit =
+        instance.exitStatus != null ? " (the process " + instance.exitStatus.describe() + ")" : "";
     LOG.warning(instance.label + ": failed to start: " + reason + exit);
     lock.lock();
     try {
@@ -464,7 +508,11 @@ public final class FunctionPool {
           Problem.of(503, "start-failed", "Service Unavailable")
               .function(spec.id())
               .detail(
-                  "function '" + spec.id() + "' did not become ready: " + reason + exit
+                  "function '"
+                      + spec.id()
+                      + "' did not become ready: "
+                      + reason
+                      + exit
                       + ". Check its <executable>, <arg> and <working_dir> in the manifest and"
                       + " its stderr (below and in the gateway log).")
               .stderr(stderr)
@@ -497,7 +545,13 @@ public final class FunctionPool {
         lastFailure =
             Problem.of(503, "function-crashed", "Service Unavailable")
                 .function(spec.id())
-                .detail("function '" + spec.id() + "' keeps failing: instance " + instance.label + " " + status.describe())
+                .detail(
+                    "function '"
+                        + spec.id()
+                        + "' keeps failing: instance "
+                        + instance.label
+                        + " "
+                        + status.describe())
                 .stderr(instance.process != null ? instance.process.recentStderr() : List.of())
                 .build();
       }
@@ -527,12 +581,16 @@ public final class FunctionPool {
   }
 
   private Problem crashLoopProblem(long now) {
-    long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(backoffUntilNanos - now + 999_999_999));
+    long seconds =
+        Math.max(1, TimeUnit.NANOSECONDS.toSeconds(backoffUntilNanos - now + 999_999_999));
     Problem last = lastFailure;
     return Problem.of(503, "crash-loop", "Service Unavailable")
         .function(spec.id())
         .detail(
-            "function '" + spec.id() + "' failed " + consecutiveFailures
+            "function '"
+                + spec.id()
+                + "' failed "
+                + consecutiveFailures
                 + " times in a row; the gateway waits before starting it again (back-off)."
                 + (last != null ? " Last failure: " + last.detail() : ""))
         .stderr(last != null ? last.stderr() : List.of())
@@ -659,8 +717,8 @@ public final class FunctionPool {
 
   /**
    * Stops every instance without closing the pool (the admin "stop" and a cold start on demand):
-   * idle instances stop now, busy ones as soon as their requests finish. The next request starts
-   * a fresh instance.
+   * idle instances stop now, busy ones as soon as their requests finish. The next request starts a
+   * fresh instance.
    */
   public void stopInstances() {
     List<Instance> idle = new ArrayList<>();
@@ -708,7 +766,9 @@ public final class FunctionPool {
     }
   }
 
-  /** Stops every instance (SIGTERM, then SIGKILL after stop_grace) and returns when they are gone. */
+  /**
+   * Stops every instance (SIGTERM, then SIGKILL after stop_grace) and returns when they are gone.
+   */
   void stopAll() {
     List<Instance> all;
     lock.lock();
@@ -761,7 +821,11 @@ public final class FunctionPool {
       for (Instance in : instances) {
         out.add(
             new InstanceView(
-                in.number, in.process != null ? in.process.pid() : -1, in.state, in.inFlight, in.served));
+                in.number,
+                in.process != null ? in.process.pid() : -1,
+                in.state,
+                in.inFlight,
+                in.served));
       }
       return out;
     } finally {

@@ -11,8 +11,8 @@ import java.util.HexFormat;
 import java.util.stream.Stream;
 
 /**
- * The gateway run's private directory for socket files: fresh, unpredictable, mode 0700, removed
- * at shutdown. Its name is short because a Unix socket path must fit in 108 bytes.
+ * The gateway run's private directory for socket files: fresh, unpredictable, mode 0700, removed at
+ * shutdown. Its name is short because a Unix socket path must fit in 108 bytes.
  */
 final class RunDirectory {
   private RunDirectory() {}
@@ -26,7 +26,8 @@ final class RunDirectory {
       Path dir = base.resolve("ll-" + HexFormat.of().formatHex(b));
       try {
         return Files.createDirectory(
-            dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            dir,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       } catch (FileAlreadyExistsException e) {
         // another run picked the same name: draw again
       }
@@ -36,7 +37,10 @@ final class RunDirectory {
 
   private static Path baseDirectory() {
     String xdg = System.getenv("XDG_RUNTIME_DIR");
-    if (xdg != null && !xdg.isBlank() && Files.isDirectory(Path.of(xdg)) && Files.isWritable(Path.of(xdg))) {
+    if (xdg != null
+        && !xdg.isBlank()
+        && Files.isDirectory(Path.of(xdg))
+        && Files.isWritable(Path.of(xdg))) {
       return Path.of(xdg);
     }
     return Path.of(System.getProperty("java.io.tmpdir"));

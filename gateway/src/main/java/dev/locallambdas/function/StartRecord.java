@@ -5,13 +5,16 @@ package dev.locallambdas.function;
  * process had been spawned, and when it signalled readiness (0 if it never did). The benchmark
  * splits cold starts with these.
  */
-public record StartRecord(int instance, long pid, long requestedNanos, long spawnedNanos, long readyNanos) {
+public record StartRecord(
+    int instance, long pid, long requestedNanos, long spawnedNanos, long readyNanos) {
   /** Spawn time (fork and exec, including the transport's preparation), in nanoseconds. */
   public long spawnDuration() {
     return spawnedNanos - requestedNanos;
   }
 
-  /** From spawned to ready: the child's own start-up, in nanoseconds; -1 if it never became ready. */
+  /**
+   * From spawned to ready: the child's own start-up, in nanoseconds; -1 if it never became ready.
+   */
   public long readyDuration() {
     return readyNanos == 0 ? -1 : readyNanos - spawnedNanos;
   }

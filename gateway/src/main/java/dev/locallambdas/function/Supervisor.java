@@ -44,7 +44,8 @@ public final class Supervisor implements AutoCloseable {
     timer.setRemoveOnCancelPolicy(true);
     for (FunctionSpec spec : b.manifest.functions()) {
       Transport transport = b.transports.apply(spec.protocol());
-      pools.put(spec.id(), new FunctionPool(spec, transport, launcher, runDirectory, ticker, timer));
+      pools.put(
+          spec.id(), new FunctionPool(spec, transport, launcher, runDirectory, ticker, timer));
     }
     if (b.backgroundCleanup) {
       cleaner = named(this::cleanLoop, "idle-cleaner");
@@ -169,7 +170,9 @@ public final class Supervisor implements AutoCloseable {
       return this;
     }
 
-    /** Whether a background thread runs idle stop; tests that drive {@link #cleanup} turn it off. */
+    /**
+     * Whether a background thread runs idle stop; tests that drive {@link #cleanup} turn it off.
+     */
     public Builder backgroundCleanup(boolean value) {
       this.backgroundCleanup = value;
       return this;

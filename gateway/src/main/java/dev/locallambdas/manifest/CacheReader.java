@@ -17,8 +17,8 @@ final class CacheReader {
   private CacheReader() {}
 
   /**
-   * The setting, or null when the element has problems (they are added to {@code problems}).
-   * {@code cache} is null when the function has no {@code <cache>} element.
+   * The setting, or null when the element has problems (they are added to {@code problems}). {@code
+   * cache} is null when the function has no {@code <cache>} element.
    */
   static CacheSetting read(
       XmlElement cache, boolean originalFormat, String label, Problems problems) {
@@ -59,7 +59,9 @@ final class CacheReader {
         problems.add(
             child.children().getFirst().line(),
             where,
-            "holds text, not elements: move <" + child.children().getFirst().name() + "> out of it");
+            "holds text, not elements: move <"
+                + child.children().getFirst().name()
+                + "> out of it");
       }
     }
     boolean enabled = true;
@@ -92,7 +94,9 @@ final class CacheReader {
       }
     } catch (IllegalArgumentException e) {
       problems.add(
-          given.get("max_entry_size").line(), "<max_entry_size> in <cache> of " + label, e.getMessage());
+          given.get("max_entry_size").line(),
+          "<max_entry_size> in <cache> of " + label,
+          e.getMessage());
     }
     if (problems.count() != before) {
       return null;
@@ -121,7 +125,8 @@ final class CacheReader {
     return switch (v.toLowerCase(Locale.ROOT)) {
       case "true" -> true;
       case "false" -> false;
-      default -> throw new IllegalArgumentException("'" + v + "' is not allowed: use true or false");
+      default ->
+          throw new IllegalArgumentException("'" + v + "' is not allowed: use true or false");
     };
   }
 }

@@ -6,8 +6,8 @@ import java.util.Objects;
 
 /**
  * A function's response-cache setting, from its {@code <cache>} element. {@code mode} says whether
- * the function follows the gateway-wide {@code ENABLE_CACHE} switch (no {@code <cache>} element)
- * or overrides it; {@code defaultTtl} is how long a response without freshness directives is kept
+ * the function follows the gateway-wide {@code ENABLE_CACHE} switch (no {@code <cache>} element) or
+ * overrides it; {@code defaultTtl} is how long a response without freshness directives is kept
  * ({@link #UNTIL_EVICTED}: until the cache evicts it, as the original did; zero: such responses are
  * not stored); {@code maxEntryBytes} is the largest response body stored.
  */

@@ -278,9 +278,7 @@ final class FunctionReader {
     single("stop_grace", v -> builder.stopGrace(ManifestValues.duration(v)));
     single(
         "http_listen",
-        v ->
-            builder.httpListen(
-                choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
+        v -> builder.httpListen(choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
     applyCache();
   }
@@ -346,9 +344,7 @@ final class FunctionReader {
       Protocol http = context.originalFormat() ? Protocol.LEGACY_HTTP : Protocol.HTTP;
       single(
           "communication_mode",
-          v ->
-              builder.protocol(
-                  choice(v, Map.of("pipe", pipe, "http", http))));
+          v -> builder.protocol(choice(v, Map.of("pipe", pipe, "http", http))));
     } else {
       builder.protocol(context.originalFormat() ? Protocol.LEGACY_PIPE : Protocol.PIPE);
     }

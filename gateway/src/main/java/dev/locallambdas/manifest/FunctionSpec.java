@@ -147,7 +147,9 @@ public final class FunctionSpec {
     return httpListen;
   }
 
-  /** For HTTP children: a path polled until it answers 2xx-4xx; null means "accepts a connection". */
+  /**
+   * For HTTP children: a path polled until it answers 2xx-4xx; null means "accepts a connection".
+   */
   public String readyPath() {
     return readyPath;
   }
@@ -276,13 +278,18 @@ public final class FunctionSpec {
         throw new IllegalArgumentException(
             "route '" + pattern + "' of '" + id + "' must start with '/', e.g. /api/*");
       }
-      if (pattern.indexOf('*') >= 0 && !(pattern.endsWith("/*") && pattern.indexOf('*') == pattern.length() - 1)) {
+      if (pattern.indexOf('*') >= 0
+          && !(pattern.endsWith("/*") && pattern.indexOf('*') == pattern.length() - 1)) {
         throw new IllegalArgumentException(
             "route '" + pattern + "' of '" + id + "': '*' is only allowed as a final '/*' segment");
       }
       if (pattern.chars().anyMatch(c -> c <= ' ' || c == '?' || c == '#' || c >= 0x7f)) {
         throw new IllegalArgumentException(
-            "route '" + pattern + "' of '" + id + "' contains a space, control character, '?' or '#'");
+            "route '"
+                + pattern
+                + "' of '"
+                + id
+                + "' contains a space, control character, '?' or '#'");
       }
       routes.add(pattern);
       return this;
@@ -320,7 +327,11 @@ public final class FunctionSpec {
     public Builder env(String name, String value) {
       if (name == null || name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
         throw new IllegalArgumentException(
-            "environment variable name '" + name + "' of '" + id + "' is empty or contains '=' or NUL");
+            "environment variable name '"
+                + name
+                + "' of '"
+                + id
+                + "' is empty or contains '=' or NUL");
       }
       if (value == null || value.indexOf('\0') >= 0) {
         throw new IllegalArgumentException(
@@ -405,24 +416,35 @@ public final class FunctionSpec {
     /** Validates the combination and returns the spec. */
     public FunctionSpec build() {
       if (executable == null) {
-        throw new IllegalArgumentException("function '" + id + "' has no executable: add <executable>");
+        throw new IllegalArgumentException(
+            "function '" + id + "' has no executable: add <executable>");
       }
       if (routes.isEmpty()) {
-        throw new IllegalArgumentException("function '" + id + "' has no route: add <route>/" + id + "/*</route>");
+        throw new IllegalArgumentException(
+            "function '" + id + "' has no route: add <route>/" + id + "/*</route>");
       }
       int max = maxInstances != null ? maxInstances : defaultMaxInstances(protocol);
       if (minInstances > max) {
         throw new IllegalArgumentException(
-            "function '" + id + "': min_instances " + minInstances + " is more than max_instances " + max);
+            "function '"
+                + id
+                + "': min_instances "
+                + minInstances
+                + " is more than max_instances "
+                + max);
       }
       if (readyPath != null && !protocol.childServesHttp()) {
         throw new IllegalArgumentException(
-            "function '" + id + "': ready_path only applies to http and legacy-http functions, not "
+            "function '"
+                + id
+                + "': ready_path only applies to http and legacy-http functions, not "
                 + protocol.manifestName());
       }
       if (httpListen == HttpListen.UNIX && protocol != Protocol.HTTP) {
         throw new IllegalArgumentException(
-            "function '" + id + "': http_listen unix only applies to protocol http, not "
+            "function '"
+                + id
+                + "': http_listen unix only applies to protocol http, not "
                 + protocol.manifestName());
       }
       return new FunctionSpec(this);

@@ -14,6 +14,7 @@ import java.util.logging.Logger;
  */
 final class Spawner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.process");
+
   /** The task that ends the thread; compared by identity, so it is an object of its own. */
   private static final Runnable STOP = new Stop();
 

@@ -13,10 +13,11 @@ import java.util.Objects;
  *   <li>The target must start with '/'. It must not contain '#', a control byte (below 0x20, or
  *       0x7F), a space, a non-ASCII character, or a backslash; every '%' must be followed by two
  *       hex digits, and {@code %00} is refused.
- *   <li>Percent-encoded unreserved characters (ALPHA DIGIT - . _ ~) are decoded ({@code %41} becomes
- *       'A', {@code %2e} becomes '.'); every other percent-encoding is kept, with upper-case hex.
- *       Printable characters that RFC 3986 does not allow in a path ({@code " < > [ ] ^ ` { | }})
- *       are percent-encoded, so the forwarded path is valid even for a strict child server.
+ *   <li>Percent-encoded unreserved characters (ALPHA DIGIT - . _ ~) are decoded ({@code %41}
+ *       becomes 'A', {@code %2e} becomes '.'); every other percent-encoding is kept, with
+ *       upper-case hex. Printable characters that RFC 3986 does not allow in a path ({@code " < > [
+ *       ] ^ ` { | }}) are percent-encoded, so the forwarded path is valid even for a strict child
+ *       server.
  *   <li>{@code %2F} (slash) and {@code %5C} (backslash) are never decoded: they stay opaque inside
  *       their segment, so they can neither create a segment nor climb out of one. {@code
  *       /api/..%2F..%2Fadmin} is the path {@code /api/} followed by the single segment {@code
@@ -85,8 +86,8 @@ public final class RequestTarget {
   /**
    * Splits and canonicalises an origin-form request target such as {@code /api/x?y=1}.
    *
-   * @throws BadTargetException when the target is not an acceptable origin-form target; the
-   *     message names the problem and its index in {@code rawTarget}
+   * @throws BadTargetException when the target is not an acceptable origin-form target; the message
+   *     names the problem and its index in {@code rawTarget}
    */
   public static RequestTarget parse(String rawTarget) throws BadTargetException {
     Objects.requireNonNull(rawTarget, "rawTarget");
@@ -152,9 +153,9 @@ public final class RequestTarget {
   }
 
   /**
-   * The full algorithm, one segment at a time: each segment is normalised straight into {@code
-   * out} behind a '/', then dropped again if it turns out to be empty or a dot-segment.
-   * Package-private so that tests can check the fast path against it.
+   * The full algorithm, one segment at a time: each segment is normalised straight into {@code out}
+   * behind a '/', then dropped again if it turns out to be empty or a dot-segment. Package-private
+   * so that tests can check the fast path against it.
    */
   static String canonicalise(String s, int end) throws BadTargetException {
     StringBuilder out = new StringBuilder(end + 8);

@@ -32,8 +32,8 @@ import java.util.Objects;
  * <p>Patterns must be canonical paths themselves ({@code /a//b} is refused with the suggestion
  * {@code /a/b}), and '*' may only appear as a final {@code /*}.
  *
- * <p>A lookup costs one hash probe for the whole path plus, only when that finds no exact route, one
- * probe per '/' up to the depth of the deepest prefix route; it does not allocate.
+ * <p>A lookup costs one hash probe for the whole path plus, only when that finds no exact route,
+ * one probe per '/' up to the depth of the deepest prefix route; it does not allocate.
  */
 public final class RouteTable<T> {
   /** The route that matched: its target and the pattern it was added with. */

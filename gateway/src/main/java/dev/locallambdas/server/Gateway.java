@@ -88,7 +88,8 @@ public final class Gateway implements AutoCloseable {
   /** How to start a gateway; {@link #start} validates and starts it. */
   public static final class Builder {
     private final Manifest manifest;
-    private InetSocketAddress bind = new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 3000);
+    private InetSocketAddress bind =
+        new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 3000);
     private UnaryOperator<Supervisor.Builder> supervisor = UnaryOperator.identity();
     private Map<String, String> environment = System.getenv();
     private LongSupplier cacheTicker;
@@ -122,8 +123,8 @@ public final class Gateway implements AutoCloseable {
 
     /**
      * Starts the functions' supervisor (eager functions start now), then the front door. A bad
-     * cache setting fails before anything starts; if the front door cannot bind, everything
-     * already started is stopped again.
+     * cache setting fails before anything starts; if the front door cannot bind, everything already
+     * started is stopped again.
      */
     public Gateway start() throws IOException {
       CacheSettings cacheSettings = CacheSettings.from(environment, manifest.functions());
@@ -137,7 +138,9 @@ public final class Gateway implements AutoCloseable {
         LOG.info(cacheSettings.describe());
       }
       Supervisor sup =
-          supervisor.apply(Supervisor.builder(manifest).transports(Transports::forProtocol)).build();
+          supervisor
+              .apply(Supervisor.builder(manifest).transports(Transports::forProtocol))
+              .build();
       try {
         RouteTable.Builder<FunctionPool> routes = RouteTable.builder();
         for (FunctionSpec spec : manifest.functions()) {

@@ -8,12 +8,13 @@ import java.util.Map;
 
 /**
  * The gateway's side of the channel to one instance of a function. Created before the instance's
- * process starts (so the child can be told its address), then made ready, then used for
- * exchanges, then closed. {@link #exchange} may be called by up to the function's concurrency
- * threads at once.
+ * process starts (so the child can be told its address), then made ready, then used for exchanges,
+ * then closed. {@link #exchange} may be called by up to the function's concurrency threads at once.
  */
 public interface Endpoint extends AutoCloseable {
-  /** Variables the child needs to find this endpoint, e.g. PIPE_ADDRESS or HTTP_ADDRESS and PORT. */
+  /**
+   * Variables the child needs to find this endpoint, e.g. PIPE_ADDRESS or HTTP_ADDRESS and PORT.
+   */
   Map<String, String> environment();
 
   /**

@@ -20,8 +20,10 @@ import java.util.Locale;
 final class FrameCodec {
   static final int HEADER_SIZE = 10;
   static final int MAX_PAYLOAD = 1 << 20;
+
   /** Largest body chunk this side sends; the protocol recommends at most 64 KiB. */
   static final int BODY_CHUNK = 64 * 1024;
+
   static final int VERSION = 1;
   static final int END_STREAM = 0x01;
 
@@ -93,7 +95,8 @@ final class FrameCodec {
     }
     if ((flags & ~END_STREAM) != 0) {
       throw new FrameException(
-          String.format("reserved flag bits 0x%02x set on %s", flags & ~END_STREAM, typeName(type)));
+          String.format(
+              "reserved flag bits 0x%02x set on %s", flags & ~END_STREAM, typeName(type)));
     }
     switch (type) {
       case HELLO, WELCOME -> {
@@ -201,7 +204,12 @@ final class FrameCodec {
   }
 
   static void putRequestHead(
-      ByteBuffer out, int stream, boolean endStream, String method, String target, Headers headers) {
+      ByteBuffer out,
+      int stream,
+      boolean endStream,
+      String method,
+      String target,
+      Headers headers) {
     int start = reserve(out);
     putStr16(out, method);
     putStr32(out, target);
@@ -280,7 +288,9 @@ final class FrameCodec {
       } else if (c < 0x800) {
         out.put((byte) (0xC0 | c >> 6)).put((byte) (0x80 | c & 0x3F));
       } else if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < n
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
           int cp = Character.toCodePoint(c, s.charAt(++i));
           out.put((byte) (0xF0 | cp >> 18))
               .put((byte) (0x80 | cp >> 12 & 0x3F))
@@ -388,8 +398,7 @@ final class FrameCodec {
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c >= 128 || !TOKEN[c]) {
-        throw new FrameException(
-            "header name '" + printable(name) + "' is not an HTTP token");
+        throw new FrameException("header name '" + printable(name) + "' is not an HTTP token");
       }
     }
   }

@@ -14,11 +14,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Why not the JDK's HttpClient: it cannot use Unix domain sockets and refuses to send Host and
  * Connection headers. Why not Netty's client: it is asynchronous, while each request here runs on
- * its own virtual thread that simply blocks. So this client is a few hundred lines of blocking
- * NIO that parse exactly the responses a proxy may forward.
+ * its own virtual thread that simply blocks. So this client is a few hundred lines of blocking NIO
+ * that parse exactly the responses a proxy may forward.
  *
- * <p>Idle connections are reused last-in first-out (the most recently used one is the least
- * likely to have been closed by the child's idle timeout) and at most {@code maxIdle} are kept.
+ * <p>Idle connections are reused last-in first-out (the most recently used one is the least likely
+ * to have been closed by the child's idle timeout) and at most {@code maxIdle} are kept.
  */
 final class Http1Client implements AutoCloseable {
   private final SocketAddress address;
@@ -43,9 +43,9 @@ final class Http1Client implements AutoCloseable {
 
   /**
    * Sends a request and returns the response once its head has arrived. The caller reads the body
-   * and closes the response. A request that failed on a reused connection before any byte was
-   * sent is retried once on a fresh connection, and so is an idempotent request without a body
-   * whose reused connection closed before any byte of an answer.
+   * and closes the response. A request that failed on a reused connection before any byte was sent
+   * is retried once on a fresh connection, and so is an idempotent request without a body whose
+   * reused connection closed before any byte of an answer.
    */
   Http1Response send(String method, String target, Headers headers, BodySource body)
       throws IOException {

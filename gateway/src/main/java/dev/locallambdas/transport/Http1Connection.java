@@ -19,9 +19,9 @@ import java.util.Locale;
 
 /**
  * One blocking HTTP/1.1 client connection (TCP or Unix domain) to a child's server. It writes a
- * request, parses the response head strictly and hands out the body piece by piece through
- * {@link Http1Response}. Used by one thread at a time; the pool in {@link Http1Client} moves it
- * between requests.
+ * request, parses the response head strictly and hands out the body piece by piece through {@link
+ * Http1Response}. Used by one thread at a time; the pool in {@link Http1Client} moves it between
+ * requests.
  */
 final class Http1Connection implements AutoCloseable {
   static final int MAX_HEAD_BYTES = 64 * 1024;
@@ -50,7 +50,9 @@ final class Http1Connection implements AutoCloseable {
       throw interrupted(e);
     } catch (IOException e) {
       throw new TransportException(
-          TransportException.Kind.NOT_DELIVERED, "cannot connect to " + peer + ": " + e.getMessage(), e);
+          TransportException.Kind.NOT_DELIVERED,
+          "cannot connect to " + peer + ": " + e.getMessage(),
+          e);
     }
     if (address instanceof InetSocketAddress) {
       channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -63,9 +65,9 @@ final class Http1Connection implements AutoCloseable {
   }
 
   /**
-   * True when an idle connection can carry another request: the peer has neither closed it nor
-   * sent anything unasked. Checked before reuse so that a connection the child closed while idle
-   * is not handed a request.
+   * True when an idle connection can carry another request: the peer has neither closed it nor sent
+   * anything unasked. Checked before reuse so that a connection the child closed while idle is not
+   * handed a request.
    */
   boolean stillUsable() {
     if (!channel.isOpen() || in.hasRemaining()) {
@@ -84,10 +86,10 @@ final class Http1Connection implements AutoCloseable {
   }
 
   /**
-   * Writes the request head and body. Content-Length frames a body of known length, chunked
-   * framing one of unknown length. Exceptions of the body source pass through unchanged. When the
-   * head could not be written at all the failure is NOT_DELIVERED and the body source is untouched,
-   * so the caller may retry on another connection.
+   * Writes the request head and body. Content-Length frames a body of known length, chunked framing
+   * one of unknown length. Exceptions of the body source pass through unchanged. When the head
+   * could not be written at all the failure is NOT_DELIVERED and the body source is untouched, so
+   * the caller may retry on another connection.
    */
   void writeRequest(String method, String target, Headers headers, String host, BodySource body)
       throws IOException {
@@ -95,11 +97,14 @@ final class Http1Connection implements AutoCloseable {
     long declared = body.length();
     boolean chunked = declared < 0;
     if (!HttpSyntax.isToken(method)) {
-      throw new IllegalArgumentException("invalid request method '" + HttpSyntax.printable(method) + "'");
+      throw new IllegalArgumentException(
+          "invalid request method '" + HttpSyntax.printable(method) + "'");
     }
     if (target.isEmpty() || target.chars().anyMatch(c -> c <= ' ' || c == 0x7f)) {
       throw new IllegalArgumentException(
-          "request target '" + HttpSyntax.printable(target) + "' is empty or has a space or control");
+          "request target '"
+              + HttpSyntax.printable(target)
+              + "' is empty or has a space or control");
     }
     ByteArrayOutputStream head = new ByteArrayOutputStream(256);
     appendText(head, method);
@@ -263,7 +268,8 @@ final class Http1Connection implements AutoCloseable {
       }
       int colon = line.indexOf(':');
       if (colon <= 0) {
-        throw protocol("sent a header line without a name and ':' '" + HttpSyntax.printable(line) + "'");
+        throw protocol(
+            "sent a header line without a name and ':' '" + HttpSyntax.printable(line) + "'");
       }
       String name = line.substring(0, colon);
       if (!HttpSyntax.isToken(name)) {
@@ -284,7 +290,10 @@ final class Http1Connection implements AutoCloseable {
     boolean chunked = false;
     if (!codings.isEmpty()) {
       if (http10 || codings.size() != 1 || !codings.get(0).equalsIgnoreCase("chunked")) {
-        throw protocol("sent Transfer-Encoding '" + String.join(", ", codings) + "'; only chunked is supported");
+        throw protocol(
+            "sent Transfer-Encoding '"
+                + String.join(", ", codings)
+                + "'; only chunked is supported");
       }
       if (!lengths.isEmpty()) {
         throw protocol("sent both Transfer-Encoding and Content-Length");
@@ -482,7 +491,9 @@ final class Http1Connection implements AutoCloseable {
     out.write('\n');
   }
 
-  /** Field text travels as ISO-8859-1 (one byte per char, as Netty decodes it); wider text as UTF-8. */
+  /**
+   * Field text travels as ISO-8859-1 (one byte per char, as Netty decodes it); wider text as UTF-8.
+   */
   private static void appendText(ByteArrayOutputStream out, String s) {
     boolean wide = false;
     for (int i = 0; i < s.length(); i++) {

@@ -18,7 +18,8 @@ final class Http1Response implements AutoCloseable {
   }
 
   /** A validated response head and how its body is framed. */
-  record Head(int status, Headers headers, Framing framing, long contentLength, boolean keepAlive) {}
+  record Head(
+      int status, Headers headers, Framing framing, long contentLength, boolean keepAlive) {}
 
   private final Http1Client client;
   private final Http1Connection connection;
@@ -40,7 +41,9 @@ final class Http1Response implements AutoCloseable {
     return head.status();
   }
 
-  /** The fields as received (validated, names lower case), framing and hop-by-hop fields included. */
+  /**
+   * The fields as received (validated, names lower case), framing and hop-by-hop fields included.
+   */
   Headers headers() {
     return head.headers();
   }

@@ -23,7 +23,8 @@ import java.util.stream.Stream;
 final class HttpPorts {
   private static final Path PROC = Path.of("/proc");
   private static final String LISTEN = "0A";
-  // Local addresses that receive a connection to 127.0.0.1: 127.0.0.1, 0.0.0.0, :: and ::ffff:127.0.0.1.
+  // Local addresses that receive a connection to 127.0.0.1: 127.0.0.1, 0.0.0.0, :: and
+  // ::ffff:127.0.0.1.
   private static final Set<String> LOOPBACK_REACHABLE =
       Set.of(
           "0100007F",
@@ -42,10 +43,9 @@ final class HttpPorts {
   }
 
   /**
-   * Empty when the listening sockets on {@code port} belong to {@code child} or its descendants,
-   * or when that cannot be told (not Linux, entries not readable). Otherwise the pid of the
-   * process holding the port, or -1 when the listener belongs to someone else whose pid is not
-   * visible.
+   * Empty when the listening sockets on {@code port} belong to {@code child} or its descendants, or
+   * when that cannot be told (not Linux, entries not readable). Otherwise the pid of the process
+   * holding the port, or -1 when the listener belongs to someone else whose pid is not visible.
    */
   static OptionalLong foreignListener(int port, ProcessHandle child) {
     Set<String> inodes = listeningInodes(port);

@@ -97,7 +97,9 @@ final class HttpReadiness {
     }
   }
 
-  /** Throws NOT_READY when the server listening on {@code port} is not the child or its descendant. */
+  /**
+   * Throws NOT_READY when the server listening on {@code port} is not the child or its descendant.
+   */
   static void requireOwnPort(String label, int port, ProcessHandle process)
       throws TransportException {
     OptionalLong other = HttpPorts.foreignListener(port, process);
@@ -112,7 +114,9 @@ final class HttpReadiness {
     }
   }
 
-  /** Maps an interrupt seen as ClosedByInterruptException into the Endpoint contract's exception. */
+  /**
+   * Maps an interrupt seen as ClosedByInterruptException into the Endpoint contract's exception.
+   */
   static InterruptedIOException interrupted(String what, IOException cause) {
     InterruptedIOException e = new InterruptedIOException("interrupted while " + what);
     e.initCause(cause);

@@ -6,9 +6,9 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The HTTP/1.1 grammar rules the transports enforce on what children send (RFC 9110/9112), and
- * the hop-by-hop filtering a proxy applies. Anything a child sends that fails these checks would
- * either be rejected by the front door's encoder or let one child smuggle fields into a response.
+ * The HTTP/1.1 grammar rules the transports enforce on what children send (RFC 9110/9112), and the
+ * hop-by-hop filtering a proxy applies. Anything a child sends that fails these checks would either
+ * be rejected by the front door's encoder or let one child smuggle fields into a response.
  */
 final class HttpSyntax {
   private HttpSyntax() {}

@@ -38,17 +38,27 @@ final class HttpTransport implements Transport {
     FunctionSpec f = context.function();
     if (f.protocol() != Protocol.HTTP) {
       throw new IllegalArgumentException(
-          "HttpTransport serves protocol http, not " + f.protocol().manifestName() + " of " + f.id());
+          "HttpTransport serves protocol http, not "
+              + f.protocol().manifestName()
+              + " of "
+              + f.id());
     }
     Map<String, String> env = new LinkedHashMap<>();
     if (f.httpListen() == HttpListen.UNIX) {
       Path socket =
-          socketPath(context.runDirectory(), f.id() + "-" + context.instanceNumber() + ".http.sock");
+          socketPath(
+              context.runDirectory(), f.id() + "-" + context.instanceNumber() + ".http.sock");
       Files.deleteIfExists(socket);
       env.put("HTTP_SOCKET", socket.toString());
       env.put("HTTP_ADDRESS", "unix:" + socket);
       return new HttpEndpoint(
-          context, UnixDomainSocketAddress.of(socket), socket.toString(), -1, socket, env, readiness);
+          context,
+          UnixDomainSocketAddress.of(socket),
+          socket.toString(),
+          -1,
+          socket,
+          env,
+          readiness);
     }
     int port = HttpPorts.allocateLoopback();
     env.put("HTTP_ADDRESS", "127.0.0.1:" + port);

@@ -7,9 +7,9 @@ import java.util.function.LongSupplier;
 
 /**
  * Protocol "legacy-http": the original local_lambdas' http mode. The child runs an HTTP server at
- * HTTP_ADDRESS=127.0.0.1:PORT; each request is POSTed to "/" as the original's request JSON and
- * the child answers 2xx with the response JSON. Unlike the original, the port is allocated free
- * rather than derived from a hash of pipe_name, so two functions never collide.
+ * HTTP_ADDRESS=127.0.0.1:PORT; each request is POSTed to "/" as the original's request JSON and the
+ * child answers 2xx with the response JSON. Unlike the original, the port is allocated free rather
+ * than derived from a hash of pipe_name, so two functions never collide.
  */
 final class LegacyHttpTransport implements Transport {
   private final HttpReadiness readiness;

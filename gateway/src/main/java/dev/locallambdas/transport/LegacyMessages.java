@@ -13,15 +13,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON messages of the original local_lambdas, shared by both legacy transports:
- * {@code {"method","uri","headers":[[n,v]...],"body":base64}} (plus "query" when there is one)
- * towards the child, {@code {"status","headers":{n:v},"body":base64}} back.
+ * The JSON messages of the original local_lambdas, shared by both legacy transports: {@code
+ * {"method","uri","headers":[[n,v]...],"body":base64}} (plus "query" when there is one) towards the
+ * child, {@code {"status","headers":{n:v},"body":base64}} back.
  */
 final class LegacyMessages {
   /** Answers beyond this size are refused rather than buffered (they are held in memory whole). */
   static final int MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
-  /** A child's decoded answer: validated status and fields, hop-by-hop and framing fields removed. */
+  /**
+   * A child's decoded answer: validated status and fields, hop-by-hop and framing fields removed.
+   */
   record Answer(int status, Headers headers, byte[] body) {}
 
   private LegacyMessages() {}
@@ -102,11 +104,15 @@ final class LegacyMessages {
           values.forEach(v -> fields.add(name, (String) v));
         } else {
           throw protocol(
-              who + " answered header '" + HttpSyntax.printable(name) + "' with a non-string value");
+              who
+                  + " answered header '"
+                  + HttpSyntax.printable(name)
+                  + "' with a non-string value");
         }
       }
     } else if (h != null && h != Json.NULL) {
-      throw protocol(who + " answered with \"headers\" as a JSON " + kind(h) + " instead of an object");
+      throw protocol(
+          who + " answered with \"headers\" as a JSON " + kind(h) + " instead of an object");
     }
     Headers headers = fields.build();
     HttpSyntax.requireValidFields(headers, who);

@@ -42,9 +42,9 @@ final class LegacyPipeEndpoint implements Endpoint {
 
   /**
    * Polls for the child's listening socket. On Linux this reads /proc/net/unix instead of
-   * connecting: children written for the original never saw an empty probe connection (it slept
-   * two seconds instead), and one that reads until its input parses as JSON would spin forever on
-   * it. Elsewhere it falls back to probing with a connection.
+   * connecting: children written for the original never saw an empty probe connection (it slept two
+   * seconds instead), and one that reads until its input parses as JSON would spin forever on it.
+   * Elsewhere it falls back to probing with a connection.
    */
   @Override
   public void awaitReady(Duration timeout, ProcessHandle process)
@@ -66,7 +66,8 @@ final class LegacyPipeEndpoint implements Endpoint {
 
   @Override
   public void exchange(Request request, ResponseSink sink) throws IOException {
-    byte[] message = LegacyMessages.request(request, LegacyMessages.readBody(request.body(), maxBodyBytes));
+    byte[] message =
+        LegacyMessages.request(request, LegacyMessages.readBody(request.body(), maxBodyBytes));
     byte[] answer;
     SocketChannel channel;
     try {

@@ -8,9 +8,9 @@ import java.nio.file.Path;
 import java.util.function.LongSupplier;
 
 /**
- * Protocol "legacy-pipe": the original local_lambdas' pipe mode. The child listens on a Unix
- * socket at PIPE_ADDRESS; each request is one connection carrying a JSON request, answered by a
- * JSON response and the child closing the connection. Unlike the original, the socket lives in the
+ * Protocol "legacy-pipe": the original local_lambdas' pipe mode. The child listens on a Unix socket
+ * at PIPE_ADDRESS; each request is one connection carrying a JSON request, answered by a JSON
+ * response and the child closing the connection. Unlike the original, the socket lives in the
  * gateway's private run directory rather than at the predictable /tmp/{pipe_name}.
  */
 final class LegacyPipeTransport implements Transport {
@@ -48,8 +48,12 @@ final class LegacyPipeTransport implements Transport {
     for (int i = 0; i < name.length() && sb.length() < 64; i++) {
       char c = name.charAt(i);
       boolean plain =
-          c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.'
-              || c == '_' || c == '-';
+          c >= 'a' && c <= 'z'
+              || c >= 'A' && c <= 'Z'
+              || c >= '0' && c <= '9'
+              || c == '.'
+              || c == '_'
+              || c == '-';
       sb.append(plain ? c : '_');
     }
     return sb.toString();

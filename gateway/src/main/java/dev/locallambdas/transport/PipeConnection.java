@@ -36,8 +36,10 @@ import java.util.logging.Logger;
  */
 final class PipeConnection implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.transport.pipe");
+
   /** Ids of requests the gateway reset, kept so that the child's late frames are ignored. */
   private static final int RESET_MEMORY = 1024;
+
   private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
 
   private final SocketChannel channel;
@@ -59,7 +61,8 @@ final class PipeConnection implements AutoCloseable {
 
   private final ByteBuffer readBuffer;
 
-  private PipeConnection(SocketChannel channel, String label, int concurrency, ByteBuffer leftover) {
+  private PipeConnection(
+      SocketChannel channel, String label, int concurrency, ByteBuffer leftover) {
     this.channel = channel;
     this.label = label;
     this.concurrency = concurrency;
@@ -123,8 +126,8 @@ final class PipeConnection implements AutoCloseable {
   }
 
   /**
-   * Ends a stream from the gateway's side. Returns true when the child had not finished it, so
-   * that a RESET is due; its late frames will be ignored.
+   * Ends a stream from the gateway's side. Returns true when the child had not finished it, so that
+   * a RESET is due; its late frames will be ignored.
    */
   boolean abandon(PipeStream s) {
     s.close();
@@ -208,7 +211,8 @@ final class PipeConnection implements AutoCloseable {
           }
           b = ByteBuffer.allocate(Math.min(b.capacity() * 4, HEADER_SIZE + FrameCodec.MAX_PAYLOAD));
         } catch (IllegalArgumentException e) {
-          throw new IOException(label + ": request cannot be sent over the pipe: " + e.getMessage());
+          throw new IOException(
+              label + ": request cannot be sent over the pipe: " + e.getMessage());
         }
       }
       b.flip();
@@ -219,14 +223,14 @@ final class PipeConnection implements AutoCloseable {
   }
 
   /** A REQUEST_BODY frame with the next {@code n} (at most 64 KiB) bytes of {@code src}. */
-  void writeRequestBody(PipeStream s, ByteBuffer src, int n, boolean endStream)
-      throws IOException {
+  void writeRequestBody(PipeStream s, ByteBuffer src, int n, boolean endStream) throws IOException {
     lockForWrite();
     try {
       if (src.isDirect() && n > 0) {
         // Already in native memory: gather the header and the caller's bytes in one write.
         ByteBuffer h = writeHeader.clear();
-        FrameCodec.putHeader(h, n, FrameCodec.REQUEST_BODY, endStream ? FrameCodec.END_STREAM : 0, s.id);
+        FrameCodec.putHeader(
+            h, n, FrameCodec.REQUEST_BODY, endStream ? FrameCodec.END_STREAM : 0, s.id);
         gather[0] = h.flip();
         gather[1] = src.slice(src.position(), n);
         try {
@@ -321,7 +325,9 @@ final class PipeConnection implements AutoCloseable {
     if (e instanceof ClosedByInterruptException) {
       fail(
           new TransportException(
-              Kind.CHILD_FAILED, label + ": pipe closed by an interrupt during a blocked write", e));
+              Kind.CHILD_FAILED,
+              label + ": pipe closed by an interrupt during a blocked write",
+              e));
       return new InterruptedIOException(label + ": interrupted while writing");
     }
     return forStream(

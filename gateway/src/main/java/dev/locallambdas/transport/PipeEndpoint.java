@@ -22,12 +22,13 @@ import java.util.logging.Logger;
 import jdk.net.ExtendedSocketOptions;
 
 /**
- * A pipe instance's endpoint: a listening Unix socket until the child has connected and said
- * HELLO, then the {@link PipeConnection}. The socket file is removed as soon as the child is in, so
- * nobody else can connect later.
+ * A pipe instance's endpoint: a listening Unix socket until the child has connected and said HELLO,
+ * then the {@link PipeConnection}. The socket file is removed as soon as the child is in, so nobody
+ * else can connect later.
  */
 final class PipeEndpoint implements Endpoint {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.transport.pipe");
+
   /** How often the start-up wait looks at the process, besides being woken by its exit. */
   private static final long LIVENESS_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -224,8 +225,7 @@ final class PipeEndpoint implements Endpoint {
         FrameCodec.MAX_PAYLOAD,
         context.function().id());
     writeFully(child, out.flip());
-    LOG.fine(
-        () -> context.label() + ": HELLO from pid " + hello.pid() + " (" + hello.sdk() + ")");
+    LOG.fine(() -> context.label() + ": HELLO from pid " + hello.pid() + " (" + hello.sdk() + ")");
   }
 
   private static void writeFully(SocketChannel ch, ByteBuffer b) throws IOException {

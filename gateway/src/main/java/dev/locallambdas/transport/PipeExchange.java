@@ -22,6 +22,7 @@ final class PipeExchange {
 
   /** A head without END_STREAM, held until the next frame tells whether the length is known. */
   private int heldStatus;
+
   private Headers heldHeaders;
   private boolean done;
 

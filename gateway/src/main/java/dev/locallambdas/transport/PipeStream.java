@@ -14,7 +14,9 @@ import java.util.concurrent.locks.ReentrantLock;
 final class PipeStream {
   /** Queued payload bytes beyond which the reader waits (a frame is always let in when empty). */
   static final long QUEUE_LIMIT = 1 << 20;
+
   static final long QUEUE_LIMIT_WHILE_SENDING = 16 << 20;
+
   /** Counted per frame on top of its payload, so that empty frames cannot pile up without bound. */
   private static final int FRAME_COST = 64;
 
@@ -26,8 +28,10 @@ final class PipeStream {
   private TransportException failure;
   private boolean closed;
   private volatile boolean sending = true;
+
   /** Set once a byte of this request reached the socket; decides NOT_DELIVERED vs CHILD_FAILED. */
   volatile boolean delivered;
+
   /** Reader-side protocol state, guarded by the connection's stream table lock. */
   boolean headSeen;
 
@@ -126,11 +130,12 @@ final class PipeStream {
   }
 
   private static long cost(Frame f) {
-    return f.payload().capacity() + FRAME_COST;
+    return (long) f.payload().capacity() + FRAME_COST;
   }
 
   private TransportException failureForThisStream() {
-    TransportException.Kind kind = delivered ? failure.kind() : TransportException.Kind.NOT_DELIVERED;
+    TransportException.Kind kind =
+        delivered ? failure.kind() : TransportException.Kind.NOT_DELIVERED;
     return new TransportException(kind, failure.getMessage(), failure);
   }
 }

@@ -5,8 +5,8 @@ import java.util.function.LongSupplier;
 
 /**
  * The pipe protocol (docs/protocol.md): the gateway listens on a Unix socket in its run directory,
- * the child connects and says HELLO, and then one connection carries all of the instance's
- * requests as binary frames.
+ * the child connects and says HELLO, and then one connection carries all of the instance's requests
+ * as binary frames.
  */
 final class PipeTransport implements Transport {
   private final LongSupplier nanoTime;

@@ -11,7 +11,9 @@ public final class TransportException extends IOException {
 
   /** What went wrong. */
   public enum Kind {
-    /** The child never received the request (connect refused, gone before reading): safe to retry. */
+    /**
+     * The child never received the request (connect refused, gone before reading): safe to retry.
+     */
     NOT_DELIVERED(true),
     /** The child did not become ready (exited, or the start-up deadline passed). */
     NOT_READY(true),

@@ -2,7 +2,9 @@ package dev.locallambdas.transport;
 
 import dev.locallambdas.manifest.Protocol;
 
-/** The transport for each protocol. Transports are stateless factories; endpoints hold the state. */
+/**
+ * The transport for each protocol. Transports are stateless factories; endpoints hold the state.
+ */
 public final class Transports {
   private static final Transport PIPE = new PipeTransport();
   private static final Transport HTTP = new HttpTransport();

@@ -8,7 +8,8 @@ class CacheControlTest {
   @Test
   void parsesTheDirectivesTheCacheActsOn() {
     CacheControl cc =
-        CacheControl.parse("Public, MAX-AGE=60, s-maxage=\"30\", must-revalidate, no-cache=\"a, b\"");
+        CacheControl.parse(
+            "Public, MAX-AGE=60, s-maxage=\"30\", must-revalidate, no-cache=\"a, b\"");
 
     assertThat(cc.isPublic).isTrue();
     assertThat(cc.maxAge).isEqualTo(60);
@@ -34,8 +35,15 @@ class CacheControlTest {
   void malformedValuesAreNull() {
     for (String bad :
         new String[] {
-          "max-age", "max-age=1.5", "no store", "a=\"unterminated", "max-age=1, max-age=1", "x=", "a=b=c",
-          "s-maxage=-3", "é"
+          "max-age",
+          "max-age=1.5",
+          "no store",
+          "a=\"unterminated",
+          "max-age=1, max-age=1",
+          "x=",
+          "a=b=c",
+          "s-maxage=-3",
+          "é"
         }) {
       assertThat(CacheControl.parse(bad)).as(bad).isNull();
     }

@@ -67,7 +67,9 @@ final class CacheFixture {
     return fn.lookup("GET", path, null, fields(fields));
   }
 
-  /** Looks up a GET that must miss, answers it as the function would, returns what the client got. */
+  /**
+   * Looks up a GET that must miss, answers it as the function would, returns what the client got.
+   */
   RecordingSink fetch(String path, int status, Headers response, String body, String... fields) {
     Lookup l = get(path, fields);
     assertThat(l).as("lookup of %s", path).isInstanceOf(Lookup.Forward.class);

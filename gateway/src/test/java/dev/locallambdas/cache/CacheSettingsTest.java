@@ -61,7 +61,8 @@ class CacheSettingsTest {
 
   @Test
   void aNumberIsTheOriginalsEntryCountAt64KiBEach() {
-    assertThat(CacheSettings.of("1000", null, List.of(FOLLOWS)).maxBytes()).isEqualTo(1000L * 65536);
+    assertThat(CacheSettings.of("1000", null, List.of(FOLLOWS)).maxBytes())
+        .isEqualTo(1000L * 65536);
     assertThat(CacheSettings.of("1024", null, List.of(FOLLOWS)).maxBytes()).isEqualTo(64L << 20);
   }
 
@@ -122,7 +123,8 @@ class CacheSettingsTest {
 
   @Test
   void requestFieldsCombineRepeatedLinesInOrder() {
-    RequestFields f = RequestFields.of(CacheFixture.headers("accept", "a", "x", "1", "Accept", "b"));
+    RequestFields f =
+        RequestFields.of(CacheFixture.headers("accept", "a", "x", "1", "Accept", "b"));
 
     assertThat(f.get("accept")).isEqualTo("a, b");
     assertThat(f.get("x")).isEqualTo("1");

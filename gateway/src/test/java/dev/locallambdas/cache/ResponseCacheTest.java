@@ -89,7 +89,8 @@ class ResponseCacheTest {
   @Test
   void failedPostLeavesTheStoredResponse() {
     f.fetch("/fn/a", 200, TEXT, "v1");
-    CacheFixture.respond((Lookup.Forward) f.fn.lookup("POST", "/fn/a", null, fields()), 500, TEXT, "no");
+    CacheFixture.respond(
+        (Lookup.Forward) f.fn.lookup("POST", "/fn/a", null, fields()), 500, TEXT, "no");
 
     hit(f.get("/fn/a"));
   }
@@ -133,7 +134,11 @@ class ResponseCacheTest {
 
   @Test
   void quotedMaxAgeAndUnknownDirectivesAreAccepted() {
-    f.fetch("/fn/a", 200, headers("cache-control", "public, max-age=\"30\", ext=\"a, b\", immutable"), "x");
+    f.fetch(
+        "/fn/a",
+        200,
+        headers("cache-control", "public, max-age=\"30\", ext=\"a, b\", immutable"),
+        "x");
 
     hit(f.get("/fn/a"));
   }
@@ -193,7 +198,8 @@ class ResponseCacheTest {
   @Test
   void maxAgeWinsOverExpires() {
     long now = CacheFixture.WALL.getEpochSecond();
-    f.fetch("/fn/a", 200, headers("cache-control", "max-age=100", "expires", httpDate(now + 5)), "x");
+    f.fetch(
+        "/fn/a", 200, headers("cache-control", "max-age=100", "expires", httpDate(now + 5)), "x");
 
     f.advance(Duration.ofSeconds(50));
     hit(f.get("/fn/a"));
@@ -225,7 +231,8 @@ class ResponseCacheTest {
   void invalidOrPastExpiresIsNotStored() {
     f.fetch("/fn/a", 200, headers("expires", "0"), "x");
     assertMiss(f.get("/fn/a"));
-    f.fetch("/fn/a", 200, headers("expires", httpDate(CacheFixture.WALL.getEpochSecond() - 1)), "x");
+    f.fetch(
+        "/fn/a", 200, headers("expires", httpDate(CacheFixture.WALL.getEpochSecond() - 1)), "x");
     assertMiss(f.get("/fn/a"));
   }
 
@@ -324,14 +331,28 @@ class ResponseCacheTest {
 
   @Test
   void responsesToAuthorizedRequestsAreStoredOnlyWhenTheyAllowIt() {
-    f.fetch("/fn/a", 200, headers("cache-control", "max-age=60"), "mine", "authorization", "Bearer t");
+    f.fetch(
+        "/fn/a", 200, headers("cache-control", "max-age=60"), "mine", "authorization", "Bearer t");
     assertMiss(f.get("/fn/a"));
 
-    f.fetch("/fn/b", 200, headers("cache-control", "public, max-age=60"), "shared", "authorization", "Bearer t");
+    f.fetch(
+        "/fn/b",
+        200,
+        headers("cache-control", "public, max-age=60"),
+        "shared",
+        "authorization",
+        "Bearer t");
     assertThat(body(hit(f.get("/fn/b", "authorization", "Bearer u")))).isEqualTo("shared");
-    f.fetch("/fn/c", 200, headers("cache-control", "s-maxage=60"), "s", "authorization", "Bearer t");
+    f.fetch(
+        "/fn/c", 200, headers("cache-control", "s-maxage=60"), "s", "authorization", "Bearer t");
     hit(f.get("/fn/c", "authorization", "Bearer t"));
-    f.fetch("/fn/d", 200, headers("cache-control", "must-revalidate, max-age=60"), "m", "authorization", "Bearer t");
+    f.fetch(
+        "/fn/d",
+        200,
+        headers("cache-control", "must-revalidate, max-age=60"),
+        "m",
+        "authorization",
+        "Bearer t");
     hit(f.get("/fn/d"));
   }
 
@@ -340,7 +361,15 @@ class ResponseCacheTest {
     f.fetch(
         "/fn/a",
         200,
-        headers("etag", "\"v1\"", "cache-control", "max-age=60", "content-type", "text/plain", "date", "x"),
+        headers(
+            "etag",
+            "\"v1\"",
+            "cache-control",
+            "max-age=60",
+            "content-type",
+            "text/plain",
+            "date",
+            "x"),
         "body");
 
     Lookup.Hit h = hit(f.get("/fn/a", "if-none-match", "\"v0\", W/\"v1\""));
@@ -421,7 +450,8 @@ class ResponseCacheTest {
   @Test
   void bodiesAboveTheEntryLimitStreamThroughAndAreNotStored() throws IOException {
     CacheFixture small =
-        new CacheFixture(new CacheSetting(CacheSetting.Mode.ENABLED, CacheSetting.DEFAULT_TTL, 10), null);
+        new CacheFixture(
+            new CacheSetting(CacheSetting.Mode.ENABLED, CacheSetting.DEFAULT_TTL, 10), null);
     RecordingSink declared = small.fetch("/fn/a", 200, TEXT, "01234567890");
     assertThat(declared.text()).isEqualTo("01234567890");
     assertMiss(small.get("/fn/a"));
@@ -461,7 +491,8 @@ class ResponseCacheTest {
   @Test
   void theCacheIsBoundedByBytesAndCountsEvictions() {
     CacheFixture bounded =
-        new CacheFixture(new CacheSetting(CacheSetting.Mode.ENABLED, CacheSetting.DEFAULT_TTL, 1 << 20), "64k");
+        new CacheFixture(
+            new CacheSetting(CacheSetting.Mode.ENABLED, CacheSetting.DEFAULT_TTL, 1 << 20), "64k");
     String body = "x".repeat(4000);
     for (int i = 0; i < 100; i++) {
       bounded.fetch("/fn/" + i, 200, TEXT, body);

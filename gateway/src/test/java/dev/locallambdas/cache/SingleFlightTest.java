@@ -63,14 +63,18 @@ class SingleFlightTest {
   void concurrentMissesMakeOneFunctionCallAndShareItsResponse() throws Exception {
     List<Lookup> lookups = concurrentLookups("/fn/a");
     Lookup.Forward leader = theLeader(lookups);
-    CompletableFuture<?> any = ((Lookup.Wait) lookups.stream().filter(l -> l instanceof Lookup.Wait).findFirst().orElseThrow()).outcome();
+    CompletableFuture<?> any =
+        ((Lookup.Wait)
+                lookups.stream().filter(l -> l instanceof Lookup.Wait).findFirst().orElseThrow())
+            .outcome();
     assertThat(any).isNotDone();
 
     CacheFixture.respond(leader, 200, headers("cache-control", "max-age=60"), "shared");
 
     List<Lookup> results = outcomes(lookups);
     assertThat(results).hasSize(99).allSatisfy(r -> assertThat(r).isInstanceOf(Lookup.Hit.class));
-    assertThat(results).allSatisfy(r -> assertThat(CacheFixture.body((Lookup.Hit) r)).isEqualTo("shared"));
+    assertThat(results)
+        .allSatisfy(r -> assertThat(CacheFixture.body((Lookup.Hit) r)).isEqualTo("shared"));
     CacheStats s = f.cache.stats(CacheFixture.FN);
     assertThat(s.misses()).isEqualTo(1);
     assertThat(s.hits()).isEqualTo(99);
@@ -92,7 +96,8 @@ class SingleFlightTest {
               assertThat(((Lookup.Forward) r).xCache()).isEqualTo("MISS");
             });
     // The next request leads a new flight.
-    assertThat(f.get("/fn/a")).isInstanceOfSatisfying(Lookup.Forward.class, fw -> assertThat(fw.leader()).isTrue());
+    assertThat(f.get("/fn/a"))
+        .isInstanceOfSatisfying(Lookup.Forward.class, fw -> assertThat(fw.leader()).isTrue());
   }
 
   @Test

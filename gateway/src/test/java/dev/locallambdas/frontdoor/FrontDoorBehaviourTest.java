@@ -71,7 +71,10 @@ class FrontDoorBehaviourTest {
   @Test
   void expectContinueGetsAnInterimResponseBeforeTheBodyIsSent() throws Exception {
     try (RawConnection c = gateway.connect()) {
-      c.send("POST /cue/sha256 HTTP/1.1\r\n" + H + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+      c.send(
+          "POST /cue/sha256 HTTP/1.1\r\n"
+              + H
+              + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n");
       RawResponse interim = c.read();
       assertThat(interim.status()).isEqualTo(100);
       RawResponse r = c.send("hello").read();
@@ -119,7 +122,12 @@ class FrontDoorBehaviourTest {
     try (RawConnection c = gateway.connect()) {
       StringBuilder three = new StringBuilder();
       for (int ms : new int[] {300, 150, 1}) {
-        three.append("GET /cue/sleep?ms=").append(ms).append(" HTTP/1.1\r\n").append(H).append("\r\n");
+        three
+            .append("GET /cue/sleep?ms=")
+            .append(ms)
+            .append(" HTTP/1.1\r\n")
+            .append(H)
+            .append("\r\n");
       }
       c.send(three.toString());
       for (int ms : new int[] {300, 150, 1}) {
@@ -135,9 +143,15 @@ class FrontDoorBehaviourTest {
   void requestsPipelinedBehindARefusedOneAreNeverServed() throws Exception {
     try (RawConnection c = gateway.connect()) {
       c.send(
-          "GET /guard/a HTTP/1.1\r\n" + H + "Expect: nothing\r\n\r\n"
-              + "GET /guard/b HTTP/1.1\r\n" + H + "\r\n"
-              + "POST /guard/c HTTP/1.1\r\n" + H + "Content-Length: 3, 4\r\n\r\nabc");
+          "GET /guard/a HTTP/1.1\r\n"
+              + H
+              + "Expect: nothing\r\n\r\n"
+              + "GET /guard/b HTTP/1.1\r\n"
+              + H
+              + "\r\n"
+              + "POST /guard/c HTTP/1.1\r\n"
+              + H
+              + "Content-Length: 3, 4\r\n\r\nabc");
       RawResponse r = c.read();
       assertThat(r.status()).isEqualTo(417);
       assertThat(c.cleanEndOfStream()).isTrue();
@@ -160,7 +174,8 @@ class FrontDoorBehaviourTest {
   @Test
   void connectionCloseFromTheClientClosesAfterTheResponse() throws Exception {
     try (RawConnection c = gateway.connect()) {
-      RawResponse r = c.send("GET /cue/hello HTTP/1.1\r\n" + H + "Connection: close\r\n\r\n").read();
+      RawResponse r =
+          c.send("GET /cue/hello HTTP/1.1\r\n" + H + "Connection: close\r\n\r\n").read();
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.header("connection")).isEqualToIgnoringCase("close");
       assertThat(c.closedByServer()).isTrue();
@@ -175,10 +190,12 @@ class FrontDoorBehaviourTest {
       assertThat(c.closedByServer()).isTrue();
     }
     try (RawConnection c = gateway.connect()) {
-      RawResponse first = c.send("GET /cue/hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read();
+      RawResponse first =
+          c.send("GET /cue/hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read();
       assertThat(first.status()).isEqualTo(200);
       assertThat(first.header("connection")).isEqualToIgnoringCase("keep-alive");
-      RawResponse second = c.send("GET /cue/hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read();
+      RawResponse second =
+          c.send("GET /cue/hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read();
       assertThat(second.status()).isEqualTo(200);
       assertThat(second.text()).contains("\"count\": 3");
     }
@@ -205,7 +222,8 @@ class FrontDoorBehaviourTest {
     try (RawConnection c = gateway.connect()) {
       RawResponse r =
           c.send(
-                  "GET /cue/headers HTTP/1.1\r\n" + H
+                  "GET /cue/headers HTTP/1.1\r\n"
+                      + H
                       + "Connection: close, X-Forwarded-For, X-Custom\r\n"
                       + "X-Custom: 1\r\n"
                       + "X-Forwarded-For: 6.6.6.6\r\n"
@@ -220,9 +238,20 @@ class FrontDoorBehaviourTest {
       assertThat(r.status()).isEqualTo(200);
       List<String> seen = headerPairs(r.text());
       assertThat(seen)
-          .contains("host: gw", "x-kept: yes", "x-forwarded-for: 127.0.0.1", "x-forwarded-proto: http", "x-forwarded-host: gw")
-          .noneMatch(h -> h.startsWith("x-custom:") || h.startsWith("keep-alive:") || h.startsWith("te:")
-              || h.startsWith("upgrade:") || h.startsWith("connection:") || h.startsWith("x-real-ip:"))
+          .contains(
+              "host: gw",
+              "x-kept: yes",
+              "x-forwarded-for: 127.0.0.1",
+              "x-forwarded-proto: http",
+              "x-forwarded-host: gw")
+          .noneMatch(
+              h ->
+                  h.startsWith("x-custom:")
+                      || h.startsWith("keep-alive:")
+                      || h.startsWith("te:")
+                      || h.startsWith("upgrade:")
+                      || h.startsWith("connection:")
+                      || h.startsWith("x-real-ip:"))
           .filteredOn(h -> h.startsWith("x-forwarded-"))
           .hasSize(3);
     }
@@ -231,10 +260,12 @@ class FrontDoorBehaviourTest {
   @Test
   void absoluteFormTargetIsRoutedByItsPathAndItsAuthorityIsTheHost() throws Exception {
     try (RawConnection c = gateway.connect()) {
-      RawResponse r = c.send("GET HTTP://example.test:8080/cue/headers?x=1 HTTP/1.1\r\n" + H + "\r\n").read();
+      RawResponse r =
+          c.send("GET HTTP://example.test:8080/cue/headers?x=1 HTTP/1.1\r\n" + H + "\r\n").read();
       assertThat(r.status()).isEqualTo(200);
       assertThat(headerPairs(r.text())).contains("x-forwarded-host: example.test:8080");
-      RawResponse hello = c.send("GET http://example.test/cue/a/../hello?q HTTP/1.1\r\n" + H + "\r\n").read();
+      RawResponse hello =
+          c.send("GET http://example.test/cue/a/../hello?q HTTP/1.1\r\n" + H + "\r\n").read();
       assertThat(hello.text()).contains("\"path\": \"/cue/hello\"").contains("\"query\": \"q\"");
     }
   }
@@ -252,7 +283,8 @@ class FrontDoorBehaviourTest {
   @Test
   void clientThatDisconnectsWhileTheFunctionWorksFreesTheInstance() throws Exception {
     try (RawConnection warm = gateway.connect()) {
-      assertThat(warm.send("GET /cue/hello HTTP/1.1\r\n" + H + "\r\n").read().status()).isEqualTo(200);
+      assertThat(warm.send("GET /cue/hello HTTP/1.1\r\n" + H + "\r\n").read().status())
+          .isEqualTo(200);
     }
     RawConnection c = gateway.connect();
     c.send("GET /cue/sleep?ms=2000 HTTP/1.1\r\n" + H + "\r\n");
@@ -270,8 +302,7 @@ class FrontDoorBehaviourTest {
   }
 
   @Test
-  void slowClientReadingABigResponseGetsItByteExactWithoutTheGatewayBufferingIt()
-      throws Exception {
+  void slowClientReadingABigResponseGetsItByteExactWithoutTheGatewayBufferingIt() throws Exception {
     long mb = 50;
     long baseline = heapUsedAfterGc();
     long[] maxGrowth = {0};
@@ -321,5 +352,4 @@ class FrontDoorBehaviourTest {
     return HexFormat.of()
         .formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
   }
-
 }

@@ -60,7 +60,8 @@ class HeaderTimeoutTest {
   void headSentInPiecesThatCompletesInTimeIsServed() throws Exception {
     try (FrontDoor door = start(FrontDoor.DEFAULT_HEADER_TIMEOUT);
         RawConnection c = RawConnection.open(door.address())) {
-      for (String piece : new String[] {"GET /x", " HTTP/1.1\r\n", "Host: t\r\n", "X-A: 1\r\n", "\r\n"}) {
+      for (String piece :
+          new String[] {"GET /x", " HTTP/1.1\r\n", "Host: t\r\n", "X-A: 1\r\n", "\r\n"}) {
         c.send(piece);
         Thread.sleep(50);
       }

@@ -15,10 +15,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A test client on a raw socket: the test writes exactly the bytes it wants, and responses are
- * read by a deliberately strict HTTP/1.1 parser that fails on anything a conforming server would
- * not send (bare LF, a header without a colon, Content-Length together with Transfer-Encoding, a
- * body shorter than announced, bytes after a HEAD response).
+ * A test client on a raw socket: the test writes exactly the bytes it wants, and responses are read
+ * by a deliberately strict HTTP/1.1 parser that fails on anything a conforming server would not
+ * send (bare LF, a header without a colon, Content-Length together with Transfer-Encoding, a body
+ * shorter than announced, bytes after a HEAD response).
  */
 final class RawConnection implements AutoCloseable {
   /** How long a read may block before the test gives up: a safety net, never a measurement. */
@@ -96,7 +96,8 @@ final class RawConnection implements AutoCloseable {
       headers.add(new String[] {l.substring(0, colon), value});
     }
     RawResponse r =
-        new RawResponse(Integer.parseInt(status.substring(9, 12)), status.substring(13), headers, new byte[0]);
+        new RawResponse(
+            Integer.parseInt(status.substring(9, 12)), status.substring(13), headers, new byte[0]);
     if (r.header("content-length") != null && r.header("transfer-encoding") != null) {
       throw new IOException("response has both Content-Length and Transfer-Encoding: " + r);
     }
@@ -218,7 +219,8 @@ final class RawConnection implements AutoCloseable {
     StringBuilder sb = new StringBuilder();
     while (true) {
       if (pos == lim && !fill()) {
-        throw new EOFException("connection closed in the middle of a line: " + printable(sb.toString()));
+        throw new EOFException(
+            "connection closed in the middle of a line: " + printable(sb.toString()));
       }
       char c = (char) (buf[pos++] & 0xff);
       if (c == '\n') {

@@ -20,9 +20,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Sends the front-door conformance corpus ({@link FrontDoorConformanceTest#corpus}) to reference
  * servers and tabulates their first status next to local-lambdas' (which the conformance test
- * enforces). Runs only when the system property {@code oracles} names them, as
- * {@code name=host:port,...}: bench/oracles.sh starts nginx and Node's http module and passes it.
- * The table goes to target/oracles.md.
+ * enforces). Runs only when the system property {@code oracles} names them, as {@code
+ * name=host:port,...}: bench/oracles.sh starts nginx and Node's http module and passes it. The
+ * table goes to target/oracles.md.
  */
 class ReferenceOraclesTest {
   private static final int READ_TIMEOUT_MILLIS = 3000;
@@ -35,7 +35,8 @@ class ReferenceOraclesTest {
     for (String part : spec.split(",")) {
       String[] nameAddress = part.split("=", 2);
       String[] hostPort = nameAddress[1].split(":");
-      oracles.put(nameAddress[0], new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])));
+      oracles.put(
+          nameAddress[0], new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])));
     }
     StringBuilder table = new StringBuilder("| request | local-lambdas |");
     oracles.keySet().forEach(n -> table.append(' ').append(n).append(" |"));
@@ -43,7 +44,12 @@ class ReferenceOraclesTest {
     List<FrontDoorConformanceTest.Case> cases = FrontDoorConformanceTest.corpus().toList();
     int[] agree = new int[oracles.size()];
     for (FrontDoorConformanceTest.Case c : cases) {
-      table.append("| ").append(c.name().replace("|", "\\|")).append(" | ").append(c.status()).append(" |");
+      table
+          .append("| ")
+          .append(c.name().replace("|", "\\|"))
+          .append(" | ")
+          .append(c.status())
+          .append(" |");
       int i = 0;
       for (InetSocketAddress a : oracles.values()) {
         String answer = firstStatus(a, c.request());
@@ -55,7 +61,10 @@ class ReferenceOraclesTest {
       }
       table.append('\n');
     }
-    table.append("| **same verdict (accepted / refused) as local-lambdas** | ").append(cases.size()).append(" |");
+    table
+        .append("| **same verdict (accepted / refused) as local-lambdas** | ")
+        .append(cases.size())
+        .append(" |");
     for (int n : agree) {
       table.append(' ').append(n).append(" |");
     }
@@ -88,7 +97,9 @@ class ReferenceOraclesTest {
       if (status.isEmpty()) {
         return "closed";
       }
-      return status.startsWith("HTTP/") && status.length() >= 12 ? status.substring(9, 12) : "garbage";
+      return status.startsWith("HTTP/") && status.length() >= 12
+          ? status.substring(9, 12)
+          : "garbage";
     } catch (SocketTimeoutException e) {
       return "no answer (3 s)";
     } catch (SocketException e) {

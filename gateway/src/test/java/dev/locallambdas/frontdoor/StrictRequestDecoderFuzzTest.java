@@ -36,7 +36,7 @@ import java.util.List;
  * <p>After a failed request the front door answers and closes, so what Netty decodes after it is
  * never acted on and is not compared.
  *
- * Runs the checked-in corpus in CI; {@code JAZZER_FUZZ=1} fuzzes (bench/fuzz.sh).
+ * <p>Runs the checked-in corpus in CI; {@code JAZZER_FUZZ=1} fuzzes (bench/fuzz.sh).
  */
 class StrictRequestDecoderFuzzTest {
   private static final int MAX_INPUT = 64 * 1024;
@@ -65,7 +65,10 @@ class StrictRequestDecoderFuzzTest {
     assertThat(split).as("decoded in reads of %d bytes", readSize).isEqualTo(whole);
   }
 
-  /** Decodes {@code bytes} fed in reads of {@code readSize}, then ends the input; describes what came out. */
+  /**
+   * Decodes {@code bytes} fed in reads of {@code readSize}, then ends the input; describes what
+   * came out.
+   */
   private static List<String> decode(byte[] bytes, int readSize) {
     EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(config()));
     Outcome outcome = new Outcome();
@@ -127,7 +130,8 @@ class StrictRequestDecoderFuzzTest {
         body.append(ByteBufUtil.hexDump(data));
         if (content.decoderResult().isFailure()) {
           flushBody();
-          events.add("failed content: " + content.decoderResult().cause().getClass().getSimpleName());
+          events.add(
+              "failed content: " + content.decoderResult().cause().getClass().getSimpleName());
           failed = true;
         } else if (msg instanceof LastHttpContent last) {
           flushBody();

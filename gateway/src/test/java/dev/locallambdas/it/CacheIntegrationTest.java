@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CacheIntegrationTest {
   @TempDir Path temp;
   private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
-  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient client =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private Gateway gateway;
   private String base;
 
@@ -56,7 +57,8 @@ class CacheIntegrationTest {
   }
 
   private HttpResponse<String> get(String path, String... headers) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
     for (int i = 0; i < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);
     }
@@ -97,7 +99,9 @@ class CacheIntegrationTest {
     get("/cue/hello");
     HttpResponse<String> post =
         client.send(
-            HttpRequest.newBuilder(URI.create(base + "/cue/hello")).POST(HttpRequest.BodyPublishers.ofString("x")).build(),
+            HttpRequest.newBuilder(URI.create(base + "/cue/hello"))
+                .POST(HttpRequest.BodyPublishers.ofString("x"))
+                .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(count(post)).isEqualTo(2);
     assertThat(count(get("/cue/hello?again"))).isEqualTo(3);
@@ -202,10 +206,14 @@ class CacheIntegrationTest {
     assertThat(status.body()).contains("\"id\":\"cue\"").contains("\"hits\":");
     // A page on another origin reaching the gateway through DNS rebinding names its own host.
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.address().getPort())) {
-      socket.getOutputStream()
-          .write("GET /.local-lambdas/functions HTTP/1.1\r\nHost: evil.example:3000\r\nConnection: close\r\n\r\n"
-              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+      socket
+          .getOutputStream()
+          .write(
+              "GET /.local-lambdas/functions HTTP/1.1\r\nHost: evil.example:3000\r\nConnection: close\r\n\r\n"
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String answer =
+          new String(
+              socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
       assertThat(answer).startsWith("HTTP/1.1 403").contains("DNS rebinding");
     }
   }

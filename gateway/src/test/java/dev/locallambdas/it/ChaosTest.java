@@ -43,8 +43,10 @@ class ChaosTest {
   private static final long SECONDS = Long.getLong("chaos.seconds", 10);
   private static final long KILL_EVERY_MILLIS = Long.getLong("chaos.killEveryMillis", 1000);
   private static final int CONNECTIONS = Integer.getInteger("chaos.connections", 32);
+
   /** Far above the gateway's own queue and request timeouts (30 s): only a stall reaches it. */
   private static final int CLIENT_TIMEOUT_MILLIS = 90_000;
+
   private static final List<String> FUNCTIONS = List.of("a", "b", "h");
 
   private Gateway gateway;
@@ -76,7 +78,8 @@ class ChaosTest {
     Set<Long> pids = new ConcurrentSkipListSet<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SECONDS);
 
-    try (ScheduledExecutorService chaos = Executors.newScheduledThreadPool(2, Thread.ofVirtual().factory())) {
+    try (ScheduledExecutorService chaos =
+        Executors.newScheduledThreadPool(2, Thread.ofVirtual().factory())) {
       chaos.scheduleAtFixedRate(() -> pids.addAll(livePids()), 0, 50, TimeUnit.MILLISECONDS);
       chaos.scheduleAtFixedRate(
           () -> {
@@ -116,8 +119,15 @@ class ChaosTest {
             "chaos: %d s, %d connections, SIGKILL every %d ms: %d requests, statuses %s, %d kills,"
                 + " %d child processes in all (%d started after the first per function: restarts"
                 + " and scale-ups), %d without an answer%n",
-            SECONDS, CONNECTIONS, KILL_EVERY_MILLIS, requests.sum(), counts, kills.sum(), pids.size(),
-            pids.size() - FUNCTIONS.size(), failures.size());
+            SECONDS,
+            CONNECTIONS,
+            KILL_EVERY_MILLIS,
+            requests.sum(),
+            counts,
+            kills.sum(),
+            pids.size(),
+            pids.size() - FUNCTIONS.size(),
+            failures.size());
     System.out.print(summary);
     Files.writeString(Path.of("target", "chaos-summary.txt"), summary);
 

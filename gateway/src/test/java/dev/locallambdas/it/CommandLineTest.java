@@ -37,7 +37,11 @@ class CommandLineTest {
   void helpListsTheCommands() throws Exception {
     MainProcess help = run(TestManifests.repo(), "--help");
     assertThat(help.exitCode()).as(help.stderr()).isZero();
-    assertThat(help.stdout()).contains("Usage: local-lambdas").contains("serve").contains("validate").contains("--version");
+    assertThat(help.stdout())
+        .contains("Usage: local-lambdas")
+        .contains("serve")
+        .contains("validate")
+        .contains("--version");
   }
 
   @Test
@@ -56,7 +60,10 @@ class CommandLineTest {
   void validateHelpSaysWhatItChecks() throws Exception {
     MainProcess help = run(TestManifests.repo(), "validate", "--help");
     assertThat(help.exitCode()).as(help.stderr()).isZero();
-    assertThat(help.stdout()).contains("Usage: local-lambdas validate").contains("MANIFEST").contains("Exits 0 when valid");
+    assertThat(help.stdout())
+        .contains("Usage: local-lambdas validate")
+        .contains("MANIFEST")
+        .contains("Exits 0 when valid");
   }
 
   @Test
@@ -123,12 +130,17 @@ class CommandLineTest {
     assertThat(marker).doesNotExist();
   }
 
-  /** The control for the test above: the same manifest without the error does start the marker function. */
+  /**
+   * The control for the test above: the same manifest without the error does start the marker
+   * function.
+   */
   @Test
   void serveStartsTheEagerFunctionOfAGoodManifest() throws Exception {
     Path marker = temp.resolve("started");
     Path good = markerManifest(marker, null);
-    serving = MainProcess.start(temp, temp.resolve("logs"), "serve", good.toString(), "--bind", "127.0.0.1:0");
+    serving =
+        MainProcess.start(
+            temp, temp.resolve("logs"), "serve", good.toString(), "--bind", "127.0.0.1:0");
     serving.awaitServing();
     await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marker));
   }

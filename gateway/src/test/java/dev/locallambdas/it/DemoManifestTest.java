@@ -13,7 +13,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The bundled demo, examples/manifest.xml, exactly as `./local-lambdas` with no argument serves it. */
+/**
+ * The bundled demo, examples/manifest.xml, exactly as `./local-lambdas` with no argument serves it.
+ */
 @ExtendWith(NoLeaks.class)
 class DemoManifestTest {
   private Gateway gateway;
@@ -61,7 +63,8 @@ class DemoManifestTest {
     HttpResponse<byte[]> echoed = http.post("/echo", body);
     assertThat(echoed.statusCode()).isEqualTo(200);
     assertThat(echoed.body()).isEqualTo(body);
-    HttpResponse<byte[]> httpEcho = http.post("/http/echo", "through http".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> httpEcho =
+        http.post("/http/echo", "through http".getBytes(StandardCharsets.UTF_8));
     assertThat(new String(httpEcho.body(), StandardCharsets.UTF_8)).isEqualTo("through http");
 
     // /echo is an exact route: /echo/more belongs to no function.

@@ -59,7 +59,16 @@ class DrainTest {
         </manifest>
         """
             .formatted(repo, repo, log));
-    gateway = MainProcess.start(temp, temp.resolve("logs"), "serve", manifest.toString(), "--bind", "127.0.0.1:0", "--drain-grace", "30s");
+    gateway =
+        MainProcess.start(
+            temp,
+            temp.resolve("logs"),
+            "serve",
+            manifest.toString(),
+            "--bind",
+            "127.0.0.1:0",
+            "--drain-grace",
+            "30s");
     InetSocketAddress address = gateway.awaitServing();
     HttpTestClient http = new HttpTestClient(address);
     assertThat(http.get("/cue/hello").statusCode()).isEqualTo(200);
@@ -71,7 +80,11 @@ class DrainTest {
       }
       await("all 50 requests to be inside a child")
           .atMost(Duration.ofSeconds(60))
-          .until(() -> Files.exists(log) && Files.readAllLines(log).stream().filter(l -> l.endsWith(" sleep")).count() == IN_FLIGHT);
+          .until(
+              () ->
+                  Files.exists(log)
+                      && Files.readAllLines(log).stream().filter(l -> l.endsWith(" sleep")).count()
+                          == IN_FLIGHT);
       gateway.process().toHandle().destroy(); // SIGTERM
       List<Integer> statuses = new ArrayList<>();
       for (Future<Integer> f : answers) {

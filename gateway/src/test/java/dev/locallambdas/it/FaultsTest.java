@@ -27,9 +27,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Functions that fail in every way a child can: cut a response half-way, hang, die after reading
- * a request, stop accepting connections, crash now and then. Each test names what the client sees
- * and what the gateway does to the child.
+ * Functions that fail in every way a child can: cut a response half-way, hang, die after reading a
+ * request, stop accepting connections, crash now and then. Each test names what the client sees and
+ * what the gateway does to the child.
  */
 @ExtendWith(NoLeaks.class)
 class FaultsTest {
@@ -39,7 +39,8 @@ class FaultsTest {
   private final AtomicLong fakeNanos = new AtomicLong(1_000_000_000L);
 
   private void start(FunctionSpec... functions) throws IOException {
-    gateway = Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+    gateway =
+        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
     http = new HttpTestClient(gateway.address());
   }
 
@@ -61,8 +62,8 @@ class FaultsTest {
   // ---- crash mid-body -----------------------------------------------------------------------
 
   /**
-   * A pipe child that sent its head and part of a body, then exited: the client gets the head and
-   * a chunked body without its last chunk, then the connection closes.
+   * A pipe child that sent its head and part of a body, then exited: the client gets the head and a
+   * chunked body without its last chunk, then the connection closes.
    */
   @Test
   void childDyingMidBodyCutsTheChunkedResponseBeforeItsLastChunk() throws Exception {
@@ -85,10 +86,10 @@ class FaultsTest {
 
   /**
    * A Content-Length response of up to the front door's gathering limit is held until it is
-   * complete, so a child dying half-way leaves the client with a closed connection and no
-   * response at all (status 0 here); a longer one would show its head and a short body; when the
-   * gateway notices the death before reading the head, a 502. Either way the client cannot take
-   * it for a complete answer, and nothing is cached.
+   * complete, so a child dying half-way leaves the client with a closed connection and no response
+   * at all (status 0 here); a longer one would show its head and a short body; when the gateway
+   * notices the death before reading the head, a 502. Either way the client cannot take it for a
+   * complete answer, and nothing is cached.
    */
   @Test
   void childDyingMidBodyCutsTheContentLengthResponseShortAndNothingIsCached() throws Exception {
@@ -137,7 +138,9 @@ class FaultsTest {
     HttpResponse<String> hang = http.get("/raw/hang");
     assertThat(hang.statusCode()).isEqualTo(504);
     assertThat(hang.headers().firstValue("content-type")).hasValue("application/problem+json");
-    await("the child to record its SIGTERM").atMost(Duration.ofSeconds(10)).until(() -> Files.exists(term));
+    await("the child to record its SIGTERM")
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Files.exists(term));
     assertThat(Files.readString(term)).isEqualTo(Long.toString(pid));
     awaitGoneAndReaped(pid);
     assertThat(http.get("/raw/ok").statusCode()).isEqualTo(200);

@@ -34,7 +34,8 @@ class GatewayLifecycleTest {
   private final AtomicLong fakeNanos = new AtomicLong(1_000_000_000L);
 
   private void start(FunctionSpec... functions) throws IOException {
-    gateway = Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+    gateway =
+        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
     http = new HttpTestClient(gateway.address());
   }
 
@@ -114,7 +115,10 @@ class GatewayLifecycleTest {
     HttpResponse<String> crash = http.get("/cue/crash");
     assertThat(crash.statusCode()).isEqualTo(502);
     assertThat(crash.headers().firstValue("content-type")).hasValue("application/problem+json");
-    assertThat(crash.body()).contains("\"function\":\"cue\"").contains("status 3").contains("crashing on request");
+    assertThat(crash.body())
+        .contains("\"function\":\"cue\"")
+        .contains("status 3")
+        .contains("crashing on request");
     HttpResponse<String> after = http.get("/cue/hello");
     assertThat(after.statusCode()).isEqualTo(200);
     assertThat(pidOf(after)).isNotEqualTo(firstPid);
@@ -127,7 +131,9 @@ class GatewayLifecycleTest {
     HttpResponse<String> hang = http.get("/cue/hang");
     assertThat(hang.statusCode()).isEqualTo(504);
     assertThat(hang.body()).contains("request_timeout");
-    await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(firstPid).map(p -> !p.isAlive()).orElse(true));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> ProcessHandle.of(firstPid).map(p -> !p.isAlive()).orElse(true));
     HttpResponse<String> after = http.get("/cue/hello");
     assertThat(after.statusCode()).isEqualTo(200);
     assertThat(pidOf(after)).isNotEqualTo(firstPid);
@@ -138,12 +144,19 @@ class GatewayLifecycleTest {
     start(TestManifests.cue("cue").env("CUE_START", "fail").build());
     HttpResponse<String> r = http.get("/cue/hello");
     assertThat(r.statusCode()).isEqualTo(503);
-    assertThat(r.body()).contains("did not become ready").contains("refusing to start").contains("status 1");
+    assertThat(r.body())
+        .contains("did not become ready")
+        .contains("refusing to start")
+        .contains("status 1");
   }
 
   @Test
   void childThatNeverBecomesReadyIsKilledAtItsStartupTimeout() throws Exception {
-    start(TestManifests.cue("cue").env("CUE_START", "never").startupTimeout(Duration.ofMillis(700)).build());
+    start(
+        TestManifests.cue("cue")
+            .env("CUE_START", "never")
+            .startupTimeout(Duration.ofMillis(700))
+            .build());
     HttpResponse<String> r = http.get("/cue/hello");
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).contains("did not become ready");
@@ -174,7 +187,9 @@ class GatewayLifecycleTest {
     fakeNanos.addAndGet(Duration.ofSeconds(2).toNanos());
     long next = gateway.supervisor().cleanup(fakeNanos.get());
     assertThat(next).isEqualTo(Long.MAX_VALUE);
-    await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
     await().atMost(Duration.ofSeconds(5)).until(() -> pool("cue").instances().isEmpty());
     long again = pidOf(http.get("/cue/hello"));
     assertThat(again).isNotEqualTo(pid);
@@ -186,7 +201,9 @@ class GatewayLifecycleTest {
     pidOf(http.get("/cue/hello"));
     try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
       Future<HttpResponse<String>> slow = ex.submit(() -> http.get("/cue/sleep?ms=800"));
-      await().until(() -> pool("cue").instances().stream().mapToInt(InstanceView::inFlight).sum() == 1);
+      await()
+          .until(
+              () -> pool("cue").instances().stream().mapToInt(InstanceView::inFlight).sum() == 1);
       fakeNanos.addAndGet(Duration.ofMinutes(5).toNanos());
       gateway.supervisor().cleanup(fakeNanos.get());
       assertThat(slow.get().statusCode()).isEqualTo(200);
@@ -215,7 +232,8 @@ class GatewayLifecycleTest {
     HttpResponse<byte[]> r = http.post("/cue/sha256", body);
     assertThat(r.statusCode()).isEqualTo(200);
     String expected =
-        java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
+        java.util.HexFormat.of()
+            .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
     assertThat(new String(r.body())).contains(expected);
   }
 
@@ -239,7 +257,8 @@ class GatewayLifecycleTest {
   @Test
   void childBreakingTheProtocolGets502AndIsReplaced() throws Exception {
     start(TestManifests.raw("raw").build());
-    for (String cue : new String[] {"badheader", "badname", "badstatus", "garbage", "oversized", "twohead"}) {
+    for (String cue :
+        new String[] {"badheader", "badname", "badstatus", "garbage", "oversized", "twohead"}) {
       HttpResponse<String> ok = http.get("/raw/ok");
       assertThat(ok.statusCode()).as("before " + cue).isEqualTo(200);
       long pid = pool("raw").instances().getFirst().pid();
@@ -247,7 +266,9 @@ class GatewayLifecycleTest {
       assertThat(r.statusCode()).as(cue + ": " + r.body()).isEqualTo(502);
       assertThat(r.headers().firstValue("set-cookie")).isEmpty();
       assertThat(r.body()).contains("bad-child-response").contains("raw#");
-      await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
     }
     assertThat(http.get("/raw/ok").statusCode()).isEqualTo(200);
   }
@@ -285,7 +306,10 @@ class GatewayLifecycleTest {
   void forwardingHeadersAreTheGatewaysOwn() throws Exception {
     start(TestManifests.cue("cue").build());
     String body = http.get("/cue/headers").body();
-    assertThat(body).contains("x-forwarded-for").contains("127.0.0.1").contains("x-forwarded-proto");
+    assertThat(body)
+        .contains("x-forwarded-for")
+        .contains("127.0.0.1")
+        .contains("x-forwarded-proto");
   }
 
   @Test
@@ -328,7 +352,12 @@ class GatewayLifecycleTest {
     assertThat(readyCount("cue")).as("min_instances survive idle stop").isEqualTo(2);
     long victim = pool("cue").instances().getFirst().pid();
     ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
-    await().atMost(Duration.ofSeconds(20)).until(() -> readyCount("cue") == 2 && pool("cue").instances().stream().noneMatch(i -> i.pid() == victim));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                readyCount("cue") == 2
+                    && pool("cue").instances().stream().noneMatch(i -> i.pid() == victim));
   }
 
   private long readyCount(String id) {

@@ -65,8 +65,15 @@ class GatewayProcessTest {
     String java = ProcessHandle.current().info().command().orElseThrow();
     gateway =
         new ProcessBuilder(
-                java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.locallambdas.cli.Main",
-                "serve", manifest.toString(), "--bind", "127.0.0.1:" + port)
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.locallambdas.cli.Main",
+                "serve",
+                manifest.toString(),
+                "--bind",
+                "127.0.0.1:" + port)
             .redirectErrorStream(true)
             .redirectOutput(temp.resolve("gateway.log").toFile())
             .start();
@@ -100,7 +107,9 @@ class GatewayProcessTest {
     assertThat(run).isDirectory();
     gateway.toHandle().destroy(); // SIGTERM
     assertThat(gateway.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-    await().atMost(Duration.ofSeconds(10)).until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
     assertThat(run).doesNotExist();
     assertThat(Files.readString(temp.resolve("gateway.log"))).contains("stopped");
   }
@@ -117,7 +126,8 @@ class GatewayProcessTest {
         .atMost(Duration.ofSeconds(10))
         .until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
     try (var files = Files.list(run)) {
-      // Pipe sockets are unlinked as soon as the child connects, so nothing is left but the directory.
+      // Pipe sockets are unlinked as soon as the child connects, so nothing is left but the
+      // directory.
       assertThat(files.filter(p -> p.toString().endsWith(".sock")).toList()).isEmpty();
     }
     Files.deleteIfExists(run);
@@ -128,7 +138,9 @@ class GatewayProcessTest {
     startGateway();
     try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
       Future<HttpResponse<String>> slow = ex.submit(() -> http.get("/cue/sleep?ms=1500"));
-      await().atMost(Duration.ofSeconds(5)).until(() -> Files.readString(temp.resolve("gateway.log")).contains("cue#"));
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> Files.readString(temp.resolve("gateway.log")).contains("cue#"));
       Thread.onSpinWait();
       // Give the request time to be in flight: wait until the child has it (it sleeps 1.5 s).
       await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> true);

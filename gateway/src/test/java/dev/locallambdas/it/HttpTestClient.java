@@ -11,7 +11,10 @@ import java.time.Duration;
 /** A plain HTTP/1.1 client for tests (the JDK's), pointed at one gateway. */
 final class HttpTestClient {
   private final HttpClient client =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
   private final String base;
   private final int port;
 
@@ -22,13 +25,17 @@ final class HttpTestClient {
 
   HttpResponse<String> get(String pathAndQuery) throws IOException, InterruptedException {
     return client.send(
-        HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(Duration.ofSeconds(30)).build(),
+        HttpRequest.newBuilder(URI.create(base + pathAndQuery))
+            .timeout(Duration.ofSeconds(30))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   HttpResponse<byte[]> getBytes(String pathAndQuery) throws IOException, InterruptedException {
     return client.send(
-        HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(Duration.ofSeconds(60)).build(),
+        HttpRequest.newBuilder(URI.create(base + pathAndQuery))
+            .timeout(Duration.ofSeconds(60))
+            .build(),
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
@@ -47,7 +54,10 @@ final class HttpTestClient {
                     try {
                       var out = socket.getOutputStream();
                       out.write(
-                          ("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + body.length
+                          ("POST "
+                                  + path
+                                  + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
+                                  + body.length
                                   + "\r\nConnection: close\r\n\r\n")
                               .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                       for (int off = 0; off < body.length; off += 65536) {
@@ -58,7 +68,8 @@ final class HttpTestClient {
                       throw new java.io.UncheckedIOException(e);
                     }
                   });
-      var in = new java.io.DataInputStream(new java.io.BufferedInputStream(socket.getInputStream()));
+      var in =
+          new java.io.DataInputStream(new java.io.BufferedInputStream(socket.getInputStream()));
       String status = line(in);
       if (!status.startsWith("HTTP/1.1 200")) {
         throw new IOException("unexpected status: " + status);
@@ -75,7 +86,9 @@ final class HttpTestClient {
       }
       java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
       if (chunked) {
-        for (int size = Integer.parseInt(line(in).trim(), 16); size > 0; size = Integer.parseInt(line(in).trim(), 16)) {
+        for (int size = Integer.parseInt(line(in).trim(), 16);
+            size > 0;
+            size = Integer.parseInt(line(in).trim(), 16)) {
           out.write(in.readNBytes(size));
           line(in);
         }
@@ -101,7 +114,8 @@ final class HttpTestClient {
     return sb.toString();
   }
 
-  HttpResponse<byte[]> post(String pathAndQuery, byte[] body) throws IOException, InterruptedException {
+  HttpResponse<byte[]> post(String pathAndQuery, byte[] body)
+      throws IOException, InterruptedException {
     return client.send(
         HttpRequest.newBuilder(URI.create(base + pathAndQuery))
             .timeout(Duration.ofSeconds(60))

@@ -13,9 +13,9 @@ import java.util.Locale;
 
 /**
  * A minimal HTTP/1.1 client on one keep-alive raw socket, for load tests that must see exactly what
- * the gateway did: unlike a client library it never retries, so a response the gateway did not
- * give (a connection closed or reset before a complete response) is reported as an IOException.
- * Every read has a client-side timeout. Reconnects after a response that closed the connection.
+ * the gateway did: unlike a client library it never retries, so a response the gateway did not give
+ * (a connection closed or reset before a complete response) is reported as an IOException. Every
+ * read has a client-side timeout. Reconnects after a response that closed the connection.
  */
 final class KeepAliveClient implements AutoCloseable {
   record Answer(int status, String contentType, String body) {}
@@ -40,7 +40,8 @@ final class KeepAliveClient implements AutoCloseable {
       out = socket.getOutputStream();
     }
     try {
-      out.write(("GET " + path + " HTTP/1.1\r\nHost: load\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("GET " + path + " HTTP/1.1\r\nHost: load\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       String statusLine = line();
       if (!statusLine.startsWith("HTTP/1.1 ")) {
         throw new IOException("bad status line '" + statusLine + "'");

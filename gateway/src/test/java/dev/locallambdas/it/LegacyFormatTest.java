@@ -29,7 +29,8 @@ class LegacyFormatTest {
   private HttpTestClient http;
 
   private void serve() throws Exception {
-    gateway = MainProcess.start(TestManifests.repo(), temp, "serve", MANIFEST, "--bind", "127.0.0.1:0");
+    gateway =
+        MainProcess.start(TestManifests.repo(), temp, "serve", MANIFEST, "--bind", "127.0.0.1:0");
     http = new HttpTestClient(gateway.awaitServing());
   }
 
@@ -41,7 +42,10 @@ class LegacyFormatTest {
     }
   }
 
-  /** The service's echo ({"service", "method", "uri", "query", "headers", "body"}) without blanks after colons. */
+  /**
+   * The service's echo ({"service", "method", "uri", "query", "headers", "body"}) without blanks
+   * after colons.
+   */
   private static String echo(HttpResponse<String> r, String service) {
     return echo(r.statusCode(), r.headers(), r.body(), service);
   }
@@ -71,16 +75,26 @@ class LegacyFormatTest {
 
   private void checkService(String prefix, String service) throws Exception {
     String get = echo(http.get(prefix + "/test"), service);
-    assertThat(get).contains("\"method\":\"GET\"").contains("\"uri\":\"" + prefix + "/test\"").contains("\"query\":null");
+    assertThat(get)
+        .contains("\"method\":\"GET\"")
+        .contains("\"uri\":\"" + prefix + "/test\"")
+        .contains("\"query\":null");
     assertThat(echoedBody(get)).isEmpty();
 
     String withQuery = echo(http.get(prefix + "/test?a=1&b=two"), service);
-    assertThat(withQuery).contains("\"uri\":\"" + prefix + "/test\"").contains("\"query\":\"a=1&b=two\"");
+    assertThat(withQuery)
+        .contains("\"uri\":\"" + prefix + "/test\"")
+        .contains("\"query\":\"a=1&b=two\"");
 
     byte[] binary = everyByteValue();
     HttpResponse<byte[]> post = http.post(prefix + "/test?upload=1", binary);
     // The service's JSON is ASCII, whatever bytes its base64 carries.
-    String posted = echo(post.statusCode(), post.headers(), new String(post.body(), StandardCharsets.US_ASCII), service);
+    String posted =
+        echo(
+            post.statusCode(),
+            post.headers(),
+            new String(post.body(), StandardCharsets.US_ASCII),
+            service);
     assertThat(posted).contains("\"method\":\"POST\"").contains("\"query\":\"upload=1\"");
     assertThat(echoedBody(posted)).isEqualTo(binary);
 

@@ -55,12 +55,20 @@ final class MainProcess {
     return new MainProcess(p, out, err);
   }
 
-  /** Runs {@code Main ARGS} in {@code workingDir} to its end (at most a minute) and returns its exit status. */
-  static MainProcess run(Path workingDir, Path logs, String... args) throws IOException, InterruptedException {
+  /**
+   * Runs {@code Main ARGS} in {@code workingDir} to its end (at most a minute) and returns its exit
+   * status.
+   */
+  static MainProcess run(Path workingDir, Path logs, String... args)
+      throws IOException, InterruptedException {
     MainProcess m = start(workingDir, logs, args);
     if (!m.process.waitFor(60, TimeUnit.SECONDS)) {
       m.process.destroyForcibly().waitFor();
-      throw new AssertionError("local-lambdas " + String.join(" ", args) + " did not end within a minute:\n" + m.stderr());
+      throw new AssertionError(
+          "local-lambdas "
+              + String.join(" ", args)
+              + " did not end within a minute:\n"
+              + m.stderr());
     }
     return m;
   }

@@ -9,9 +9,9 @@ import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Checks after each test that no child process is left: every process the test JVM started must
- * be gone (the gateway reaps and kills its children at shutdown). Leftovers are killed so one
- * failing test does not poison the next, and the test fails naming them.
+ * Checks after each test that no child process is left: every process the test JVM started must be
+ * gone (the gateway reaps and kills its children at shutdown). Leftovers are killed so one failing
+ * test does not poison the next, and the test fails naming them.
  */
 public final class NoLeaks implements AfterEachCallback {
   @Override

@@ -25,7 +25,9 @@ record RawExchange(int status, Map<String, String> headers, byte[] rest, boolean
     try (Socket s = new Socket(gateway.getAddress(), gateway.getPort())) {
       s.setSoTimeout(READ_TIMEOUT_MILLIS);
       s.getOutputStream()
-          .write(("GET " + path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
       InputStream in = s.getInputStream();
       ByteArrayOutputStream all = new ByteArrayOutputStream();
       boolean reset = false;
@@ -52,7 +54,9 @@ record RawExchange(int status, Map<String, String> headers, byte[] rest, boolean
     Map<String, String> headers = new LinkedHashMap<>();
     for (int i = 1; i < lines.length; i++) {
       int colon = lines[i].indexOf(':');
-      headers.put(lines[i].substring(0, colon).toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).strip());
+      headers.put(
+          lines[i].substring(0, colon).toLowerCase(Locale.ROOT),
+          lines[i].substring(colon + 1).strip());
     }
     byte[] rest = java.util.Arrays.copyOfRange(bytes, end + 4, bytes.length);
     return new RawExchange(status, headers, rest, reset);
@@ -86,7 +90,8 @@ record RawExchange(int status, Map<String, String> headers, byte[] rest, boolean
       }
       String sizeField = s.substring(pos, eol);
       int semi = sizeField.indexOf(';');
-      int size = Integer.parseInt((semi < 0 ? sizeField : sizeField.substring(0, semi)).strip(), 16);
+      int size =
+          Integer.parseInt((semi < 0 ? sizeField : sizeField.substring(0, semi)).strip(), 16);
       pos = eol + 2;
       if (size == 0) {
         return s.startsWith("\r\n", pos);

@@ -20,9 +20,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Concurrency above 1 inside one instance, with every SDK. Overlap is proven, not timed: the
- * barrier children (test resources children/barrier.*) answer "together" only when the given
- * number of requests are inside the handler at the same moment, and "alone" when their barrier
- * times out.
+ * barrier children (test resources children/barrier.*) answer "together" only when the given number
+ * of requests are inside the handler at the same moment, and "alone" when their barrier times out.
  */
 @ExtendWith(NoLeaks.class)
 class SdkConcurrencyTest {
@@ -79,7 +78,13 @@ class SdkConcurrencyTest {
   @EnumSource(Sdk.class)
   void fourRequestsAreInsideOneInstanceAtOnceWithConcurrencyFour(Sdk sdk) throws Exception {
     // A barrier timeout far above any scheduling delay (and below the 30 s request timeout).
-    start(sdk.barrier().concurrency(4).maxInstances(1).env("BARRIER_PARTIES", "4").env("BARRIER_TIMEOUT_MS", "20000").build());
+    start(
+        sdk.barrier()
+            .concurrency(4)
+            .maxInstances(1)
+            .env("BARRIER_PARTIES", "4")
+            .env("BARRIER_TIMEOUT_MS", "20000")
+            .build());
     List<String> answers = concurrentAnswers(4);
     assertThat(answers).allSatisfy(a -> assertThat(a).startsWith("together "));
     assertThat(answers.stream().map(a -> a.substring(a.indexOf(' ') + 1)).distinct())
@@ -92,7 +97,13 @@ class SdkConcurrencyTest {
   @ParameterizedTest
   @EnumSource(Sdk.class)
   void requestsTakeTurnsWithConcurrencyOne(Sdk sdk) throws Exception {
-    start(sdk.barrier().concurrency(1).maxInstances(1).env("BARRIER_PARTIES", "2").env("BARRIER_TIMEOUT_MS", "300").build());
+    start(
+        sdk.barrier()
+            .concurrency(1)
+            .maxInstances(1)
+            .env("BARRIER_PARTIES", "2")
+            .env("BARRIER_TIMEOUT_MS", "300")
+            .build());
     assertThat(concurrentAnswers(2)).allSatisfy(a -> assertThat(a).startsWith("alone "));
   }
 }

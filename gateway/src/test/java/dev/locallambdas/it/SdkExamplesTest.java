@@ -85,7 +85,8 @@ class SdkExamplesTest {
   private void start(Sdk sdk) throws IOException {
     gateway =
         Gateway.start(
-            TestManifests.manifest(sdk.hello().env("GREETING", "hej from " + sdk).build(), sdk.echo().build()),
+            TestManifests.manifest(
+                sdk.hello().env("GREETING", "hej from " + sdk).build(), sdk.echo().build()),
             new InetSocketAddress("127.0.0.1", 0));
     http = new HttpTestClient(gateway.address());
   }
@@ -99,7 +100,10 @@ class SdkExamplesTest {
     }
   }
 
-  /** The example's JSON with the blank after each colon removed, so all four spellings compare alike. */
+  /**
+   * The example's JSON with the blank after each colon removed, so all four spellings compare
+   * alike.
+   */
   private static String compact(HttpResponse<String> r) {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return r.body().replace("\": ", "\":");
@@ -110,7 +114,8 @@ class SdkExamplesTest {
   void getSeesPathQueryAndTheManifestsEnvironment(Sdk sdk) throws Exception {
     start(sdk);
     HttpResponse<String> r = http.get("/hello/world?name=ada&n=1");
-    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+    assertThat(r.headers().firstValue("content-type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
     assertThat(compact(r))
         .contains("\"greeting\":\"hej from " + sdk + "\"")
         .contains("\"path\":\"/hello/world\"")
@@ -147,8 +152,11 @@ class SdkExamplesTest {
       for (int i = 0; i < n; i++) {
         assertThat(compact(gets.get(i).get())).contains("\"query\":\"i=" + i + "\"");
         HttpResponse<byte[]> echoed = posts.get(i).get();
-        assertThat(echoed.statusCode()).as(new String(echoed.body(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(200);
-        assertThat(new String(echoed.body(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("body " + i);
+        assertThat(echoed.statusCode())
+            .as(new String(echoed.body(), java.nio.charset.StandardCharsets.UTF_8))
+            .isEqualTo(200);
+        assertThat(new String(echoed.body(), java.nio.charset.StandardCharsets.UTF_8))
+            .isEqualTo("body " + i);
       }
     }
   }

@@ -60,7 +60,10 @@ class SlowClientsTest {
     Map<String, LongAdder> slowOutcomes = new ConcurrentHashMap<>();
     List<Thread> slow = new ArrayList<>();
     for (int i = 0; i < SLOW_CONNECTIONS; i++) {
-      slow.add(Thread.ofVirtual().name("slowloris-" + i).start(() -> slowloris(trickling, slowOutcomes)));
+      slow.add(
+          Thread.ofVirtual()
+              .name("slowloris-" + i)
+              .start(() -> slowloris(trickling, slowOutcomes)));
     }
     await("every slow connection to be trickling")
         .atMost(Duration.ofSeconds(30))
@@ -105,8 +108,13 @@ class SlowClientsTest {
             "slowloris: %d slow connections (a header byte every %d ms), %d still trickling when the"
                 + " %d normal requests were done: %d normal requests succeeded, %d failed; slow"
                 + " connections ended with %s%n",
-            SLOW_CONNECTIONS, BYTE_EVERY_MILLIS, stillTrickling, NORMAL_REQUESTS, normalOk.sum(),
-            normalFailures.size(), outcomes);
+            SLOW_CONNECTIONS,
+            BYTE_EVERY_MILLIS,
+            stillTrickling,
+            NORMAL_REQUESTS,
+            normalOk.sum(),
+            normalFailures.size(),
+            outcomes);
     System.out.print(summary);
     Files.writeString(Path.of("target", "slowloris-summary.txt"), summary);
     assertThat(normalFailures).as(summary).isEmpty();
@@ -125,7 +133,8 @@ class SlowClientsTest {
       s.setSoTimeout(60_000);
       OutputStream out = s.getOutputStream();
       InputStream in = s.getInputStream();
-      out.write("GET /cue/hello HTTP/1.1\r\nHost: slow\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          "GET /cue/hello HTTP/1.1\r\nHost: slow\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
       trickling.incrementAndGet();
       try {
         while (in.available() == 0) {

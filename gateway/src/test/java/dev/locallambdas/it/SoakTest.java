@@ -22,10 +22,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The short soak: after a warm-up (pools and keep-alive connections at their working size), 10 s of
  * steady load at 16 connections over a pipe and an http function; then the JVM's threads and open
- * file descriptors must come back to where they were before the load (within a small slack for
- * JDK internals), so nothing grows per request. The gateway runs in the test JVM, so both ends of
- * each loopback connection count, and both are closed at the end. bench/soak.sh is the long
- * version against the gateway process. The numbers go to target/soak-summary.txt.
+ * file descriptors must come back to where they were before the load (within a small slack for JDK
+ * internals), so nothing grows per request. The gateway runs in the test JVM, so both ends of each
+ * loopback connection count, and both are closed at the end. bench/soak.sh is the long version
+ * against the gateway process. The numbers go to target/soak-summary.txt.
  */
 @ExtendWith(NoLeaks.class)
 class SoakTest {
@@ -68,15 +68,24 @@ class SoakTest {
             "soak (short): %d s at %d connections over a pipe and an http function: %d requests,"
                 + " %d failed; fds %d before, %d right after the load, %d settled; threads %d"
                 + " before, %d right after the load, %d settled%n",
-            SECONDS, CONNECTIONS, requests.sum(), failures.size(), fds, fdsAfterLoad,
-            fileDescriptors(), threads, threadsAfterLoad, threads());
+            SECONDS,
+            CONNECTIONS,
+            requests.sum(),
+            failures.size(),
+            fds,
+            fdsAfterLoad,
+            fileDescriptors(),
+            threads,
+            threadsAfterLoad,
+            threads());
     System.out.print(summary);
     Files.writeString(Path.of("target", "soak-summary.txt"), summary);
     assertThat(failures).as(summary).isEmpty();
     assertThat(requests.sum()).as(summary).isPositive();
   }
 
-  private void load(long nanos, LongAdder requests, List<String> failures) throws InterruptedException {
+  private void load(long nanos, LongAdder requests, List<String> failures)
+      throws InterruptedException {
     long deadline = System.nanoTime() + nanos;
     List<Thread> workers = new ArrayList<>();
     for (int w = 0; w < CONNECTIONS; w++) {

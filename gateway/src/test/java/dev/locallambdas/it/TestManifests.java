@@ -50,7 +50,9 @@ final class TestManifests {
 
   /** Class path of the compiled Java examples and SDK (the reactor builds both before gateway). */
   static String javaExamplesClasspath() {
-    return repo().resolve("examples/java/target/classes") + ":" + repo().resolve("sdk-java/target/classes");
+    return repo().resolve("examples/java/target/classes")
+        + ":"
+        + repo().resolve("sdk-java/target/classes");
   }
 
   /** A function running a Python example, {@code examples/python/NAME}, routed at {@code route}. */
@@ -85,7 +87,10 @@ final class TestManifests {
         .workingDir(repo());
   }
 
-  /** The HTTP-mode example, examples/http/server.py (GET greets, POST echoes), routed at {@code route}. */
+  /**
+   * The HTTP-mode example, examples/http/server.py (GET greets, POST echoes), routed at {@code
+   * route}.
+   */
   static FunctionSpec.Builder httpExample(String id, String route) {
     return FunctionSpec.builder(id)
         .executable("python3")
@@ -115,7 +120,10 @@ final class TestManifests {
         .workingDir(repo());
   }
 
-  /** The barrier child (children/Barrier.java, launched from source) under the Java SDK, routed at /{id}/*. */
+  /**
+   * The barrier child (children/Barrier.java, launched from source) under the Java SDK, routed at
+   * /{id}/*.
+   */
   static FunctionSpec.Builder javaBarrier(String id) {
     return FunctionSpec.builder(id)
         .executable(java())
@@ -128,7 +136,10 @@ final class TestManifests {
         .workingDir(repo());
   }
 
-  /** The barrier child as an HTTP-mode server without SDK (children/barrier_http.py), routed at /{id}/*. */
+  /**
+   * The barrier child as an HTTP-mode server without SDK (children/barrier_http.py), routed at
+   * /{id}/*.
+   */
   static FunctionSpec.Builder httpBarrier(String id) {
     return FunctionSpec.builder(id)
         .executable("python3")

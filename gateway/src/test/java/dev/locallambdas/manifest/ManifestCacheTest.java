@@ -55,7 +55,8 @@ class ManifestCacheTest {
   @Test
   void readsEnabledTtlAndMaxEntrySize() throws Exception {
     CacheSetting c =
-        read(v1("<cache><enabled>FALSE</enabled><ttl>90s</ttl><max_entry_size>2m</max_entry_size></cache>"))
+        read(v1(
+                "<cache><enabled>FALSE</enabled><ttl>90s</ttl><max_entry_size>2m</max_entry_size></cache>"))
             .function("a")
             .cache();
 

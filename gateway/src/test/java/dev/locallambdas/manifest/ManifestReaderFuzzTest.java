@@ -12,9 +12,9 @@ import org.junit.jupiter.api.AfterAll;
 
 /**
  * The manifest reader under arbitrary file contents: a manifest is read, or refused with a {@link
- * ManifestException} that lists at least one problem; no other exception escapes. Inputs are cut
- * to 16 KiB so a run cannot be slowed by sheer size (the reader refuses DTDs, so no entity can
- * grow a small file). Runs the checked-in corpus in CI; {@code JAZZER_FUZZ=1} fuzzes.
+ * ManifestException} that lists at least one problem; no other exception escapes. Inputs are cut to
+ * 16 KiB so a run cannot be slowed by sheer size (the reader refuses DTDs, so no entity can grow a
+ * small file). Runs the checked-in corpus in CI; {@code JAZZER_FUZZ=1} fuzzes.
  */
 class ManifestReaderFuzzTest {
   private static final int MAX_INPUT = 16 * 1024;

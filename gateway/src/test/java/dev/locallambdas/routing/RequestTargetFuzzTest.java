@@ -8,8 +8,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * The path canonicaliser under arbitrary input: it either refuses a target with {@link
  * BadTargetException} or returns a canonical form that is a fixed point (parsing it again returns
- * it unchanged) and that never climbs out of the root. Runs the checked-in corpus in CI
- * (regression mode); {@code JAZZER_FUZZ=1} fuzzes (bench/fuzz.sh).
+ * it unchanged) and that never climbs out of the root. Runs the checked-in corpus in CI (regression
+ * mode); {@code JAZZER_FUZZ=1} fuzzes (bench/fuzz.sh).
  */
 class RequestTargetFuzzTest {
   @FuzzTest(maxDuration = "30s")

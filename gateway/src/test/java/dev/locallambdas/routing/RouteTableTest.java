@@ -164,7 +164,8 @@ class RouteTableTest {
     assertRefused("/a/**", "'*' is only allowed as a final '/*' segment");
     assertRefused("/a?x=1", "contains '?'");
     assertRefused("/a b", "is not a valid path: a space at index 2");
-    assertRefused("/a//b", "is not in canonical form and could never match as written; write '/a/b'");
+    assertRefused(
+        "/a//b", "is not in canonical form and could never match as written; write '/a/b'");
     assertRefused("/a/../b/*", "write '/b/*'");
     assertRefused("/%7euser/", "write '/~user/'");
     assertRefused("/a%2fb", "write '/a%2Fb'");

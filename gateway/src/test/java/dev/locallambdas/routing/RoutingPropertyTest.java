@@ -58,7 +58,9 @@ class RoutingPropertyTest {
 
       RouteTable.Match<String> m = table.match(path);
       String expected = referenceMatch(path);
-      assertThat(m == null ? null : m.pattern()).as("route for %s (%s)", raw, path).isEqualTo(expected);
+      assertThat(m == null ? null : m.pattern())
+          .as("route for %s (%s)", raw, path)
+          .isEqualTo(expected);
       if (m != null) {
         routed++;
         assertLiesUnder(raw, path, m.pattern());
@@ -75,8 +77,13 @@ class RoutingPropertyTest {
     for (int i = 0; i < pieces; i++) {
       // Rare pieces (the ones that are always rejected) less often, so many targets survive.
       String piece = PIECES[random.nextInt(PIECES.length)];
-      if (piece.equals("#") || piece.equals(" ") || piece.equals("\t") || piece.equals("%00")
-          || piece.equals("\\") || piece.equals("\u00e9") || piece.startsWith("%z")) {
+      if (piece.equals("#")
+          || piece.equals(" ")
+          || piece.equals("\t")
+          || piece.equals("%00")
+          || piece.equals("\\")
+          || piece.equals("\u00e9")
+          || piece.startsWith("%z")) {
         if (random.nextInt(4) != 0) {
           piece = "/";
         }
@@ -136,11 +143,11 @@ class RoutingPropertyTest {
     for (String pattern : PATTERNS) {
       if (pattern.endsWith("/*") || pattern.endsWith("/")) {
         boolean star = pattern.endsWith("/*");
-        List<String> base =
-            segments(pattern.substring(0, pattern.length() - (star ? 2 : 1)));
+        List<String> base = segments(pattern.substring(0, pattern.length() - (star ? 2 : 1)));
         boolean under = p.size() >= base.size() && p.subList(0, base.size()).equals(base);
         // A directory route needs something after its base: a further segment or a final '/'.
-        boolean matches = under && (star || p.size() > base.size() || (p.size() == base.size() && dir));
+        boolean matches =
+            under && (star || p.size() > base.size() || (p.size() == base.size() && dir));
         if (matches && base.size() > bestDepth) {
           best = pattern;
           bestDepth = base.size();

@@ -21,10 +21,7 @@ class SdkSuitesTest {
 
   private static String run(List<String> command) throws IOException, InterruptedException {
     Process p =
-        new ProcessBuilder(command)
-            .directory(repo().toFile())
-            .redirectErrorStream(true)
-            .start();
+        new ProcessBuilder(command).directory(repo().toFile()).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
     boolean done = p.waitFor(5, TimeUnit.MINUTES);
     String text = new String(out, StandardCharsets.UTF_8);

@@ -59,7 +59,8 @@ class FrameCodecFuzzTest {
       case FrameCodec.REQUEST_HEAD -> {
         FrameCodec.RequestHead head = FrameCodec.decodeRequestHead(payload);
         // Lower-casing a non-ASCII name can lengthen it: leave room.
-        ByteBuffer out = ByteBuffer.allocate(3 * frame.payload().remaining() + FrameCodec.HEADER_SIZE);
+        ByteBuffer out =
+            ByteBuffer.allocate(3 * frame.payload().remaining() + FrameCodec.HEADER_SIZE);
         FrameCodec.putRequestHead(
             out, frame.stream(), frame.endStream(), head.method(), head.target(), head.headers());
         Frame again = FrameCodec.decode(out.flip());

@@ -62,7 +62,8 @@ class FrameCodecTest {
 
   static Stream<Arguments> badHeaders() {
     return Stream.of(
-        Arguments.of("length 1 MiB + 1", header(1048577, 0x21, 0, 1), "exceeds the maximum payload"),
+        Arguments.of(
+            "length 1 MiB + 1", header(1048577, 0x21, 0, 1), "exceeds the maximum payload"),
         Arguments.of("length 4 GiB - 1", header(0xFFFFFFFFL, 0x21, 0, 1), "exceeds the maximum"),
         Arguments.of("unknown type", header(0, 0x45, 0, 1), "unknown frame type 0x45"),
         Arguments.of("type 0", header(0, 0x00, 0, 0), "unknown frame type 0x00"),
@@ -102,8 +103,7 @@ class FrameCodecTest {
   @Test
   void decodesOneFrameAndLeavesTheRest() throws Exception {
     ByteBuffer in =
-        ByteBuffer.wrap(
-            cat(header(3, 0x21, 1, 7), utf8("abc"), header(0, 0x30, 0, 0), raw(1, 2)));
+        ByteBuffer.wrap(cat(header(3, 0x21, 1, 7), utf8("abc"), header(0, 0x30, 0, 0), raw(1, 2)));
     Frame first = FrameCodec.decode(in);
     assertThat(first.type()).isEqualTo(FrameCodec.RESPONSE_BODY);
     assertThat(first.stream()).isEqualTo(7);
@@ -218,7 +218,9 @@ class FrameCodecTest {
         Arguments.of("no pid", cat(u16(1), u16(1)), "truncated HELLO pid"),
         Arguments.of("no sdk", cat(u16(1), u16(1), u32(42)), "truncated HELLO sdk length"),
         Arguments.of(
-            "sdk cut short", cat(u16(1), u16(1), u32(42), u16(10), utf8("py")), "truncated HELLO sdk"),
+            "sdk cut short",
+            cat(u16(1), u16(1), u32(42), u16(10), utf8("py")),
+            "truncated HELLO sdk"),
         Arguments.of("min above max", cat(u16(3), u16(2), u32(1), str16("x")), "above max_version"),
         Arguments.of("trailing", cat(u16(1), u16(1), u32(1), str16("x"), raw(9)), "unexpected"));
   }
@@ -249,7 +251,8 @@ class FrameCodecTest {
     out.clear();
     FrameCodec.putRequestHead(
         out, 7, true, "GET", "/a?b=1", Headers.builder().add("Host", "h").add("x", "é").build());
-    byte[] payload = cat(str16("GET"), str32("/a?b=1"), u16(2), field("host", "h"), field("x", "é"));
+    byte[] payload =
+        cat(str16("GET"), str32("/a?b=1"), u16(2), field("host", "h"), field("x", "é"));
     assertThat(bytes(out)).isEqualTo(cat(header(payload.length, 0x10, 1, 7), payload));
 
     out.clear();

@@ -16,11 +16,11 @@ import org.junit.jupiter.api.AfterAll;
 
 /**
  * The HTTP client's response parser (status line, fields, Content-Length and chunked framing,
- * trailers) under arbitrary bytes from a child's server, over a real loopback socket: the answer
- * is a response whose body reads to its end, or an {@link IOException} (a {@link
- * TransportException} for everything the child did wrong); nothing else escapes, and reading never
- * hangs once the child has closed. The first input byte picks GET or HEAD. Runs the checked-in
- * corpus in CI; {@code JAZZER_FUZZ=1} fuzzes.
+ * trailers) under arbitrary bytes from a child's server, over a real loopback socket: the answer is
+ * a response whose body reads to its end, or an {@link IOException} (a {@link TransportException}
+ * for everything the child did wrong); nothing else escapes, and reading never hangs once the child
+ * has closed. The first input byte picks GET or HEAD. Runs the checked-in corpus in CI; {@code
+ * JAZZER_FUZZ=1} fuzzes.
  */
 class Http1ResponseFuzzTest {
   private static final int MAX_INPUT = 64 * 1024;
@@ -28,7 +28,9 @@ class Http1ResponseFuzzTest {
 
   private static synchronized InetSocketAddress serverAddress() throws IOException {
     if (server == null) {
-      server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      server =
+          ServerSocketChannel.open()
+              .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     }
     return (InetSocketAddress) server.getLocalAddress();
   }

@@ -27,7 +27,10 @@ final class HttpTestChildren {
     }
   }
 
-  /** The repository root, for the examples (set by surefire; the module directory's parent otherwise). */
+  /**
+   * The repository root, for the examples (set by surefire; the module directory's parent
+   * otherwise).
+   */
   static Path repository() {
     String repo = System.getProperty("locallambdas.repo");
     return repo != null ? Path.of(repo) : Path.of("..").toAbsolutePath().normalize();

@@ -50,7 +50,10 @@ class HttpTransportTest {
 
   private static FunctionSpec spec(UnaryOperator<FunctionSpec.Builder> more) {
     return more.apply(
-            FunctionSpec.builder("echo").executable("python3").route("/echo/*").protocol(Protocol.HTTP))
+            FunctionSpec.builder("echo")
+                .executable("python3")
+                .route("/echo/*")
+                .protocol(Protocol.HTTP))
         .build();
   }
 
@@ -87,7 +90,9 @@ class HttpTransportTest {
     Headers headers =
         Headers.builder().add("Host", "example.test").add("X-Forwarded-For", "10.1.2.3").build();
     HttpTestSink sink =
-        send(new Request("GET", "/echo/a%20b", "x=1&y=%20", headers, BodySource.empty(), "10.1.2.3"));
+        send(
+            new Request(
+                "GET", "/echo/a%20b", "x=1&y=%20", headers, BodySource.empty(), "10.1.2.3"));
 
     assertThat(sink.status).isEqualTo(200);
     assertThat(sink.headers.get("x-method")).isEqualTo("GET");
@@ -134,7 +139,9 @@ class HttpTransportTest {
     HttpTestSink sink =
         send(new Request("PUT", "/echo/chunked", null, Headers.empty(), chunked, "x"));
 
-    assertThat(sink.headers.get("x-seen-transfer-encoding")).as(sink.headers.toString()).isEqualTo("chunked");
+    assertThat(sink.headers.get("x-seen-transfer-encoding"))
+        .as(sink.headers.toString())
+        .isEqualTo("chunked");
     assertThat(sink.bytes()).hasSize(6 + 70_000 + 5);
     assertThat(new String(sink.bytes(), 0, 6)).isEqualTo("hello ");
   }
@@ -188,13 +195,16 @@ class HttpTransportTest {
   void stopsExchangeWhenThreadIsInterrupted() throws Exception {
     startEcho(spec(b -> b));
     AtomicReference<Throwable> failure = new AtomicReference<>();
-    Thread t = Thread.ofVirtual().start(() -> {
-      try {
-        send(get("/slow", null));
-      } catch (Throwable e) {
-        failure.set(e);
-      }
-    });
+    Thread t =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    send(get("/slow", null));
+                  } catch (Throwable e) {
+                    failure.set(e);
+                  }
+                });
     await().until(() -> ((HttpEndpoint) endpoint).openConnections() == 1);
     t.interrupt();
     t.join();
@@ -206,13 +216,16 @@ class HttpTransportTest {
   void closingEndpointFailsExchangeInProgress() throws Exception {
     startEcho(spec(b -> b));
     AtomicReference<Throwable> failure = new AtomicReference<>();
-    Thread t = Thread.ofVirtual().start(() -> {
-      try {
-        send(get("/slow", null));
-      } catch (Throwable e) {
-        failure.set(e);
-      }
-    });
+    Thread t =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    send(get("/slow", null));
+                  } catch (Throwable e) {
+                    failure.set(e);
+                  }
+                });
     await().until(() -> ((HttpEndpoint) endpoint).openConnections() == 1);
     endpoint.close();
     t.join();
@@ -277,7 +290,9 @@ class HttpTransportTest {
     assertThat(endpoint.environment()).containsEntry("HTTP_ADDRESS", "unix:" + socket);
 
     HttpTestSink sink =
-        send(new Request("POST", "/echo/u", "q=1", Headers.empty(), BodySource.of("hi".getBytes()), "x"));
+        send(
+            new Request(
+                "POST", "/echo/u", "q=1", Headers.empty(), BodySource.of("hi".getBytes()), "x"));
     assertThat(sink.headers.get("x-target")).isEqualTo("/echo/u?q=1");
     assertThat(sink.text()).isEqualTo("hi");
 
@@ -310,7 +325,11 @@ class HttpTransportTest {
               TransportException.class,
               e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.NOT_READY))
           .hasMessageContaining(
-              "port " + port + " is taken by another process (pid " + ProcessHandle.current().pid() + ")");
+              "port "
+                  + port
+                  + " is taken by another process (pid "
+                  + ProcessHandle.current().pid()
+                  + ")");
     }
   }
 
@@ -349,7 +368,8 @@ class HttpTransportTest {
     endpoint = new HttpTransport().prepare(new EndpointContext(spec(b -> b), 1, runDirectory));
     int port = Integer.parseInt(endpoint.environment().get("PORT"));
     Process p =
-        children.start(endpoint.environment(), null, "python3", "-c", "import time; time.sleep(600)");
+        children.start(
+            endpoint.environment(), null, "python3", "-c", "import time; time.sleep(600)");
 
     assertThatThrownBy(() -> endpoint.awaitReady(Duration.ofMillis(300), p.toHandle()))
         .isInstanceOfSatisfying(

@@ -27,8 +27,10 @@ class LegacyTransportsTest {
 
   /** The two legacy modes, each with its example service from examples/legacy. */
   enum Mode {
-    PIPE(Protocol.LEGACY_PIPE, "/pipe", "examples/legacy/pipe_only_service.py", "pipe_only_service"),
-    HTTP(Protocol.LEGACY_HTTP, "/http", "examples/legacy/http_only_service.py", "http_only_service");
+    PIPE(
+        Protocol.LEGACY_PIPE, "/pipe", "examples/legacy/pipe_only_service.py", "pipe_only_service"),
+    HTTP(
+        Protocol.LEGACY_HTTP, "/http", "examples/legacy/http_only_service.py", "http_only_service");
 
     final Protocol protocol;
     final String prefix;
@@ -43,7 +45,9 @@ class LegacyTransportsTest {
     }
 
     Transport transport() {
-      return protocol == Protocol.LEGACY_PIPE ? new LegacyPipeTransport() : new LegacyHttpTransport();
+      return protocol == Protocol.LEGACY_PIPE
+          ? new LegacyPipeTransport()
+          : new LegacyHttpTransport();
     }
   }
 
@@ -79,7 +83,8 @@ class LegacyTransportsTest {
   private void start(Mode mode) throws Exception {
     endpoint = mode.transport().prepare(new EndpointContext(spec(mode), 1, runDirectory));
     Process p =
-        children.start(endpoint.environment(), HttpTestChildren.repository(), "python3", mode.script);
+        children.start(
+            endpoint.environment(), HttpTestChildren.repository(), "python3", mode.script);
     endpoint.awaitReady(STARTUP, p.toHandle());
   }
 
@@ -116,7 +121,9 @@ class LegacyTransportsTest {
     assertThat(echo.get("method")).isEqualTo("POST");
     assertThat(echo.get("uri")).isEqualTo(mode.prefix + "/items");
     assertThat(echo.get("query")).isSameAs(Json.NULL);
-    assertThat(echo.get("headers")).asInstanceOf(InstanceOfAssertFactories.LIST).contains(List.of("x-test", "yes \"quoted\" é"));
+    assertThat(echo.get("headers"))
+        .asInstanceOf(InstanceOfAssertFactories.LIST)
+        .contains(List.of("x-test", "yes \"quoted\" é"));
     assertThat(Base64.getDecoder().decode((String) echo.get("body"))).isEqualTo(body);
 
     // The child serves request after request (a new connection each time for the pipe mode).
@@ -142,7 +149,8 @@ class LegacyTransportsTest {
   @EnumSource(Mode.class)
   void answersEmptyBodyForInvalidBase64(Mode mode) throws Exception {
     start(mode);
-    HttpTestSink sink = send("GET", mode.prefix + "/broken/base64", null, Headers.empty(), new byte[0]);
+    HttpTestSink sink =
+        send("GET", mode.prefix + "/broken/base64", null, Headers.empty(), new byte[0]);
 
     assertThat(sink.status).isEqualTo(200);
     assertThat(sink.headers.size()).isZero();
@@ -167,7 +175,9 @@ class LegacyTransportsTest {
   void refusesBodyLargerThanLimit(Mode mode) throws Exception {
     start(mode);
     assertThatThrownBy(
-            () -> send("POST", mode.prefix + "/big", null, Headers.empty(), new byte[1024 * 1024 + 1]))
+            () ->
+                send(
+                    "POST", mode.prefix + "/big", null, Headers.empty(), new byte[1024 * 1024 + 1]))
         .isInstanceOf(BodyTooLargeException.class);
   }
 

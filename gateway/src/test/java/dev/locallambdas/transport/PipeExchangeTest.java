@@ -134,7 +134,8 @@ class PipeExchangeTest {
     assertThat(r.chunks()).isEmpty(); // a single REQUEST_HEAD with END_STREAM
     assertThat(sink.status).isEqualTo(200);
     assertThat(sink.contentLength).isEqualTo(5);
-    assertThat(sink.headers.toString()).isEqualTo("Headers[content-type: text/plain, x-trace: abc]");
+    assertThat(sink.headers.toString())
+        .isEqualTo("Headers[content-type: text/plain, x-trace: abc]");
     assertThat(sink.text()).isEqualTo("hello");
     assertThat(sink.ended).isTrue();
   }
@@ -205,7 +206,8 @@ class PipeExchangeTest {
               // A streaming echo: answers each body frame as it arrives, before the body ends.
               Frame head = ch.expect(FrameCodec.REQUEST_HEAD);
               int id = head.stream();
-              ch.head(id, 200, Headers.builder().add("content-type", "application/x").build(), false);
+              ch.head(
+                  id, 200, Headers.builder().add("content-type", "application/x").build(), false);
               boolean end = false;
               while (!end) {
                 Frame f = ch.expect(FrameCodec.REQUEST_BODY);
@@ -218,7 +220,8 @@ class PipeExchangeTest {
     endpoint.exchange(
         post(
             "/echo/upload",
-            chunked(body, true, new int[] {100_000, 70_000, 10, 65_536}, new boolean[] {false, true})),
+            chunked(
+                body, true, new int[] {100_000, 70_000, 10, 65_536}, new boolean[] {false, true})),
         sink);
     c.join();
 
@@ -544,7 +547,8 @@ class PipeExchangeTest {
     assertThat(t).hasMessageContaining(message);
     if (kind.breaksInstance()) {
       // The connection is gone: the next request was never delivered and may be retried elsewhere.
-      Throwable next = catchThrowable(() -> endpoint.exchange(get("/echo/y"), new CollectingSink()));
+      Throwable next =
+          catchThrowable(() -> endpoint.exchange(get("/echo/y"), new CollectingSink()));
       assertThat(kindOf(next)).isEqualTo(Kind.NOT_DELIVERED);
     }
   }
@@ -683,7 +687,8 @@ class PipeExchangeTest {
             throw new ClientGoneException("client went away mid-upload");
           }
         };
-    Throwable t = catchThrowable(() -> endpoint.exchange(post("/echo/x", broken), new CollectingSink()));
+    Throwable t =
+        catchThrowable(() -> endpoint.exchange(post("/echo/x", broken), new CollectingSink()));
     c.join();
     assertThat(t).isInstanceOf(ClientGoneException.class);
   }
@@ -726,7 +731,9 @@ class PipeExchangeTest {
                 });
     Received r = child.request();
     Throwable t = catchThrowable(() -> endpoint.exchange(get("/echo/more"), new CollectingSink()));
-    assertThat(t).isInstanceOf(IllegalStateException.class).hasMessageContaining("concurrency of 1");
+    assertThat(t)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("concurrency of 1");
     child.respond(r.id(), 204, Headers.empty(), new byte[0]);
     caller.join();
   }

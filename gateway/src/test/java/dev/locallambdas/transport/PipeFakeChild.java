@@ -154,7 +154,8 @@ final class PipeFakeChild implements AutoCloseable {
       body.write(bytes, 0, bytes.length);
       end = f.endStream();
     }
-    return new Received(head.stream(), h.method(), h.target(), h.headers(), body.toByteArray(), chunks);
+    return new Received(
+        head.stream(), h.method(), h.target(), h.headers(), body.toByteArray(), chunks);
   }
 
   /** Answers one request: a head and, when the body is not empty, one final body frame. */

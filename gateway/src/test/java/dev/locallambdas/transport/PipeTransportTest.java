@@ -47,7 +47,8 @@ class PipeTransportTest {
   }
 
   private TransportException notReady(PipeEndpoint e, Duration timeout, ProcessHandle process) {
-    Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> e.awaitReady(timeout, process));
+    Throwable t =
+        org.assertj.core.api.Assertions.catchThrowable(() -> e.awaitReady(timeout, process));
     assertThat(t).isInstanceOf(TransportException.class);
     TransportException te = (TransportException) t;
     assertThat(te.kind()).isEqualTo(Kind.NOT_READY);
@@ -58,7 +59,8 @@ class PipeTransportTest {
   void listensInTheRunDirectoryAndAnnouncesTheAddress() throws Exception {
     PipeEndpoint e = prepare(1);
     Path socket = runDir.resolve("echo-3.sock");
-    assertThat(e.environment()).containsExactly(java.util.Map.entry("PIPE_ADDRESS", socket.toString()));
+    assertThat(e.environment())
+        .containsExactly(java.util.Map.entry("PIPE_ADDRESS", socket.toString()));
     assertThat(socket).exists();
   }
 
@@ -69,8 +71,7 @@ class PipeTransportTest {
     child.hello(1, 1);
     e.awaitReady(LONG, ProcessHandle.current());
 
-    assertThat(child.welcome())
-        .isEqualTo(new FrameCodec.Welcome(1, 4, 1_048_576, "echo"));
+    assertThat(child.welcome()).isEqualTo(new FrameCodec.Welcome(1, 4, 1_048_576, "echo"));
     assertThat(runDir.resolve("echo-3.sock")).doesNotExist();
   }
 

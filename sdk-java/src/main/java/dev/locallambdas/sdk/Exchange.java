@@ -30,7 +30,11 @@ final class Exchange implements Runnable {
   private boolean headSent;
 
   Exchange(
-      Server server, int id, String method, String target, List<Map.Entry<String, String>> headers) {
+      Server server,
+      int id,
+      String method,
+      String target,
+      List<Map.Entry<String, String>> headers) {
     this.server = server;
     this.id = id;
     this.body = new RequestBody(server.sequential() ? server : null);
@@ -127,13 +131,13 @@ final class Exchange implements Runnable {
       return;
     }
     headSent = true;
-    ByteBuffer headFrame = Frame.header(RESPONSE_HEAD, length == 0 ? flags : 0, id,
-        frames.checked(head.length));
+    ByteBuffer headFrame =
+        Frame.header(RESPONSE_HEAD, length == 0 ? flags : 0, id, frames.checked(head.length));
     if (length == 0) {
       frames.send(headFrame, ByteBuffer.wrap(head));
     } else {
-      frames.send(headFrame, ByteBuffer.wrap(head), Frame.header(RESPONSE_BODY, flags, id, length),
-          data);
+      frames.send(
+          headFrame, ByteBuffer.wrap(head), Frame.header(RESPONSE_BODY, flags, id, length), data);
     }
   }
 

@@ -8,6 +8,7 @@ record Frame(int type, int flags, int stream, byte[] payload) {
 
   static final int HEADER_SIZE = 10;
   static final int MAX_PAYLOAD = 1 << 20;
+
   /** The largest body chunk this SDK sends, as the spec recommends. */
   static final int CHUNK = 64 * 1024;
 

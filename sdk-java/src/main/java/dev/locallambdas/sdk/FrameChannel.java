@@ -12,6 +12,7 @@ import java.nio.channels.SocketChannel;
 final class FrameChannel implements Closeable {
 
   private final SocketChannel channel;
+
   /** Read-ahead, in read mode: one read(2) usually brings a small frame's header and payload. */
   private final ByteBuffer input = ByteBuffer.allocate(Frame.HEADER_SIZE + Frame.CHUNK);
 
@@ -66,8 +67,8 @@ final class FrameChannel implements Closeable {
   }
 
   /**
-   * Whether {@link #read} would find input (a frame or end of stream) without waiting. Only for
-   * the sequential mode, where no other thread is blocked reading.
+   * Whether {@link #read} would find input (a frame or end of stream) without waiting. Only for the
+   * sequential mode, where no other thread is blocked reading.
    */
   boolean hasInput() throws IOException {
     if (input.hasRemaining()) {

@@ -8,8 +8,8 @@ package dev.locallambdas.sdk;
 public interface Handler {
 
   /**
-   * Returns the response to {@code request}. An exception becomes a {@code 500} response (the
-   * stack trace goes to stderr), or aborts the response if its head was already sent.
+   * Returns the response to {@code request}. An exception becomes a {@code 500} response (the stack
+   * trace goes to stderr), or aborts the response if its head was already sent.
    */
   Response handle(Request request) throws Exception;
 }

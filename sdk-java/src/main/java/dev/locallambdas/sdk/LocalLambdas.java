@@ -19,8 +19,8 @@ public final class LocalLambdas {
 
   /**
    * Connects to the gateway at {@code PIPE_ADDRESS} and serves requests until the gateway goes
-   * away, then exits the JVM with status 0 (1 after a protocol or connection error, 2 when
-   * {@code PIPE_ADDRESS} is not set). Never returns.
+   * away, then exits the JVM with status 0 (1 after a protocol or connection error, 2 when {@code
+   * PIPE_ADDRESS} is not set). Never returns.
    */
   public static void serve(Handler handler) {
     if (handler == null) {

@@ -32,7 +32,8 @@ final class PayloadWriter {
   PayloadWriter str16(String text) {
     byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
     if (utf8.length > 0xFFFF) {
-      throw new IllegalArgumentException("longer than 65535 bytes: " + text.substring(0, 40) + "...");
+      throw new IllegalArgumentException(
+          "longer than 65535 bytes: " + text.substring(0, 40) + "...");
     }
     u16(utf8.length);
     return raw(utf8);

@@ -55,7 +55,8 @@ public final class Response {
 
   /** 200 with a JSON body (the text is sent as given). */
   public static Response json(String json) {
-    return of(200, json.getBytes(StandardCharsets.UTF_8)).header("content-type", "application/json");
+    return of(200, json.getBytes(StandardCharsets.UTF_8))
+        .header("content-type", "application/json");
   }
 
   /** The status with raw body bytes (the array is not copied; do not change it afterwards). */
@@ -72,14 +73,16 @@ public final class Response {
   }
 
   /**
-   * Adds a header (a repeated name is sent several times) and returns this response. Names are
-   * sent in lower case.
+   * Adds a header (a repeated name is sent several times) and returns this response. Names are sent
+   * in lower case.
    */
   public Response header(String name, String value) {
     if (name == null || name.isEmpty() || !isToken(name)) {
       throw new IllegalArgumentException("header name is not an HTTP token: " + name);
     }
-    if (value == null || value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0
+    if (value == null
+        || value.indexOf('\r') >= 0
+        || value.indexOf('\n') >= 0
         || value.indexOf('\0') >= 0) {
       throw new IllegalArgumentException(
           "header " + name + " value is null or contains CR, LF or NUL: " + value);

@@ -108,8 +108,10 @@ final class Server {
     }
     if (frame.type() != Frame.WELCOME || frame.stream() != 0) {
       throw new ProtocolException(
-          "expected WELCOME on stream 0, got type " + Frame.hex(frame.type())
-              + " on stream " + frame.stream());
+          "expected WELCOME on stream 0, got type "
+              + Frame.hex(frame.type())
+              + " on stream "
+              + frame.stream());
     }
     PayloadReader welcome = new PayloadReader(frame.payload(), "WELCOME");
     int version = welcome.u16();
@@ -168,8 +170,7 @@ final class Server {
         }
       }
       if (inFlight >= concurrency) {
-        throw new ProtocolException(
-            "request " + id + " exceeds the concurrency of " + concurrency);
+        throw new ProtocolException("request " + id + " exceeds the concurrency of " + concurrency);
       }
       // Replaces an answered request whose late body frames were being discarded.
       exchanges.put(id, exchange);
@@ -217,8 +218,7 @@ final class Server {
     }
     // An id not in use is a RESET that crossed our END_STREAM: ignored.
     if (exchange != null) {
-      exchange.reset(
-          reason.isEmpty() ? "reset by the gateway" : "reset by the gateway: " + reason);
+      exchange.reset(reason.isEmpty() ? "reset by the gateway" : "reset by the gateway: " + reason);
     }
   }
 

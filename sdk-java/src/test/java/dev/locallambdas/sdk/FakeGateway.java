@@ -43,13 +43,17 @@ final class FakeGateway implements AutoCloseable {
     if (hello == null || hello.type() != Frame.HELLO) {
       throw new IllegalStateException("expected HELLO, got " + hello);
     }
-    send(Frame.WELCOME, 0, 0,
-        payload(out -> {
-          out.writeShort(1);
-          out.writeShort(concurrency);
-          out.writeInt(maxPayload);
-          writeStr16(out, "test-function");
-        }));
+    send(
+        Frame.WELCOME,
+        0,
+        0,
+        payload(
+            out -> {
+              out.writeShort(1);
+              out.writeShort(concurrency);
+              out.writeInt(maxPayload);
+              writeStr16(out, "test-function");
+            }));
   }
 
   static FakeGateway start(Handler handler, int concurrency) throws IOException {
@@ -72,20 +76,24 @@ final class FakeGateway implements AutoCloseable {
 
   void request(int id, String method, String target, boolean end, String... headerPairs)
       throws IOException {
-    send(Frame.REQUEST_HEAD, end ? Frame.END_STREAM : 0, id,
-        payload(out -> {
-          writeStr16(out, method);
-          byte[] t = target.getBytes(StandardCharsets.UTF_8);
-          out.writeInt(t.length);
-          out.write(t);
-          out.writeShort(headerPairs.length / 2);
-          for (int i = 0; i < headerPairs.length; i += 2) {
-            writeStr16(out, headerPairs[i]);
-            byte[] v = headerPairs[i + 1].getBytes(StandardCharsets.UTF_8);
-            out.writeInt(v.length);
-            out.write(v);
-          }
-        }));
+    send(
+        Frame.REQUEST_HEAD,
+        end ? Frame.END_STREAM : 0,
+        id,
+        payload(
+            out -> {
+              writeStr16(out, method);
+              byte[] t = target.getBytes(StandardCharsets.UTF_8);
+              out.writeInt(t.length);
+              out.write(t);
+              out.writeShort(headerPairs.length / 2);
+              for (int i = 0; i < headerPairs.length; i += 2) {
+                writeStr16(out, headerPairs[i]);
+                byte[] v = headerPairs[i + 1].getBytes(StandardCharsets.UTF_8);
+                out.writeInt(v.length);
+                out.write(v);
+              }
+            }));
   }
 
   void body(int id, byte[] data, boolean end) throws IOException {

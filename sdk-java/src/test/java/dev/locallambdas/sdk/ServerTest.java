@@ -45,8 +45,15 @@ class ServerTest {
     Handler handler =
         request ->
             Response.ok(
-                    request.method() + " " + request.path() + " " + request.query() + " "
-                        + request.header("X-Thing") + " " + request.headers().size())
+                    request.method()
+                        + " "
+                        + request.path()
+                        + " "
+                        + request.query()
+                        + " "
+                        + request.header("X-Thing")
+                        + " "
+                        + request.headers().size())
                 .header("X-Reply", "yes");
     try (FakeGateway gateway = FakeGateway.start(handler, 1)) {
       gateway.request(1, "GET", "/fn/items?id=7&x=é", true, "x-thing", "one", "x-thing", "two");
@@ -105,8 +112,7 @@ class ServerTest {
   void streamsBodyThroughWhileItArrives(int concurrency) throws Exception {
     byte[] data = new byte[3 * 1024 * 1024];
     new Random(7).nextBytes(data);
-    Handler echo =
-        request -> Response.streaming(200, out -> request.body().transferTo(out));
+    Handler echo = request -> Response.streaming(200, out -> request.body().transferTo(out));
     try (FakeGateway gateway = FakeGateway.start(echo, concurrency)) {
       gateway.request(9, "PUT", "/echo", false);
       // Sends while it reads: the SDK answers before the body has ended.
@@ -232,7 +238,8 @@ class ServerTest {
       }
       Map<Integer, FakeGateway.Answer> answers = gateway.answers(4);
       for (int id = 1; id <= 4; id++) {
-        assertThat(answers.get(id).text()).isEqualTo("/r" + id + ":" + id + ".0;" + id + ".1;" + id + ".2;");
+        assertThat(answers.get(id).text())
+            .isEqualTo("/r" + id + ":" + id + ".0;" + id + ".1;" + id + ".2;");
       }
     }
   }
