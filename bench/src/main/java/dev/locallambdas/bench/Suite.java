@@ -532,7 +532,9 @@ final class Suite {
     static String get() {
       try {
         Process p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
-        String v = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        String v =
+            new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                .trim();
         p.waitFor(5, TimeUnit.SECONDS);
         return v;
       } catch (IOException e) {

@@ -88,7 +88,6 @@ final class ChannelResponseSink implements ResponseSink {
   @Override
   public void head(int status, Headers headers, long contentLength) throws IOException {
     checkOpen();
-    committed = true;
     keepAlive = keepAliveRequested && !forceClose;
     HttpResponseStatus st = HttpResponseStatus.valueOf(status);
     boolean noBody = headRequest || status == 204 || status == 304 || status < 200;
@@ -120,6 +119,7 @@ final class ChannelResponseSink implements ResponseSink {
       h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
     if (gathered == null) {
+      committed = true;
       channel.write(pendingHead);
       pendingHead = null;
     }
@@ -144,6 +144,7 @@ final class ChannelResponseSink implements ResponseSink {
     checkOpen();
     ChannelFuture f;
     if (pendingHead != null) {
+      committed = true;
       if (pendingHead instanceof DefaultFullHttpResponse full) {
         full.headers().set(HttpHeaderNames.CONTENT_LENGTH, gathered.readableBytes());
       }
@@ -164,6 +165,8 @@ final class ChannelResponseSink implements ResponseSink {
 
   /** Writes one of the gateway's own error responses. */
   void writeProblem(Problem problem, String instance, boolean close) {
+    // A gathered response that never reached the client is dropped: the error replaces it.
+    discardGathered();
     committed = true;
     keepAlive = keepAliveRequested && !close && !forceClose;
     finish(channel.writeAndFlush(ProblemJson.response(problem, instance, !keepAlive, headRequest)));
@@ -171,13 +174,23 @@ final class ChannelResponseSink implements ResponseSink {
 
   /** Aborts a response that cannot be completed: the client sees the connection close. */
   void abort() {
-    if (gathered != null) {
-      gathered.release();
-      gathered = null;
-    }
+    discardGathered();
     channel.close();
   }
 
+  private void discardGathered() {
+    if (pendingHead != null && gathered != null) {
+      gathered.release();
+    }
+    gathered = null;
+    pendingHead = null;
+  }
+
+  /**
+   * True once bytes of the response went to the client. A small response being gathered is not
+   * committed yet, so a child dying in its middle still gets a clean 502 instead of a cut
+   * connection.
+   */
   @Override
   public boolean committed() {
     return committed;
