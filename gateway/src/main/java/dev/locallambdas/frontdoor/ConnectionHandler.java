@@ -60,6 +60,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
   private static final int MAX_BACKLOG = 64;
 
+  /** Methods every function accepts; others only when its manifest lists them (<method>). */
+  private static final java.util.Set<String> STANDARD_METHODS =
+      java.util.Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");
+
   /**
    * After a response that ends the connection, how long unread input is still read and thrown away
    * (RFC 9112 section 9.6): closing at once while the client is still sending makes the kernel
@@ -261,6 +265,24 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     FunctionPool pool = match.target();
+    String method = req.method().name();
+    if (!STANDARD_METHODS.contains(method) && !pool.spec().extraMethods().contains(method)) {
+      reject(
+          req,
+          Problem.of(501, "method-not-implemented", "Not Implemented")
+              .function(pool.spec().id())
+              .detail(
+                  "function '"
+                      + pool.spec().id()
+                      + "' does not accept method "
+                      + method
+                      + "; add <method>"
+                      + method
+                      + "</method> to it in the manifest to pass it on")
+              .build(),
+          true);
+      return;
+    }
     long max = pool.spec().maxBodyBytes();
     long length = chunked ? -1 : HttpUtil.getContentLength(req, 0L);
     if (length > max) {

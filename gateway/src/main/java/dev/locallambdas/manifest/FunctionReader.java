@@ -46,6 +46,7 @@ final class FunctionReader {
     r.put("executable", SINGLE);
     r.put("arg", new Rule(true, true, Set.of()));
     r.put("route", new Rule(true, false, Set.of()));
+    r.put("method", new Rule(true, false, Set.of()));
     r.put("pipe_name", SINGLE);
     r.put("working_dir", SINGLE);
     r.put("communication_mode", SINGLE);
@@ -254,6 +255,7 @@ final class FunctionReader {
     single("executable", builder::executable);
     each("arg", (e, v) -> builder.arg(v));
     each("route", (e, v) -> builder.route(v));
+    each("method", (e, v) -> builder.method(v));
     single("pipe_name", builder::pipeName);
     applyWorkingDir();
     applyProtocol();

@@ -20,6 +20,7 @@ public final class FunctionSpec {
   private final String executable;
   private final List<String> args;
   private final List<String> routes;
+  private final java.util.Set<String> extraMethods;
   private final String pipeName;
   private final Path workingDir;
   private final Protocol protocol;
@@ -45,6 +46,7 @@ public final class FunctionSpec {
     this.executable = b.executable;
     this.args = List.copyOf(b.args);
     this.routes = List.copyOf(b.routes);
+    this.extraMethods = java.util.Set.copyOf(b.extraMethods);
     this.pipeName = b.pipeName;
     this.workingDir = b.workingDir;
     this.protocol = b.protocol;
@@ -89,6 +91,7 @@ public final class FunctionSpec {
     b.executable = executable;
     b.args.addAll(args);
     b.routes.addAll(routes);
+    b.extraMethods.addAll(extraMethods);
     b.pipeName = pipeName;
     b.workingDir = workingDir;
     b.protocol = protocol;
@@ -127,6 +130,14 @@ public final class FunctionSpec {
   /** Route patterns in manifest order, e.g. "/api/*" or "/health". */
   public List<String> routes() {
     return routes;
+  }
+
+  /**
+   * Request methods this function accepts beyond the standard ones (GET, HEAD, POST, PUT, DELETE,
+   * PATCH, OPTIONS), e.g. PROPFIND for WebDAV; other methods get 501 at the front door.
+   */
+  public java.util.Set<String> extraMethods() {
+    return extraMethods;
   }
 
   /** The original's pipe_name, kept for compatibility and log labels; may be null. */
@@ -229,6 +240,7 @@ public final class FunctionSpec {
     private String executable;
     private final List<String> args = new java.util.ArrayList<>();
     private final List<String> routes = new java.util.ArrayList<>();
+    private final java.util.Set<String> extraMethods = new java.util.LinkedHashSet<>();
     private String pipeName;
     private Path workingDir;
     private Protocol protocol = Protocol.PIPE;
@@ -293,6 +305,36 @@ public final class FunctionSpec {
       }
       routes.add(pattern);
       return this;
+    }
+
+    /** Accepts a request method beyond the standard ones; it must be an HTTP token. */
+    public Builder method(String value) {
+      if (value == null || value.isEmpty() || !value.chars().allMatch(Builder::tokenChar)) {
+        throw new IllegalArgumentException(
+            "method '"
+                + value
+                + "' of '"
+                + id
+                + "' is not an HTTP method name (a token such as PROPFIND)");
+      }
+      if (value.equals("CONNECT") || value.equals("TRACE")) {
+        throw new IllegalArgumentException(
+            "method '"
+                + value
+                + "' of '"
+                + id
+                + "' cannot be routed to a function: the gateway never"
+                + " forwards CONNECT or TRACE");
+      }
+      extraMethods.add(value);
+      return this;
+    }
+
+    private static boolean tokenChar(int c) {
+      return (c >= 'A' && c <= 'Z')
+          || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
     }
 
     public Builder pipeName(String value) {

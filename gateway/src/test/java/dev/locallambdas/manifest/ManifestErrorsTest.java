@@ -113,7 +113,7 @@ class ManifestErrorsTest {
                 + ":8: <colour> of 'hello': unknown element; known elements are arg, cache,"
                 + " communication_mode, concurrency, env, executable, http_listen, id,"
                 + " idle_timeout, max_body_size, max_instances, max_requests_per_instance,"
-                + " min_instances, pipe_name, protocol, queue_size, queue_timeout, ready_path,"
+                + " method, min_instances, pipe_name, protocol, queue_size, queue_timeout, ready_path,"
                 + " request_timeout, route, start, startup_timeout, stop_grace, working_dir");
   }
 
