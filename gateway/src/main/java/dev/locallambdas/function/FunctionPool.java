@@ -214,6 +214,16 @@ public final class FunctionPool {
     if (e.kind() == TransportException.Kind.CHILD_FAILED
         || e.kind() == TransportException.Kind.NOT_DELIVERED) {
       ExitStatus status = awaitExit(process, Duration.ofSeconds(1));
+      if (status != null) {
+        // Counted as a crash by onExit even though release() will ask for a stop next: the
+        // exit may be reported to onExit only after that request.
+        lock.lock();
+        try {
+          instance.crashed = !instance.stopRequested; // not when the gateway stopped it itself
+        } finally {
+          lock.unlock();
+        }
+      }
       what =
           status != null
               ? "instance "
@@ -533,7 +543,8 @@ public final class FunctionPool {
       if (instance.state == InstanceState.STARTING) {
         return; // awaitReady sees the death and reports it through startFailed
       }
-      unexpected = !instance.stopRequested && instance.state != InstanceState.STOPPED;
+      unexpected =
+          instance.crashed || (!instance.stopRequested && instance.state != InstanceState.STOPPED);
       instance.state = InstanceState.STOPPED;
       instances.remove(instance);
       if (unexpected) {

@@ -17,6 +17,10 @@ final class Instance {
   long spawnedNanos;
   long readyNanos;
   boolean stopRequested;
+
+  /** The process died by itself while serving a request (set before any stop is requested). */
+  boolean crashed;
+
   Endpoint endpoint;
   ChildProcess process;
   volatile ExitStatus exitStatus;

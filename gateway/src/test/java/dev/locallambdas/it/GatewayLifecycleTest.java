@@ -178,6 +178,20 @@ class GatewayLifecycleTest {
   }
 
   @Test
+  void crashesWhileServingCountTowardsTheBackOff() throws Exception {
+    startWithFakeClock(TestManifests.cue("cue").build());
+    for (int i = 0; i < 2; i++) {
+      assertThat(http.get("/cue/crash").statusCode()).isEqualTo(502);
+      await().atMost(Duration.ofSeconds(10)).until(() -> pool("cue").instances().isEmpty());
+    }
+    HttpResponse<String> looping = http.get("/cue/hello");
+    assertThat(looping.statusCode()).isEqualTo(503);
+    assertThat(looping.body()).contains("crash-loop").contains("status 3");
+    fakeNanos.addAndGet(Duration.ofMinutes(1).toNanos());
+    assertThat(http.get("/cue/hello").statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void idleInstanceIsStoppedAfterIdleTimeoutAndRestartedOnDemand() throws Exception {
     startWithFakeClock(TestManifests.cue("cue").idleTimeout(Duration.ofSeconds(30)).build());
     long pid = pidOf(http.get("/cue/hello"));
