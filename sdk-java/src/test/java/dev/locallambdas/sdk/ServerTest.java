@@ -248,6 +248,7 @@ class ServerTest {
   @ValueSource(ints = {1, 4})
   void resetStopsTheBodyAndDiscardsTheResponse(int concurrency) throws Exception {
     CountDownLatch firstChunkRead = new CountDownLatch(1);
+    CountDownLatch resetSeen = new CountDownLatch(1);
     AtomicReference<IOException> seen = new AtomicReference<>();
     Handler handler =
         request -> {
@@ -261,6 +262,7 @@ class ServerTest {
             body.readAllBytes();
           } catch (IOException e) {
             seen.set(e);
+            resetSeen.countDown();
             throw e;
           }
           return Response.ok("must not be sent");
@@ -275,6 +277,9 @@ class ServerTest {
       FakeGateway.Answer answer = gateway.answer(1);
       assertThat(answer.status).isEqualTo(200);
       assertThat(answer.text()).isEqualTo("next");
+      // With concurrency > 1 the next request can be answered before the reset handler's
+      // thread has seen its exception: wait for it rather than race it.
+      assertThat(resetSeen.await(10, TimeUnit.SECONDS)).isTrue();
       assertThat(seen.get()).hasMessageContaining("client went away");
     }
   }
