@@ -175,31 +175,20 @@ final class Report {
       for (Object o : load) {
         Map<String, Object> r = (Map<String, Object>) o;
         Map<String, Object> l = map(r.get("latency_ms"));
-        md.append("| ")
-            .append(r.get("target"))
-            .append(" | ")
-            .append(r.get("concurrency"))
-            .append(" | ")
-            .append(r.get("requests"))
-            .append(" | ")
-            .append(r.get("errors"))
-            .append(" | ")
-            .append(num(r.get("throughput_rps"), 0))
-            .append(" | ")
-            .append(ms(l.get("p50")))
-            .append(" | ")
-            .append(ms(l.get("p90")))
-            .append(" | ")
-            .append(ms(l.get("p99")))
-            .append(" | ")
-            .append(ms(l.get("p99_9")))
-            .append(" | ")
-            .append(ms(l.get("max")))
-            .append(" | ")
-            .append(num(map(r.get("gateway")).get("cpu_us_per_request"), 0))
-            .append(" | ")
-            .append(num(map(r.get("function_processes")).get("cpu_us_per_request"), 0))
-            .append(" |\n");
+        row(
+            md,
+            r.get("target"),
+            r.get("concurrency"),
+            r.get("requests"),
+            r.get("errors"),
+            num(r.get("throughput_rps"), 0),
+            ms(l.get("p50")),
+            ms(l.get("p90")),
+            ms(l.get("p99")),
+            ms(l.get("p99_9")),
+            ms(l.get("max")),
+            num(map(r.get("gateway")).get("cpu_us_per_request"), 0),
+            num(map(r.get("function_processes")).get("cpu_us_per_request"), 0));
       }
       md.append('\n');
     }
@@ -215,29 +204,19 @@ final class Report {
       for (Object o : rate) {
         Map<String, Object> r = (Map<String, Object>) o;
         Map<String, Object> l = map(r.get("latency_ms"));
-        md.append("| ")
-            .append(r.get("target"))
-            .append(" | ")
-            .append(num(r.get("intended_rate_rps"), 0))
-            .append(" | ")
-            .append(num(r.get("throughput_rps"), 0))
-            .append(" | ")
-            .append(r.get("connections"))
-            .append(" | ")
-            .append(r.get("errors"))
-            .append(" | ")
-            .append(ms(l.get("p50")))
-            .append(" | ")
-            .append(ms(l.get("p90")))
-            .append(" | ")
-            .append(ms(l.get("p99")))
-            .append(" | ")
-            .append(ms(l.get("p99_9")))
-            .append(" | ")
-            .append(ms(l.get("max")))
-            .append(" | ")
-            .append(ms(map(r.get("uncorrected_latency_ms")).get("p99")))
-            .append(" |\n");
+        row(
+            md,
+            r.get("target"),
+            num(r.get("intended_rate_rps"), 0),
+            num(r.get("throughput_rps"), 0),
+            r.get("connections"),
+            r.get("errors"),
+            ms(l.get("p50")),
+            ms(l.get("p90")),
+            ms(l.get("p99")),
+            ms(l.get("p99_9")),
+            ms(l.get("max")),
+            ms(map(r.get("uncorrected_latency_ms")).get("p99")));
       }
       md.append('\n');
     }
@@ -250,33 +229,21 @@ final class Report {
       for (Object o : payload) {
         Map<String, Object> r = (Map<String, Object>) o;
         Map<String, Object> l = map(r.get("latency_ms"));
-        md.append("| ")
-            .append(r.get("target"))
-            .append(" | ")
-            .append(r.get("payload_bytes"))
-            .append(" B | ")
-            .append(r.get("concurrency"))
-            .append(" | ")
-            .append(r.get("requests"))
-            .append(" | ")
-            .append(r.get("ok"))
-            .append(" | ")
-            .append(
-                String.format(
-                    Locale.ROOT, "%.2f%%", ((Number) r.get("error_rate")).doubleValue() * 100))
-            .append(" | ")
-            .append(num(r.get("throughput_rps"), 1))
-            .append(" | ")
-            .append(num(r.get("verified_mib_per_s"), 1))
-            .append(" | ")
-            .append(ms(l.get("p50")))
-            .append(" | ")
-            .append(ms(l.get("p90")))
-            .append(" | ")
-            .append(ms(l.get("p99")))
-            .append(" | ")
-            .append(ms(l.get("max")))
-            .append(" |\n");
+        row(
+            md,
+            r.get("target"),
+            r.get("payload_bytes") + " B",
+            r.get("concurrency"),
+            r.get("requests"),
+            r.get("ok"),
+            String.format(
+                Locale.ROOT, "%.2f%%", ((Number) r.get("error_rate")).doubleValue() * 100),
+            num(r.get("throughput_rps"), 1),
+            num(r.get("verified_mib_per_s"), 1),
+            ms(l.get("p50")),
+            ms(l.get("p90")),
+            ms(l.get("p99")),
+            ms(l.get("max")));
       }
       md.append('\n');
     }
@@ -401,5 +368,17 @@ final class Report {
       return String.format(Locale.ROOT, "%.2f", v);
     }
     return String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  /** One Markdown table row: "| a | b | c |". */
+  private static void row(StringBuilder md, Object... cells) {
+    md.append("| ");
+    for (int i = 0; i < cells.length; i++) {
+      if (i > 0) {
+        md.append(" | ");
+      }
+      md.append(cells[i]);
+    }
+    md.append(" |\n");
   }
 }
