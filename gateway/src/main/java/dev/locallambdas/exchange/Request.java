@@ -21,6 +21,16 @@ public record Request(
     Objects.requireNonNull(body, "body");
   }
 
+  /** The length of the body that follows the head: 0 none, -1 unknown (chunked). */
+  public long bodyLength() {
+    return body.length();
+  }
+
+  /** True when a body follows the head. */
+  public boolean hasBody() {
+    return bodyLength() != 0;
+  }
+
   /** Path and query as sent on the wire, e.g. "/api/x?y=1". */
   public String target() {
     return query == null ? path : path + "?" + query;

@@ -1,15 +1,15 @@
 package dev.locallambdas.transport;
 
 import dev.locallambdas.exchange.Request;
-import dev.locallambdas.exchange.ResponseSink;
+import io.netty.channel.EventLoop;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 
 /**
  * The gateway's side of the channel to one instance of a function. Created before the instance's
- * process starts (so the child can be told its address), then made ready, then used for exchanges,
- * then closed. {@link #exchange} may be called by up to the function's concurrency threads at once.
+ * process starts (so the child can be told its address), then made ready, then used for calls, then
+ * closed.
  */
 public interface Endpoint extends AutoCloseable {
   /**
@@ -21,21 +21,37 @@ public interface Endpoint extends AutoCloseable {
    * Blocks until the child is ready to serve, as signalled by the child (a HELLO, an accepted
    * connection) rather than guessed. Throws {@link TransportException} of kind NOT_READY when the
    * timeout passes or the process exits first. {@code process} is the child (its pid and
-   * descendants let an HTTP endpoint check that the port it polls is really the child's).
+   * descendants let an HTTP endpoint check that the port it polls is really the child's). Called on
+   * a virtual thread: starting is slow by nature.
    */
   void awaitReady(Duration timeout, ProcessHandle process) throws IOException, InterruptedException;
 
   /**
-   * Sends one request and streams the response into {@code sink}. Throws TransportException for
-   * child-side failures, and passes on the sink's and the body's own exceptions (client gone, body
-   * too large). When the calling thread is interrupted (timeout, client gone) the exchange stops,
-   * tells the child where the protocol allows, and throws {@link java.io.InterruptedIOException}.
+   * The event loop this instance's connection lives on, or null when the endpoint serves every loop
+   * equally (an HTTP child gets a connection pool per loop). The instance pool prefers an instance
+   * on the caller's loop, so that a request never changes threads.
    */
-  void exchange(Request request, ResponseSink sink) throws IOException;
+  default EventLoop loop() {
+    return null;
+  }
 
   /**
-   * Closes connections and removes socket files. Idempotent. Exchanges in progress fail with
-   * TransportException(CHILD_FAILED) or InterruptedIOException.
+   * Starts one request, on {@code loop} (the client connection's event loop, the current thread).
+   * {@code timeoutMillis} is the time the request has left (0: none); protocols that can carry it
+   * tell the child. The endpoint never calls {@code listener} from inside this method: a failure it
+   * finds at once is reported on a later turn of the loop. At most the function's concurrency calls
+   * are open at once (the instance pool sees to that).
+   */
+  default Call open(Request request, long timeoutMillis, EventLoop loop, CallListener listener) {
+    throw new UnsupportedOperationException("not moved to the event loop yet");
+  }
+
+  /** The blocking exchange of the old data path; goes away once every transport has {@link #open}. */
+  void exchange(Request request, dev.locallambdas.exchange.ResponseSink sink) throws IOException;
+
+  /**
+   * Closes connections and removes socket files. Idempotent. Calls in progress fail with
+   * TransportException(CHILD_FAILED) and are released as {@link Outcome#BROKEN}.
    */
   @Override
   void close();

@@ -1,5 +1,7 @@
 package dev.locallambdas.transport;
 
+import dev.locallambdas.exchange.HttpSyntax;
+
 import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Request;

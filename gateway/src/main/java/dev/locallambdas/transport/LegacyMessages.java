@@ -1,5 +1,7 @@
 package dev.locallambdas.transport;
 
+import dev.locallambdas.exchange.HttpSyntax;
+
 import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.BodyTooLargeException;
 import dev.locallambdas.exchange.Headers;
@@ -115,7 +117,10 @@ final class LegacyMessages {
           who + " answered with \"headers\" as a JSON " + kind(h) + " instead of an object");
     }
     Headers headers = fields.build();
-    HttpSyntax.requireValidFields(headers, who);
+    String invalid = HttpSyntax.invalidField(headers);
+    if (invalid != null) {
+      throw protocol(who + " sent " + invalid);
+    }
     byte[] body = new byte[0];
     if (message.get("body") instanceof String b64) {
       try {

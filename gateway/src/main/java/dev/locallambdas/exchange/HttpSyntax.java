@@ -1,20 +1,20 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.exchange;
 
-import dev.locallambdas.exchange.Headers;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
 /**
- * The HTTP/1.1 grammar rules the transports enforce on what children send (RFC 9110/9112), and the
- * hop-by-hop filtering a proxy applies. Anything a child sends that fails these checks would either
- * be rejected by the front door's encoder or let one child smuggle fields into a response.
+ * The HTTP/1.1 grammar rules the gateway enforces (RFC 9110/9112) and the one place that knows which
+ * fields are hop-by-hop. The front door strips requests with it and the transports check and strip
+ * what children send: anything failing these checks would either be rejected by the front door's
+ * encoder or let one child smuggle fields into a response.
  */
-final class HttpSyntax {
+public final class HttpSyntax {
   private HttpSyntax() {}
 
   /** Fields that describe one connection, never forwarded (RFC 9110 7.6.1), plus framing. */
-  private static final Set<String> HOP_BY_HOP =
+  static final Set<String> HOP_BY_HOP =
       Set.of(
           "connection",
           "keep-alive",
@@ -25,14 +25,14 @@ final class HttpSyntax {
           "upgrade",
           "content-length");
 
-  static boolean isTokenChar(char c) {
+  public static boolean isTokenChar(char c) {
     if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
       return true;
     }
     return "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
   }
 
-  static boolean isToken(String s) {
+  public static boolean isToken(String s) {
     if (s.isEmpty()) {
       return false;
     }
@@ -45,7 +45,7 @@ final class HttpSyntax {
   }
 
   /** A field value may hold visible characters, spaces and tabs; never CR, LF, NUL or DEL. */
-  static boolean isValidValue(String s) {
+  public static boolean isValidValue(String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (c < 0x20 && c != '\t' || c == 0x7f) {
@@ -55,32 +55,37 @@ final class HttpSyntax {
     return true;
   }
 
-  static boolean isValidFinalStatus(int status) {
+  public static boolean isValidFinalStatus(int status) {
     return status >= 200 && status <= 599;
   }
 
-  /** Throws PROTOCOL unless every field has a token name and a clean value. */
-  static void requireValidFields(Headers headers, String who) throws TransportException {
+  /**
+   * Null when every field has a token name and a clean value; otherwise what is wrong, for a message
+   * that starts with who sent it.
+   */
+  public static String invalidField(Headers headers) {
     for (int i = 0; i < headers.size(); i++) {
       String name = headers.name(i);
       if (!isToken(name)) {
-        throw new TransportException(
-            TransportException.Kind.PROTOCOL,
-            who + " sent a header with an invalid name '" + printable(name) + "'");
+        return "a header with an invalid name '" + printable(name) + "'";
       }
       if (!isValidValue(headers.value(i))) {
-        throw new TransportException(
-            TransportException.Kind.PROTOCOL,
-            who + " sent header '" + name + "' with a control character in its value");
+        return "header '" + name + "' with a control character in its value";
       }
     }
+    return null;
+  }
+
+  /** True when {@code name} (lower case) never passes a proxy: hop-by-hop or framing. */
+  public static boolean isHopByHop(String name) {
+    return HOP_BY_HOP.contains(name);
   }
 
   /**
    * The response fields a proxy forwards: without Connection and every field it names, the other
    * hop-by-hop fields, and Content-Length (the sink frames the body itself).
    */
-  static Headers endToEnd(Headers headers) {
+  public static Headers endToEnd(Headers headers) {
     Set<String> drop = new HashSet<>(HOP_BY_HOP);
     for (String connection : headers.all("connection")) {
       for (String option : connection.split(",")) {
@@ -100,7 +105,7 @@ final class HttpSyntax {
   }
 
   /** True when a comma-separated field value lists {@code option} (case-insensitive). */
-  static boolean hasOption(Headers headers, String field, String option) {
+  public static boolean hasOption(Headers headers, String field, String option) {
     for (String value : headers.all(field)) {
       for (String part : value.split(",")) {
         if (part.strip().equalsIgnoreCase(option)) {
@@ -112,7 +117,7 @@ final class HttpSyntax {
   }
 
   /** The text with control characters escaped, for error messages. */
-  static String printable(String s) {
+  public static String printable(String s) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < s.length() && i < 200; i++) {
       char c = s.charAt(i);
