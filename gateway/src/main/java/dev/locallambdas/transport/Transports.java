@@ -1,6 +1,7 @@
 package dev.locallambdas.transport;
 
 import dev.locallambdas.manifest.Protocol;
+import dev.locallambdas.transport.pipe.PipeTransport;
 
 /**
  * The transport for each protocol. Transports are stateless factories; endpoints hold the state.

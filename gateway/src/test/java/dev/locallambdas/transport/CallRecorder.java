@@ -45,7 +45,9 @@ public final class CallRecorder implements CallListener {
   public static CallRecorder open(
       Endpoint endpoint, Request request, long timeoutMillis, EventLoop loop) throws Exception {
     CallRecorder r = new CallRecorder(loop);
-    r.call = loop.submit(() -> endpoint.open(request, timeoutMillis, loop, r)).get(10, TimeUnit.SECONDS);
+    // Assigned on the loop: the call's first events may come on the loop's next turn.
+    loop.submit(() -> r.call = endpoint.open(request, timeoutMillis, loop, r))
+        .get(10, TimeUnit.SECONDS);
     return r;
   }
 

@@ -1,4 +1,4 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.transport.pipe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -108,10 +108,10 @@ class FrameCodecTest {
     assertThat(first.type()).isEqualTo(FrameCodec.RESPONSE_BODY);
     assertThat(first.stream()).isEqualTo(7);
     assertThat(first.endStream()).isTrue();
-    assertThat(first.payload()).isEqualTo(ByteBuffer.wrap(utf8("abc")));
+    assertThat(first.payload().nioBuffer()).isEqualTo(ByteBuffer.wrap(utf8("abc")));
     Frame second = FrameCodec.decode(in);
     assertThat(second.type()).isEqualTo(FrameCodec.RESET);
-    assertThat(second.payload().remaining()).isZero();
+    assertThat(second.payload().readableBytes()).isZero();
     assertThat(in.remaining()).isEqualTo(2);
   }
 
@@ -119,7 +119,7 @@ class FrameCodecTest {
   void acceptsTheLargestPayload() throws Exception {
     ByteBuffer in = ByteBuffer.allocate(10 + FrameCodec.MAX_PAYLOAD);
     in.put(header(FrameCodec.MAX_PAYLOAD, 0x21, 0, 1)).position(0);
-    assertThat(FrameCodec.decode(in).payload().remaining()).isEqualTo(FrameCodec.MAX_PAYLOAD);
+    assertThat(FrameCodec.decode(in).payload().readableBytes()).isEqualTo(FrameCodec.MAX_PAYLOAD);
   }
 
   // ---------------------------------------------------------------- RESPONSE_HEAD
@@ -237,8 +237,22 @@ class FrameCodecTest {
   void decodesAHelloWrittenByHand() throws Exception {
     FrameCodec.Hello h =
         FrameCodec.decodeHello(
-            ByteBuffer.wrap(cat(u16(1), u16(2), u32(0xFFFFFFFEL), str16("python/1.0"))));
-    assertThat(h).isEqualTo(new FrameCodec.Hello(1, 2, 0xFFFFFFFEL, "python/1.0"));
+            ByteBuffer.wrap(cat(u16(1), u16(1), u32(0xFFFFFFFEL), str16("python/1.0"))));
+    assertThat(h).isEqualTo(new FrameCodec.Hello(1, 1, 0xFFFFFFFEL, "python/1.0"));
+  }
+
+  @Test
+  void aHelloOfferingOnePointOneCarriesCapabilities() throws Exception {
+    FrameCodec.Hello h =
+        FrameCodec.decodeHello(
+            ByteBuffer.wrap(cat(u16(1), u16(2), u32(7), str16("python/1.1"), u32(0))));
+    assertThat(h).isEqualTo(new FrameCodec.Hello(1, 2, 7, "python/1.1", 0));
+    assertThatThrownBy(
+            () ->
+                FrameCodec.decodeHello(
+                    ByteBuffer.wrap(cat(u16(1), u16(2), u32(7), str16("python/1.1")))))
+        .isInstanceOf(FrameException.class)
+        .hasMessageContaining("HELLO capabilities");
   }
 
   @Test
@@ -273,19 +287,19 @@ class FrameCodecTest {
     FrameCodec.putRequestHead(out, 0x7FFFFFFF, false, "POST", "/p?q=\u00e9", headers);
     FrameCodec.putResponseHead(out, 2, true, 201, headers);
     out.flip();
-    assertThat(FrameCodec.decodeHello(FrameCodec.decode(out).payload()))
+    assertThat(FrameCodec.decodeHello(FrameCodec.decode(out).payload().nioBuffer()))
         .isEqualTo(new FrameCodec.Hello(1, 1, 1234, "java/1 \uD83D\uDE00"));
-    assertThat(FrameCodec.decodeWelcome(FrameCodec.decode(out).payload()))
+    assertThat(FrameCodec.decodeWelcome(FrameCodec.decode(out).payload().nioBuffer()))
         .isEqualTo(new FrameCodec.Welcome(1, 65535, FrameCodec.MAX_PAYLOAD, "fn.x"));
     Frame req = FrameCodec.decode(out);
     assertThat(req.stream()).isEqualTo(0x7FFFFFFF);
-    FrameCodec.RequestHead rh = FrameCodec.decodeRequestHead(req.payload());
+    FrameCodec.RequestHead rh = FrameCodec.decodeRequestHead(req.payload().nioBuffer());
     assertThat(rh.method()).isEqualTo("POST");
     assertThat(rh.target()).isEqualTo("/p?q=\u00e9");
     assertThat(rh.headers().toString()).isEqualTo(headers.toString());
     Frame resp = FrameCodec.decode(out);
     assertThat(resp.endStream()).isTrue();
-    FrameCodec.ResponseHead h = FrameCodec.decodeResponseHead(resp.payload());
+    FrameCodec.ResponseHead h = FrameCodec.decodeResponseHead(resp.payload().nioBuffer());
     assertThat(h.status()).isEqualTo(201);
     assertThat(h.headers().toString()).isEqualTo(headers.toString());
     assertThat(out.hasRemaining()).isFalse();

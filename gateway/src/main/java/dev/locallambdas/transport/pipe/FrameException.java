@@ -1,4 +1,4 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.transport.pipe;
 
 /**
  * Bytes that break the pipe protocol (docs/protocol.md): a bad header, an unknown type, a payload

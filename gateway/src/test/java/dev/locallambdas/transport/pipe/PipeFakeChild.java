@@ -1,4 +1,4 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.transport.pipe;
 
 import dev.locallambdas.exchange.Headers;
 import java.io.ByteArrayOutputStream;
@@ -22,7 +22,16 @@ final class PipeFakeChild implements AutoCloseable {
 
   /** A request as the child saw it, with the sizes of its body frames. */
   record Received(
-      int id, String method, String target, Headers headers, byte[] body, List<Integer> chunks) {}
+      int id,
+      String method,
+      String target,
+      Headers headers,
+      byte[] body,
+      List<Integer> chunks,
+      long deadlineMillis) {}
+
+  /** The version the WELCOME chose; decides how request heads are decoded. */
+  private int version = FrameCodec.VERSION_1;
 
   private PipeFakeChild(SocketChannel channel) {
     this.channel = channel;
@@ -59,7 +68,16 @@ final class PipeFakeChild implements AutoCloseable {
   }
 
   synchronized void hello(int min, int max) throws IOException {
-    FrameCodec.putHello(out, min, max, ProcessHandle.current().pid(), "fake/1");
+    if (max >= FrameCodec.VERSION_2) {
+      FrameCodec.putHello(out, min, max, ProcessHandle.current().pid(), "fake/1", 0);
+    } else {
+      FrameCodec.putHello(out, min, max, ProcessHandle.current().pid(), "fake/1");
+    }
+    flushOut();
+  }
+
+  synchronized void credit(int id, int increment) throws IOException {
+    FrameCodec.putCredit(out, id, increment);
     flushOut();
   }
 
@@ -115,7 +133,10 @@ final class PipeFakeChild implements AutoCloseable {
 
   FrameCodec.Welcome welcome() throws IOException {
     try {
-      return FrameCodec.decodeWelcome(expect(FrameCodec.WELCOME).payload());
+      FrameCodec.Welcome w =
+          FrameCodec.decodeWelcome(expect(FrameCodec.WELCOME).payload().nioBuffer());
+      version = w.version();
+      return w;
     } catch (FrameException e) {
       throw new IOException(e);
     }
@@ -136,7 +157,7 @@ final class PipeFakeChild implements AutoCloseable {
     }
     FrameCodec.RequestHead h;
     try {
-      h = FrameCodec.decodeRequestHead(head.payload());
+      h = FrameCodec.decodeRequestHead(head.payload().nioBuffer(), version);
     } catch (FrameException e) {
       throw new IOException(e);
     }
@@ -148,14 +169,20 @@ final class PipeFakeChild implements AutoCloseable {
       if (f.stream() != head.stream()) {
         throw new IOException("body of another request interleaved: " + f);
       }
-      chunks.add(f.payload().remaining());
-      byte[] bytes = new byte[f.payload().remaining()];
-      f.payload().get(bytes);
+      chunks.add(f.payload().readableBytes());
+      byte[] bytes = new byte[f.payload().readableBytes()];
+      f.payload().readBytes(bytes);
       body.write(bytes, 0, bytes.length);
       end = f.endStream();
     }
     return new Received(
-        head.stream(), h.method(), h.target(), h.headers(), body.toByteArray(), chunks);
+        head.stream(),
+        h.method(),
+        h.target(),
+        h.headers(),
+        body.toByteArray(),
+        chunks,
+        h.deadlineMillis());
   }
 
   /** Answers one request: a head and, when the body is not empty, one final body frame. */

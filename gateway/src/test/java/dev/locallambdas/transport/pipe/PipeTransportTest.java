@@ -1,21 +1,25 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.transport.pipe;
 
-import static dev.locallambdas.transport.FrameCodecTest.header;
-import static dev.locallambdas.transport.PipeTestSupport.context;
-import static dev.locallambdas.transport.PipeTestSupport.get;
+import static dev.locallambdas.transport.pipe.FrameCodecTest.header;
+import static dev.locallambdas.transport.pipe.PipeTestSupport.context;
+import static dev.locallambdas.transport.pipe.PipeTestSupport.get;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.locallambdas.loops.EventLoops;
+import dev.locallambdas.transport.CallRecorder;
+import dev.locallambdas.transport.Outcome;
+import dev.locallambdas.transport.TransportException;
 import dev.locallambdas.transport.TransportException.Kind;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,6 +30,17 @@ class PipeTransportTest {
 
   @TempDir Path runDir;
   private final Deque<AutoCloseable> cleanup = new ArrayDeque<>();
+  private static EventLoops loops;
+
+  @BeforeAll
+  static void startLoops() {
+    loops = EventLoops.start(2);
+  }
+
+  @AfterAll
+  static void stopLoops() {
+    loops.close();
+  }
 
   @AfterEach
   void cleanUp() throws Exception {
@@ -35,7 +50,8 @@ class PipeTransportTest {
   }
 
   private PipeEndpoint prepare(int concurrency) throws IOException {
-    PipeEndpoint e = new PipeTransport().prepare(context(runDir, concurrency));
+    PipeEndpoint e =
+        (PipeEndpoint) new PipeTransport().prepare(context(runDir, concurrency, loops, null));
     cleanup.push(e);
     return e;
   }
@@ -76,12 +92,21 @@ class PipeTransportTest {
   }
 
   @Test
-  void acceptsAChildSpeakingARangeThatIncludesVersionOne() throws Exception {
-    PipeEndpoint e = prepare(1);
+  void choosesVersionOnePointOneWhenTheChildOffersIt() throws Exception {
+    PipeEndpoint e = prepare(2);
     PipeFakeChild child = connect(e);
-    child.hello(1, 5);
+    child.hello(1, 2);
     e.awaitReady(LONG, ProcessHandle.current());
-    assertThat(child.welcome().version()).isEqualTo(1);
+    assertThat(child.welcome())
+        .isEqualTo(new FrameCodec.Welcome(2, 2, 1_048_576, "echo", PipeHandshake.WINDOW, 0));
+  }
+
+  @Test
+  void choosesTheHighestVersionBothSpeak() {
+    assertThat(PipeHandshake.choose(new FrameCodec.Hello(1, 5, 1, "x", 0))).isEqualTo(2);
+    assertThat(PipeHandshake.choose(new FrameCodec.Hello(1, 1, 1, "x"))).isEqualTo(1);
+    assertThat(PipeHandshake.choose(new FrameCodec.Hello(2, 2, 1, "x", 0))).isEqualTo(2);
+    assertThat(PipeHandshake.choose(new FrameCodec.Hello(3, 4, 1, "x", 0))).isZero();
   }
 
   @Test
@@ -144,12 +169,12 @@ class PipeTransportTest {
   void resetsAChildThatSpeaksOnlyOtherVersions() throws Exception {
     PipeEndpoint e = prepare(1);
     PipeFakeChild child = connect(e);
-    child.hello(2, 3);
+    child.hello(3, 4);
     assertThat(notReady(e, LONG, ProcessHandle.current()))
-        .hasMessage("echo#3: child speaks protocol versions 2-3, gateway speaks 1");
+        .hasMessage("echo#3: child speaks protocol versions 3-4, gateway speaks 1-2");
     Frame reset = child.expect(FrameCodec.RESET);
     assertThat(reset.stream()).isZero();
-    assertThat(FrameCodec.decodeReset(reset.payload())).contains("gateway speaks 1");
+    assertThat(FrameCodec.decodeReset(reset.payload().nioBuffer())).contains("gateway speaks 1-2");
     assertThat(child.read()).isNull();
   }
 
@@ -162,23 +187,6 @@ class PipeTransportTest {
   }
 
   @Test
-  void refusesAChildRunningAsAnotherUser() {
-    UserPrincipal bob = () -> "bob";
-    UserPrincipal alice = () -> "alice";
-    assertThatThrownBy(() -> PipeEndpoint.checkPeer("echo#3", bob, alice))
-        .isInstanceOf(TransportException.class)
-        .hasMessage("echo#3: child connected as user bob, gateway runs as alice")
-        .extracting(t -> ((TransportException) t).kind())
-        .isEqualTo(Kind.NOT_READY);
-  }
-
-  @Test
-  void acceptsAChildOfTheGatewaysOwnUser() throws Exception {
-    UserPrincipal owner = Files.getOwner(runDir);
-    PipeEndpoint.checkPeer("echo#3", Files.getOwner(runDir), owner);
-  }
-
-  @Test
   void closeRemovesTheSocketFileAndIsIdempotent() throws Exception {
     PipeEndpoint e = prepare(1);
     e.close();
@@ -188,12 +196,12 @@ class PipeTransportTest {
   }
 
   @Test
-  void refusesExchangesBeforeItIsReady() throws Exception {
+  void refusesCallsBeforeItIsReadyOnALaterTurn() throws Exception {
     PipeEndpoint e = prepare(1);
-    assertThatThrownBy(() -> e.exchange(get("/echo/x"), new PipeTestSupport.CollectingSink()))
-        .isInstanceOf(TransportException.class)
-        .extracting(t -> ((TransportException) t).kind())
-        .isEqualTo(Kind.NOT_DELIVERED);
+    CallRecorder r = CallRecorder.open(e, get("/echo/x"), 0, loops.next()).await();
+    assertThat(r.failure().kind()).isEqualTo(Kind.NOT_DELIVERED);
+    assertThat(r.awaitRelease()).isEqualTo(Outcome.BROKEN);
+    assertThat(r.violations()).isEmpty();
   }
 
   @Test

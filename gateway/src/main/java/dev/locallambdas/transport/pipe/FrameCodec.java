@@ -1,6 +1,8 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.transport.pipe;
 
 import dev.locallambdas.exchange.Headers;
+import dev.locallambdas.exchange.HttpSyntax;
+import io.netty.buffer.Unpooled;
 import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -9,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * Encodes and decodes the frames of the pipe protocol, version 1 (docs/protocol.md). Decoding is
+ * Encodes and decodes the frames of the pipe protocol, versions 1.0 and 1.1 (docs/protocol.md). Decoding is
  * strict and works on any ByteBuffer: every violation is a {@link FrameException}, never an
  * unchecked exception, and no allocation is larger than the bytes actually present (a declared
  * length is checked against what remains before anything is allocated). Encoders write whole frames
@@ -24,7 +26,17 @@ final class FrameCodec {
   /** Largest body chunk this side sends; the protocol recommends at most 64 KiB. */
   static final int BODY_CHUNK = 64 * 1024;
 
-  static final int VERSION = 1;
+  /** Protocol 1.0. */
+  static final int VERSION_1 = 1;
+
+  /** Protocol 1.1: acknowledged RESET, deadline, CREDIT (docs/protocol.md section 7). */
+  static final int VERSION_2 = 2;
+
+  /** The smallest window a WELCOME may announce: one body chunk. */
+  static final int MIN_WINDOW = 64 * 1024;
+
+  /** The largest a window may grow to. */
+  static final long MAX_WINDOW = Integer.MAX_VALUE;
   static final int END_STREAM = 0x01;
 
   static final int HELLO = 0x01;
@@ -34,11 +46,11 @@ final class FrameCodec {
   static final int RESPONSE_HEAD = 0x20;
   static final int RESPONSE_BODY = 0x21;
   static final int RESET = 0x30;
+  static final int CREDIT = 0x31;
 
-  /** A HELLO payload's fixed part plus the largest str16. */
-  static final int MAX_HELLO_PAYLOAD = 2 + 2 + 4 + 2 + 0xFFFF;
+  /** A HELLO payload's fixed part plus the largest str16 and the 1.1 capabilities. */
+  static final int MAX_HELLO_PAYLOAD = 2 + 2 + 4 + 2 + 0xFFFF + 4;
 
-  private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
   private static final boolean[] TOKEN = new boolean[128];
 
   static {
@@ -56,11 +68,32 @@ final class FrameCodec {
 
   private FrameCodec() {}
 
-  record Hello(int minVersion, int maxVersion, long pid, String sdk) {}
+  /** {@code capabilities} is 0 for a 1.0 HELLO. */
+  record Hello(int minVersion, int maxVersion, long pid, String sdk, long capabilities) {
+    Hello(int minVersion, int maxVersion, long pid, String sdk) {
+      this(minVersion, maxVersion, pid, sdk, 0);
+    }
+  }
 
-  record Welcome(int version, int concurrency, long maxPayload, String function) {}
+  /** {@code window} and {@code capabilities} are 0 for a 1.0 WELCOME. */
+  record Welcome(
+      int version,
+      int concurrency,
+      long maxPayload,
+      String function,
+      long window,
+      long capabilities) {
+    Welcome(int version, int concurrency, long maxPayload, String function) {
+      this(version, concurrency, maxPayload, function, 0, 0);
+    }
+  }
 
-  record RequestHead(String method, String target, Headers headers) {}
+  /** {@code deadlineMillis} is -1 for a 1.0 head, 0 for "no deadline". */
+  record RequestHead(String method, String target, Headers headers, long deadlineMillis) {
+    RequestHead(String method, String target, Headers headers) {
+      this(method, target, headers, -1);
+    }
+  }
 
   record ResponseHead(int status, Headers headers) {}
 
@@ -73,6 +106,7 @@ final class FrameCodec {
       case RESPONSE_HEAD -> "RESPONSE_HEAD";
       case RESPONSE_BODY -> "RESPONSE_BODY";
       case RESET -> "RESET";
+      case CREDIT -> "CREDIT";
       default -> String.format("frame type 0x%02x", type);
     };
   }
@@ -85,10 +119,12 @@ final class FrameCodec {
    */
   static int checkHeader(ByteBuffer in) throws FrameException {
     int p = in.position();
-    long length = Integer.toUnsignedLong(in.getInt(p));
-    int type = in.get(p + 4) & 0xFF;
-    int flags = in.get(p + 5) & 0xFF;
-    int stream = in.getInt(p + 6);
+    return checkHeader(
+        Integer.toUnsignedLong(in.getInt(p)), in.get(p + 4) & 0xFF, in.get(p + 5) & 0xFF, in.getInt(p + 6));
+  }
+
+  /** Checks a header's fields; returns the payload length. */
+  static int checkHeader(long length, int type, int flags, int stream) throws FrameException {
     if (length > MAX_PAYLOAD) {
       throw new FrameException(
           "frame length " + length + " exceeds the maximum payload of " + MAX_PAYLOAD + " bytes");
@@ -105,7 +141,7 @@ final class FrameCodec {
               typeName(type) + " on stream " + Integer.toUnsignedString(stream) + ", not 0");
         }
       }
-      case REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY -> {
+      case REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, CREDIT -> {
         if (stream == 0) {
           throw new FrameException(typeName(type) + " on stream 0");
         }
@@ -145,15 +181,9 @@ final class FrameCodec {
     int flags = flagsAt(in);
     int stream = streamAt(in);
     in.position(in.position() + HEADER_SIZE);
-    ByteBuffer payload;
-    if (length == 0) {
-      payload = EMPTY;
-    } else {
-      byte[] bytes = new byte[length];
-      in.get(bytes);
-      payload = ByteBuffer.wrap(bytes);
-    }
-    return new Frame(type, flags, stream, payload);
+    byte[] bytes = new byte[length];
+    in.get(bytes);
+    return new Frame(type, flags, stream, Unpooled.wrappedBuffer(bytes));
   }
 
   static void putHeader(ByteBuffer out, int length, int type, int flags, int stream) {
@@ -188,6 +218,7 @@ final class FrameCodec {
 
   // ---------------------------------------------------------------- encoders
 
+  /** A 1.0 HELLO (no capabilities). */
   static void putHello(ByteBuffer out, int minVersion, int maxVersion, long pid, String sdk) {
     int start = reserve(out);
     out.putShort((short) minVersion).putShort((short) maxVersion).putInt((int) pid);
@@ -195,6 +226,17 @@ final class FrameCodec {
     end(out, start, HELLO, 0, 0);
   }
 
+  /** A HELLO that offers 1.1: the capabilities word follows the sdk name. */
+  static void putHello(
+      ByteBuffer out, int minVersion, int maxVersion, long pid, String sdk, long capabilities) {
+    int start = reserve(out);
+    out.putShort((short) minVersion).putShort((short) maxVersion).putInt((int) pid);
+    putStr16(out, sdk);
+    out.putInt((int) capabilities);
+    end(out, start, HELLO, 0, 0);
+  }
+
+  /** A 1.0 WELCOME. */
   static void putWelcome(
       ByteBuffer out, int version, int concurrency, int maxPayload, String function) {
     int start = reserve(out);
@@ -203,6 +245,23 @@ final class FrameCodec {
     end(out, start, WELCOME, 0, 0);
   }
 
+  /** A 1.1 WELCOME: window and accepted capabilities follow the function id. */
+  static void putWelcome(
+      ByteBuffer out,
+      int version,
+      int concurrency,
+      int maxPayload,
+      String function,
+      int window,
+      long capabilities) {
+    int start = reserve(out);
+    out.putShort((short) version).putShort((short) concurrency).putInt(maxPayload);
+    putStr16(out, function);
+    out.putInt(window).putInt((int) capabilities);
+    end(out, start, WELCOME, 0, 0);
+  }
+
+  /** A 1.0 REQUEST_HEAD. */
   static void putRequestHead(
       ByteBuffer out,
       int stream,
@@ -210,11 +269,39 @@ final class FrameCodec {
       String method,
       String target,
       Headers headers) {
+    putRequestHead(out, stream, endStream, method, target, headers, -1);
+  }
+
+  /**
+   * A REQUEST_HEAD; {@code deadlineMillis} >= 0 adds the 1.1 deadline field (0: no deadline), -1
+   * leaves it out (1.0).
+   */
+  static void putRequestHead(
+      ByteBuffer out,
+      int stream,
+      boolean endStream,
+      String method,
+      String target,
+      Headers headers,
+      long deadlineMillis) {
     int start = reserve(out);
     putStr16(out, method);
     putStr32(out, target);
     putHeaders(out, headers);
+    if (deadlineMillis >= 0) {
+      out.putInt((int) Math.min(deadlineMillis, 0xFFFF_FFFFL));
+    }
     end(out, start, REQUEST_HEAD, flags(endStream), stream);
+  }
+
+  /** A CREDIT (1.1): the receiver may send {@code increment} more body bytes on the stream. */
+  static void putCredit(ByteBuffer out, int stream, int increment) {
+    if (increment <= 0) {
+      throw new IllegalArgumentException("CREDIT increment " + increment + " is not positive");
+    }
+    int start = reserve(out);
+    out.putInt(increment);
+    end(out, start, CREDIT, 0, stream);
   }
 
   static void putResponseHead(
@@ -314,11 +401,16 @@ final class FrameCodec {
     int max = u16(in, "HELLO max_version");
     long pid = u32(in, "HELLO pid");
     String sdk = str16(in, "HELLO sdk");
-    finish(in, "HELLO");
     if (min > max) {
       throw new FrameException("HELLO min_version " + min + " is above max_version " + max);
     }
-    return new Hello(min, max, pid, sdk);
+    long capabilities = 0;
+    if (max >= VERSION_2) {
+      // A child offering 1.1 always sends its capabilities (section 7.1).
+      capabilities = u32(in, "HELLO capabilities");
+    }
+    finish(in, "HELLO");
+    return new Hello(min, max, pid, sdk, capabilities);
   }
 
   static Welcome decodeWelcome(ByteBuffer in) throws FrameException {
@@ -326,12 +418,33 @@ final class FrameCodec {
     int concurrency = u16(in, "WELCOME concurrency");
     long maxPayload = u32(in, "WELCOME max_payload");
     String function = str16(in, "WELCOME function");
+    long window = 0;
+    long capabilities = 0;
+    if (version >= VERSION_2) {
+      window = u32(in, "WELCOME window");
+      capabilities = u32(in, "WELCOME capabilities");
+    }
     finish(in, "WELCOME");
-    return new Welcome(version, concurrency, maxPayload, function);
+    return new Welcome(version, concurrency, maxPayload, function, window, capabilities);
+  }
+
+  /** A CREDIT's increment, 1 to 2^31-1. */
+  static int decodeCredit(ByteBuffer in) throws FrameException {
+    long increment = u32(in, "CREDIT increment");
+    finish(in, "CREDIT");
+    if (increment == 0 || increment > MAX_WINDOW) {
+      throw new FrameException("CREDIT increment " + increment + " is outside 1.." + MAX_WINDOW);
+    }
+    return (int) increment;
+  }
+
+  /** A 1.0 request head (no deadline). */
+  static RequestHead decodeRequestHead(ByteBuffer in) throws FrameException {
+    return decodeRequestHead(in, VERSION_1);
   }
 
   /** Structure only: a child decides itself what it accepts. Names come out lower case. */
-  static RequestHead decodeRequestHead(ByteBuffer in) throws FrameException {
+  static RequestHead decodeRequestHead(ByteBuffer in, int version) throws FrameException {
     String method = str16(in, "REQUEST_HEAD method");
     String target = str32(in, "REQUEST_HEAD target");
     int count = headerCount(in, "REQUEST_HEAD");
@@ -339,8 +452,9 @@ final class FrameCodec {
     for (int i = 0; i < count; i++) {
       headers.add(str16(in, "header name"), str32(in, "header value"));
     }
+    long deadline = version >= VERSION_2 ? u32(in, "REQUEST_HEAD deadline_ms") : -1;
     finish(in, "REQUEST_HEAD");
-    return new RequestHead(method, target, headers.build());
+    return new RequestHead(method, target, headers.build(), deadline);
   }
 
   /**
@@ -361,7 +475,7 @@ final class FrameCodec {
       checkName(name);
       checkValue(name, value);
       String lower = name.toLowerCase(Locale.ROOT);
-      if (!isFramingOrHopByHop(lower)) {
+      if (!HttpSyntax.isHopByHop(lower)) {
         headers.add(lower, value);
       }
     }
@@ -374,21 +488,6 @@ final class FrameCodec {
     byte[] bytes = new byte[in.remaining()];
     in.get(bytes);
     return new String(bytes, StandardCharsets.UTF_8);
-  }
-
-  static boolean isFramingOrHopByHop(String lowerName) {
-    return switch (lowerName) {
-      case "content-length",
-          "transfer-encoding",
-          "connection",
-          "keep-alive",
-          "proxy-connection",
-          "te",
-          "trailer",
-          "upgrade" ->
-          true;
-      default -> false;
-    };
   }
 
   private static void checkName(String name) throws FrameException {
