@@ -118,6 +118,7 @@ public final class AdminApi {
     if (!method.equals(expected)) {
       throw Problem.of(405, "admin-method", "Method Not Allowed")
           .detail(path + " takes " + expected + ", not " + method)
+          .header("allow", expected)
           .build();
     }
   }

@@ -119,9 +119,14 @@ public sealed interface Lookup permits Lookup.Hit, Lookup.Forward, Lookup.Wait {
       return flight != null;
     }
 
-    /** The sink to give the function: forwards everything to {@code client}. */
+    /** The sink to give a blocking transport: forwards everything to {@code client}. */
     public ResponseSink sink(ResponseSink client) {
       return new CapturingSink(this, client);
+    }
+
+    /** What the cache does with the response of this request, piece by piece. */
+    public Capture capture() {
+      return new Capture(this);
     }
 
     /** Ends this request's part in the cache; idempotent. */

@@ -18,6 +18,7 @@ public final class Problem extends Exception {
   private final String function;
   private final transient List<String> stderr;
   private final long retryAfterSeconds;
+  private final transient Headers headers;
 
   private Problem(Builder b) {
     super(b.detail, null, false, false);
@@ -27,6 +28,7 @@ public final class Problem extends Exception {
     this.function = b.function;
     this.stderr = List.copyOf(b.stderr);
     this.retryAfterSeconds = b.retryAfterSeconds;
+    this.headers = b.headers.build();
   }
 
   public static Builder of(int status, String type, String title) {
@@ -62,6 +64,11 @@ public final class Problem extends Exception {
     return retryAfterSeconds;
   }
 
+  /** Fields the answer carries besides the problem's own (e.g. Allow on a 405). */
+  public Headers headers() {
+    return headers;
+  }
+
   /** Collects a problem's fields. */
   public static final class Builder {
     private final int status;
@@ -71,6 +78,7 @@ public final class Problem extends Exception {
     private String function;
     private List<String> stderr = List.of();
     private long retryAfterSeconds;
+    private final Headers.Builder headers = Headers.builder();
 
     private Builder(int status, String type, String title) {
       if (status < 400 || status > 599) {
@@ -98,6 +106,12 @@ public final class Problem extends Exception {
 
     public Builder retryAfterSeconds(long value) {
       this.retryAfterSeconds = value;
+      return this;
+    }
+
+    /** A field the answer carries, e.g. {@code header("allow", "GET")} on a 405. */
+    public Builder header(String name, String value) {
+      headers.add(name, value);
       return this;
     }
 

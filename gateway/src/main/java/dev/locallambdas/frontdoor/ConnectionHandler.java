@@ -1,44 +1,34 @@
 package dev.locallambdas.frontdoor;
 
 import dev.locallambdas.admin.AdminApi;
+import dev.locallambdas.cache.Capture;
 import dev.locallambdas.cache.FunctionCache;
 import dev.locallambdas.cache.Lookup;
 import dev.locallambdas.cache.RequestFields;
 import dev.locallambdas.cache.ResponseCache;
-import dev.locallambdas.exchange.BodySource;
-import dev.locallambdas.exchange.BodyTooLargeException;
-import dev.locallambdas.exchange.ClientGoneException;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Problem;
 import dev.locallambdas.exchange.Request;
-import dev.locallambdas.exchange.ResponseSink;
 import dev.locallambdas.function.FunctionPool;
-import dev.locallambdas.routing.BadTargetException;
-import dev.locallambdas.routing.RequestTarget;
 import dev.locallambdas.routing.RouteTable;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -46,23 +36,18 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One client connection. Runs on its event loop; each routed request is served on its own virtual
- * thread, one at a time per connection, so pipelined requests are answered in order (messages of
- * the next request wait in {@code backlog} until the current response is written).
+ * One client connection, on its event loop: requests are admitted or refused ({@link Admission}),
+ * answered from the cache, or handed to an {@link Exchange} — a {@link Dispatch} to a function, or
+ * the admin API — one at a time, so pipelined requests are answered in order (messages of the next
+ * request wait in {@code backlog} until the current response is written). Nothing here blocks.
  *
- * <p>Everything the gateway refuses is refused here, on the event loop, before a function is
- * involved: malformed requests (400, or 505 for another major HTTP version), oversized request
- * lines (414) and headers (431), unknown routes (404), declared bodies over the function's limit
- * (413), transfer codings other than chunked (501) and expectations other than 100-continue (417).
- * See docs/frontdoor.md.
+ * <p>Reading is on by default and turned off only while it must wait: a pipelined request behind a
+ * response in progress, or a request body the function cannot take yet (backpressure); turning it
+ * back on is what lets the client send more.
  */
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
   private static final int MAX_BACKLOG = 64;
-
-  /** Methods every function accepts; others only when its manifest lists them (<method>). */
-  private static final java.util.Set<String> STANDARD_METHODS =
-      java.util.Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");
 
   /**
    * After a response that ends the connection, how long unread input is still read and thrown away
@@ -71,8 +56,17 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
    */
   static final long LINGER_MILLIS = 2_000;
 
-  private static final java.util.concurrent.ThreadFactory WORKERS =
-      Thread.ofVirtual().name("request-", 1).factory();
+  /** The current request, as the connection sees it. */
+  interface Exchange {
+    /** A piece of the request body; ownership passes. */
+    void content(ByteBuf content, boolean last);
+
+    /** The request body is not valid HTTP (a bad chunk): answer 400 and close. */
+    void malformed(String why);
+
+    /** The client closed the connection. */
+    void clientGone();
+  }
 
   private enum State {
     /** Waiting for the next request. */
@@ -97,10 +91,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext rawWriter;
 
   private State state = State.IDLE;
-  private StreamingBody body;
-  private ChannelResponseSink sink;
-  private Thread worker;
+  private Exchange exchange;
+  private Responder responder;
   private boolean replaying;
+  private boolean bodyPaused;
 
   ConnectionHandler(RouteTable<FunctionPool> routes, ResponseCache cache, AdminApi admin) {
     this.routes = routes;
@@ -124,284 +118,139 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     if (state == State.RESPONDING || (!backlog.isEmpty() && !replaying)) {
       backlog.add(msg);
       if (backlog.size() > MAX_BACKLOG) {
-        ctx.channel().config().setAutoRead(false);
+        updateReading();
       }
       return;
     }
-    try {
-      if (msg instanceof HttpRequest request) {
+    if (msg instanceof HttpRequest request) {
+      try {
         onRequest(request);
+      } catch (RuntimeException e) {
+        LOG.log(Level.SEVERE, "unexpected failure admitting " + request.uri(), e);
+        reject(request, Problem.of(500, "internal-error", "Internal Server Error")
+            .detail("the gateway failed unexpectedly (" + e + "); see its log").build(), true);
       }
-      if (msg instanceof HttpContent content && state != State.CLOSING) {
-        onContent(content);
-      }
-    } finally {
+    }
+    if (msg instanceof HttpContent content && state != State.CLOSING) {
+      onContent(content);
+    } else {
       ReferenceCountUtil.release(msg);
     }
   }
 
+  // ---------------------------------------------------------------- a new request
+
   private void onRequest(HttpRequest req) {
-    if (req.decoderResult().isFailure()) {
-      Throwable cause = req.decoderResult().cause();
-      if (cause instanceof TooLongHttpLineException) {
-        reject(
-            req,
-            problem(
-                414, "URI Too Long", "the request line is longer than the gateway accepts (8 KiB)"),
-            true);
-      } else if (cause instanceof TooLongHttpHeaderException
-          || cause instanceof TooLongFrameException) {
-        reject(
-            req,
-            problem(
-                431,
-                "Request Header Fields Too Large",
-                "the request headers are larger than the gateway accepts (16 KiB)"),
-            true);
-      } else {
-        reject(
-            req,
-            problem(400, "Bad Request", "the request is not valid HTTP/1.1: " + cause.getMessage()),
-            true);
-      }
-      return;
+    Admission.Decision decision = Admission.decide(req, routes, admin != null);
+    switch (decision) {
+      case Admission.Refused r -> reject(req, r.problem(), r.close());
+      case Admission.Admin a -> serveAdmin(req, a);
+      case Admission.Routed r -> route(req, r);
     }
-    HttpVersion version = req.protocolVersion();
-    if (version.majorVersion() != 1) {
-      reject(
-          req,
-          problem(
-              505,
-              "HTTP Version Not Supported",
-              "only HTTP/1.0 and HTTP/1.1 are supported, not " + version.text()),
-          true);
-      return;
-    }
-    // HTTP/1.2 and later minor versions are served as HTTP/1.1 (RFC 9112 section 2.3).
-    boolean http10 = version.minorVersion() == 0;
-    HttpHeaders h = req.headers();
-    List<String> hosts = h.getAll(HttpHeaderNames.HOST);
-    if ((!http10 && hosts.size() != 1) || hosts.size() > 1) {
-      reject(
-          req,
-          problem(
-              400,
-              "Bad Request",
-              "an HTTP/1.1 request needs exactly one Host header, not " + hosts.size()),
-          true);
-      return;
-    }
-    String host = hosts.isEmpty() ? null : hosts.get(0);
-    if (host != null && !AbsoluteForm.validHost(host)) {
-      reject(req, problem(400, "Bad Request", "the Host header is not a valid host[:port]"), true);
-      return;
-    }
-    String transferEncoding = h.get(HttpHeaderNames.TRANSFER_ENCODING);
-    boolean chunked = transferEncoding != null;
-    if (chunked && h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      reject(
-          req,
-          problem(400, "Bad Request", "Content-Length and Transfer-Encoding must not both be sent"),
-          true);
-      return;
-    }
-    if (chunked && !transferEncoding.strip().equalsIgnoreCase("chunked")) {
-      // Netty already refused a final coding other than chunked (400, RFC 9112 section 6.3); a
-      // coding applied before chunked (gzip, chunked) is one the gateway does not implement.
-      reject(
-          req,
-          problem(
-              501,
-              "Not Implemented",
-              "the only transfer coding the gateway accepts is chunked; send the body without '"
-                  + transferEncoding
-                  + "'"),
-          true);
-      return;
-    }
-    String uri = req.uri();
-    if (!uri.isEmpty() && uri.charAt(0) != '/') {
-      // Absolute-form (RFC 9112 section 3.2.2: a server MUST accept it): its authority replaces
-      // the Host field, and the request is routed by its path.
-      int pathStart = AbsoluteForm.pathStart(uri);
-      if (pathStart < 0) {
-        reject(
-            req,
-            problem(
-                400,
-                "Bad Request",
-                "the request target must be a path (/a/b) or an absolute http URI (http://host/a/b) without user info"),
-            true);
-        return;
-      }
-      host = AbsoluteForm.authority(uri, pathStart);
-      uri =
-          pathStart == uri.length() || uri.charAt(pathStart) == '?'
-              ? "/" + uri.substring(pathStart)
-              : uri.substring(pathStart);
-    }
-    RequestTarget target;
-    try {
-      target = RequestTarget.parse(uri);
-    } catch (BadTargetException e) {
-      reject(req, problem(400, "Bad Request", "bad request target: " + e.getMessage()), true);
-      return;
-    }
-    if (admin != null && AdminApi.owns(target.path())) {
-      serveAdmin(req, target, host, http10);
-      return;
-    }
-    RouteTable.Match<FunctionPool> match = routes.match(target.path());
-    if (match == null) {
-      reject(
-          req,
-          Problem.of(404, "no-route", "Not Found")
-              .detail(
-                  "no function is routed at "
-                      + target.path()
-                      + "; add a <route> for it to the manifest")
-              .build(),
-          false);
-      return;
-    }
-    FunctionPool pool = match.target();
-    String method = req.method().name();
-    if (!STANDARD_METHODS.contains(method) && !pool.spec().extraMethods().contains(method)) {
-      reject(
-          req,
-          Problem.of(501, "method-not-implemented", "Not Implemented")
-              .function(pool.spec().id())
-              .detail(
-                  "function '"
-                      + pool.spec().id()
-                      + "' does not accept method "
-                      + method
-                      + "; add <method>"
-                      + method
-                      + "</method> to it in the manifest to pass it on")
-              .build(),
-          true);
-      return;
-    }
-    long max = pool.spec().maxBodyBytes();
-    long length = chunked ? -1 : HttpUtil.getContentLength(req, 0L);
-    if (length > max) {
-      reject(
-          req,
-          tooLarge(
-              pool.spec().id(), "the request body of " + length + " bytes is larger than", max),
-          true);
-      return;
-    }
-    String expect = h.get(HttpHeaderNames.EXPECT);
-    if (expect != null) {
-      if (!expect.strip().equalsIgnoreCase("100-continue")
-          || h.getAll(HttpHeaderNames.EXPECT).size() > 1) {
-        reject(
-            req,
-            problem(
-                417,
-                "Expectation Failed",
-                "only 'Expect: 100-continue' is supported, not '" + expect + "'"),
-            true);
-        return;
-      }
-      // HTTP/1.0 clients do not know 100-continue (RFC 9110 section 10.1.1): ignored for them.
-      if (!http10 && (chunked || length > 0)) {
-        ctx.writeAndFlush(
-            new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
-      }
-    }
-    boolean headRequest = req.method().equals(HttpMethod.HEAD);
-    boolean keepAlive = HttpUtil.isKeepAlive(req);
-    FunctionCache functionCache =
-        cache == null || chunked || length > 0 ? null : cache.function(pool.spec().id());
-    Lookup lookup = null;
-    if (functionCache != null) {
-      lookup = functionCache.lookup(req.method().name(), target.path(), target.query(), fields(h));
-      if (lookup instanceof Lookup.Hit hit) {
-        ChannelFuture written = writeHit(hit, headRequest, keepAlive, http10);
-        if (!keepAlive) {
-          state = State.CLOSING;
-          written.addListener(f -> closeGracefully());
-        }
-        return; // state stays IDLE: the request's empty last content is ignored
-      }
-    }
-    BodySource source;
-    StreamingBody b;
-    if (chunked || length > 0) {
-      b = new StreamingBody(length, max, this::pauseReading, this::resumeReadingFromWorker);
-      source = b;
-    } else {
-      b = null;
-      source = BodySource.empty();
-    }
-    body = b;
-    String clientIp = clientIp();
-    Headers headers =
-        ForwardedHeaders.forFunction(h, clientIp, host == null || host.isEmpty() ? null : host);
-    Request request =
-        new Request(req.method().name(), target.path(), target.query(), headers, source, clientIp);
-    ChannelResponseSink s =
-        new ChannelResponseSink(
-            ctx.channel(), headRequest, http10, keepAlive, this::responseComplete);
-    sink = s;
-    state = State.RECEIVING;
-    if (lookup instanceof Lookup.Wait wait) {
-      // Another request is fetching this URL: wait for its response without holding a thread.
-      wait.outcome()
-          .thenAcceptAsync(
-              next ->
-                  afterWait(next, pool, request, s, headRequest, keepAlive, http10, target.path()),
-              ctx.executor());
-      return;
-    }
-    startWorker(pool, request, s, b, target.path(), (Lookup.Forward) lookup);
   }
 
-  private void startWorker(
-      FunctionPool pool,
-      Request request,
-      ChannelResponseSink s,
-      StreamingBody b,
-      String path,
-      Lookup.Forward forward) {
-    worker =
-        WORKERS.newThread(
-            () -> {
-              try {
-                serve(pool, request, forward == null ? s : forward.sink(s), s, b, path);
-              } finally {
-                if (forward != null) {
-                  forward.done(); // lets waiting requests proceed, stored or not
-                }
-              }
-            });
-    worker.start();
+  private void route(HttpRequest req, Admission.Routed r) {
+    if (r.expectContinue()) {
+      ctx.writeAndFlush(
+          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+    }
+    boolean headRequest = Admission.isHead(req);
+    String method = req.method().name();
+    Lookup lookup = lookup(req, r, method);
+    if (lookup instanceof Lookup.Hit hit) {
+      ChannelFuture written = writeHit(hit, headRequest, r.keepAlive(), r.http10());
+      if (!r.keepAlive()) {
+        state = State.CLOSING;
+        written.addListener(f -> closeGracefully());
+      }
+      return; // state stays IDLE: the request's empty last content is ignored
+    }
+    String clientIp = clientIp();
+    HttpHeaders h = req.headers();
+    String requestId = ForwardedHeaders.requestId(h);
+    Headers headers =
+        ForwardedHeaders.forFunction(
+            h, clientIp, r.host() == null || r.host().isEmpty() ? null : r.host(), requestId);
+    Request request =
+        new Request(
+            method,
+            r.target().path(),
+            r.target().query(),
+            headers,
+            r.length(),
+            clientIp);
+    Responder s = new Responder(ctx, headRequest, r.http10(), r.keepAlive(), this::responseComplete);
+    s.requestId(requestId);
+    responder = s;
+    state = r.hasBody() ? State.RECEIVING : State.RESPONDING;
+    AccessLog.Entry log =
+        new AccessLog.Entry(requestId, r.pool().spec().id(), method, r.target().path(), clientIp);
+    if (lookup instanceof Lookup.Wait wait) {
+      // Another request is fetching this URL: wait for its response without holding a thread.
+      exchange = new Waiting(); // bodiless: nothing to receive meanwhile
+      wait.outcome()
+          .thenAcceptAsync(
+              next -> afterWait(next, r, request, s, headRequest, log), ctx.executor());
+      return;
+    }
+    dispatch(r.pool(), request, s, (Lookup.Forward) lookup, log);
+  }
+
+  private Lookup lookup(HttpRequest req, Admission.Routed r, String method) {
+    FunctionCache functionCache = cache == null ? null : cache.function(r.pool().spec().id());
+    if (functionCache == null) {
+      return null;
+    }
+    boolean safe = method.equals("GET") || method.equals("HEAD");
+    if (r.hasBody() && safe) {
+      return null; // a GET with a body is not something a shared cache can answer
+    }
+    // Unsafe methods are looked up whatever their body: a successful one invalidates what is
+    // stored for the URL (RFC 9111 section 4.4) and its answer says X-Cache: BYPASS.
+    return functionCache.lookup(method, r.target().path(), r.target().query(), fields(req.headers()));
+  }
+
+  private void dispatch(
+      FunctionPool pool, Request request, Responder s, Lookup.Forward forward, AccessLog.Entry log) {
+    Capture capture = forward == null ? null : forward.capture();
+    Dispatch d = new Dispatch(this, ctx.channel().eventLoop(), pool, request, s, capture, log);
+    exchange = d;
+    d.start();
   }
 
   private void afterWait(
       Lookup next,
-      FunctionPool pool,
+      Admission.Routed r,
       Request request,
-      ChannelResponseSink s,
+      Responder s,
       boolean headRequest,
-      boolean keepAlive,
-      boolean http10,
-      String path) {
-    if (!ctx.channel().isActive() || sink != s) {
+      AccessLog.Entry log) {
+    if (!ctx.channel().isActive() || responder != s) {
       if (next instanceof Lookup.Forward f) {
         f.done();
       }
       return;
     }
     if (next instanceof Lookup.Hit hit) {
-      writeHit(hit, headRequest, keepAlive, http10)
-          .addListener(f -> responseComplete(!keepAlive || !f.isSuccess()));
+      writeHit(hit, headRequest, r.keepAlive(), r.http10())
+          .addListener(f -> responseComplete(!r.keepAlive() || !f.isSuccess()));
     } else {
-      startWorker(pool, request, s, null, path, (Lookup.Forward) next);
+      dispatch(r.pool(), request, s, (Lookup.Forward) next, log);
     }
+  }
+
+  /** A request waiting for another's cache miss: nothing to do until that one lands. */
+  private static final class Waiting implements Exchange {
+    @Override
+    public void content(ByteBuf content, boolean last) {
+      content.release();
+    }
+
+    @Override
+    public void malformed(String why) {}
+
+    @Override
+    public void clientGone() {}
   }
 
   private ChannelFuture writeHit(Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10) {
@@ -420,60 +269,17 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     };
   }
 
-  private void serveAdmin(HttpRequest req, RequestTarget target, String host, boolean http10) {
-    ChannelResponseSink s =
-        new ChannelResponseSink(
-            ctx.channel(),
-            req.method().equals(HttpMethod.HEAD),
-            http10,
-            HttpUtil.isKeepAlive(req),
-            this::responseComplete);
-    sink = s;
-    body = null;
+  private void serveAdmin(HttpRequest req, Admission.Admin a) {
+    Responder s =
+        new Responder(
+            ctx, Admission.isHead(req), a.http10(), HttpUtil.isKeepAlive(req), this::responseComplete);
+    responder = s;
     state = State.RECEIVING;
     java.net.InetAddress peer =
-        ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
-    String method = req.method().name();
-    worker =
-        WORKERS.newThread(
-            () -> {
-              try {
-                AdminApi.Answer a = admin.handle(method, target.path(), target.query(), host, peer);
-                s.head(
-                    a.status(),
-                    Headers.builder()
-                        .add("content-type", a.contentType())
-                        .add("cache-control", "no-store")
-                        .build(),
-                    a.body().length);
-                s.body(ByteBuffer.wrap(a.body()));
-                s.end();
-              } catch (Problem p) {
-                answer(s, p, target.path(), false);
-              } catch (IOException e) {
-                s.abort();
-              } catch (RuntimeException e) {
-                LOG.log(Level.SEVERE, "admin request failed: " + target.path(), e);
-                answer(
-                    s,
-                    problem(500, "Internal Server Error", "the admin request failed: " + e),
-                    target.path(),
-                    true);
-              }
-            });
-    worker.start();
-  }
-
-  private static Problem problem(int status, String title, String detail) {
-    return Problem.of(status, "bad-request", title).detail(detail).build();
-  }
-
-  static Problem tooLarge(String function, String what, long limit) {
-    return Problem.of(413, "body-too-large", "Content Too Large")
-        .function(function)
-        .detail(
-            what + " the " + limit + " bytes function '" + function + "' accepts (<max_body_size>)")
-        .build();
+        ctx.channel().remoteAddress() instanceof InetSocketAddress addr ? addr.getAddress() : null;
+    AdminExchange e = new AdminExchange(admin, ctx.channel().eventLoop(), s);
+    exchange = e;
+    e.start(req.method().name(), a.target(), a.host(), peer);
   }
 
   private String clientIp() {
@@ -483,107 +289,67 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     return null;
   }
 
+  // ---------------------------------------------------------------- the request body
+
   private void onContent(HttpContent content) {
     boolean last = content instanceof LastHttpContent;
     if (content.decoderResult().isFailure()) {
       // The decoder gives up on the connection after a malformed body (a bad chunk, say).
       String why = String.valueOf(content.decoderResult().cause().getMessage());
-      if (state == State.RECEIVING && body != null) {
-        body.failMalformed(why);
-        sink.closeAfter(); // the worker answers 400 unless the response already started
-        body = null;
-      } else if (state == State.RECEIVING) {
-        sink.closeAfter();
-      } else {
+      content.release();
+      if (state == State.RECEIVING && exchange != null) {
+        exchange.malformed(why);
+      } else if (state != State.RECEIVING) {
         closeGracefully();
       }
       return;
     }
     switch (state) {
       case RECEIVING -> {
-        if (body != null && !body.offer(content.content(), last)) {
-          body = null; // over the limit: the worker answers 413 and the connection closes
-          sink.closeAfter();
-        }
         if (last) {
           state = State.RESPONDING;
         }
+        exchange.content(content.content(), last); // ownership of the bytes passes
       }
       case DISCARDING -> {
+        content.release();
         if (last) {
           state = State.IDLE;
         }
       }
-      default -> {
-        // Content without a request can only follow a rejected request whose connection closes.
+      default ->
+          // Content without a request follows a rejected request whose connection closes, or is
+          // the empty last content of a bodiless request already being answered.
+          content.release();
+    }
+  }
+
+  /** The exchange can take more request body (true) or not yet (false). */
+  void readBody(boolean more) {
+    bodyPaused = !more;
+    updateReading();
+  }
+
+  private void updateReading() {
+    boolean read =
+        state == State.CLOSING || (!bodyPaused && backlog.size() <= MAX_BACKLOG);
+    Channel ch = ctx.channel();
+    if (ch.config().isAutoRead() != read) {
+      ch.config().setAutoRead(read);
+      if (read) {
+        ctx.read();
       }
     }
   }
 
-  private void serve(
-      FunctionPool pool,
-      Request request,
-      ResponseSink functionSink,
-      ChannelResponseSink s,
-      StreamingBody b,
-      String path) {
-    String id = pool.spec().id();
-    try {
-      pool.invoke(request, functionSink);
-    } catch (Problem p) {
-      Problem client = b != null ? b.problem(id) : null;
-      answer(s, client != null ? client : p, path, client != null);
-    } catch (BodyTooLargeException e) {
-      answer(s, tooLarge(id, "the request body is larger than", e.limit()), path, true);
-    } catch (ClientGoneException e) {
-      LOG.fine(() -> "client gone: " + e.getMessage());
-      s.abort();
-    } catch (IOException e) {
-      Problem client = b != null ? b.problem(id) : null;
-      if (s.committed()) {
-        if (client == null) {
-          LOG.warning(id + ": response aborted after it started: " + e.getMessage());
-        }
-        s.abort();
-      } else if (client != null) {
-        answer(s, client, path, true);
-      } else {
-        answer(
-            s,
-            Problem.of(502, "function-failed", "Bad Gateway")
-                .function(id)
-                .detail("function '" + id + "' failed: " + e.getMessage())
-                .build(),
-            path,
-            false);
-      }
-    } catch (RuntimeException | Error e) {
-      LOG.log(Level.SEVERE, "unexpected failure serving " + path, e);
-      answer(
-          s,
-          Problem.of(500, "internal-error", "Internal Server Error")
-              .function(id)
-              .detail("the gateway failed unexpectedly (" + e + "); see its log")
-              .build(),
-          path,
-          true);
-    }
-  }
-
-  private static void answer(ChannelResponseSink s, Problem p, String path, boolean close) {
-    if (s.committed()) {
-      s.abort();
-      return;
-    }
-    s.writeProblem(p, path, close);
-  }
+  // ---------------------------------------------------------------- answers
 
   /** Answers a request the gateway refuses before any function sees it. */
   private void reject(HttpRequest req, Problem p, boolean close) {
     boolean keepAlive = !close && HttpUtil.isKeepAlive(req);
     boolean failed = req.decoderResult().isFailure();
     String instance = failed ? null : safeInstance(req.uri());
-    boolean head = !failed && req.method().equals(HttpMethod.HEAD);
+    boolean head = !failed && Admission.isHead(req);
     var response = ProblemJson.response(p, instance, !keepAlive, head);
     if (!keepAlive) {
       state = State.CLOSING;
@@ -602,16 +368,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** Runs on the event loop once a response has been written. */
   private void responseComplete(boolean close) {
-    worker = null;
-    sink = null;
+    exchange = null;
+    responder = null;
+    bodyPaused = false;
     if (close || state == State.RECEIVING) {
       // Answered before the body finished arriving: the rest cannot be trusted to be small.
-      body = null;
       closeGracefully();
       return;
     }
     state = State.IDLE;
-    body = null;
     replaying = true;
     try {
       while (!backlog.isEmpty()
@@ -623,10 +388,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     } finally {
       replaying = false;
     }
-    if (backlog.isEmpty() && !ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(true);
-      ctx.read();
-    }
+    updateReading();
   }
 
   /**
@@ -653,47 +415,17 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 }
               });
       ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
-      if (!ch.config().isAutoRead()) {
-        ch.config().setAutoRead(true);
-        ctx.read();
-      }
+      updateReading();
     } else {
       ch.close();
     }
   }
 
-  private void pauseReading() {
-    ctx.channel().config().setAutoRead(false);
-  }
-
-  private void resumeReadingFromWorker() {
-    ctx.executor()
-        .execute(
-            () -> {
-              ctx.channel().config().setAutoRead(true);
-              ctx.read();
-            });
-  }
-
-  @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-    if (sink != null) {
-      sink.wake(false);
-    }
-    super.channelWritabilityChanged(ctx);
-  }
-
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    if (body != null) {
-      body.fail(new ClientGoneException("client closed the connection"));
-    }
-    if (sink != null) {
-      sink.wake(true);
-    }
-    Thread w = worker;
-    if (w != null) {
-      w.interrupt(); // cancels the function's work where the transport allows
+    Exchange e = exchange;
+    if (e != null) {
+      e.clientGone();
     }
     while (!backlog.isEmpty()) {
       ReferenceCountUtil.release(backlog.poll());
@@ -708,10 +440,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         state = State.CLOSING;
         ctx.writeAndFlush(
                 ProblemJson.response(
-                    problem(
-                        408,
-                        "Request Timeout",
-                        "the request head did not arrive completely within the header timeout"),
+                    Problem.of(408, "bad-request", "Request Timeout")
+                        .detail(
+                            "the request head did not arrive completely within the header timeout")
+                        .build(),
                     null,
                     true,
                     false))
@@ -722,8 +454,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     if (evt instanceof IdleStateEvent) {
       if ((state == State.IDLE && backlog.isEmpty()) || state == State.CLOSING) {
         ctx.close(); // idle keep-alive connection
-      } else if (state == State.RECEIVING && body != null) {
-        body.fail(new IOException("the client stopped sending the request body"));
+      } else if (state == State.RECEIVING && exchange != null) {
+        exchange.clientGone(); // the client stopped sending the request body
         ctx.close();
       }
       return;
@@ -733,7 +465,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    LOG.fine(() -> "connection error: " + cause);
+    if (cause instanceof IOException) {
+      LOG.fine(() -> "connection error: " + cause);
+    } else {
+      LOG.log(Level.WARNING, "connection error", cause);
+    }
     ctx.close();
   }
+
 }

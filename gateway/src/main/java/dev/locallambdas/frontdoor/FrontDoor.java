@@ -3,26 +3,19 @@ package dev.locallambdas.frontdoor;
 import dev.locallambdas.admin.AdminApi;
 import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.function.FunctionPool;
+import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.routing.RouteTable;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -32,7 +25,7 @@ import java.util.logging.Logger;
 
 /**
  * The HTTP/1.1 front door: Netty's event loops (native epoll where available) parse requests
- * strictly and hand each routed request to a virtual thread; see
+ * strictly and serve each routed request on the same loop (see ConnectionHandler); see
  * docs/decisions/0001-front-door-library.md for why, and docs/frontdoor.md for what it accepts.
  */
 public final class FrontDoor implements AutoCloseable {
@@ -44,12 +37,12 @@ public final class FrontDoor implements AutoCloseable {
   /** How long a client may take to send a complete request head once it has started one. */
   public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
-  private final EventLoopGroup group;
+  private final EventLoops ownLoops;
   private final Channel serverChannel;
   private final InetSocketAddress address;
 
-  private FrontDoor(EventLoopGroup group, Channel serverChannel) {
-    this.group = group;
+  private FrontDoor(EventLoops ownLoops, Channel serverChannel) {
+    this.ownLoops = ownLoops;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -89,17 +82,48 @@ public final class FrontDoor implements AutoCloseable {
       AdminApi admin,
       Duration headerTimeout)
       throws IOException {
+    EventLoops loops = EventLoops.start();
+    try {
+      return start(bind, routes, cache, admin, headerTimeout, loops, true);
+    } catch (IOException | RuntimeException e) {
+      loops.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Binds and starts serving on the given event loops (shared with the functions' connections).
+   * Fails with a clear message when the address cannot be used. A client that starts a request head
+   * must complete it within {@code headerTimeout} or gets 408 and is disconnected.
+   */
+  public static FrontDoor start(
+      InetSocketAddress bind,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      EventLoops loops)
+      throws IOException {
+    return start(bind, routes, cache, admin, headerTimeout, loops, false);
+  }
+
+  private static FrontDoor start(
+      InetSocketAddress bind,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      EventLoops loops,
+      boolean ownsLoops)
+      throws IOException {
     if (headerTimeout.isNegative() || headerTimeout.isZero()) {
       throw new IllegalArgumentException(
           "header timeout is " + headerTimeout + ": it must be positive");
     }
-    boolean epoll = Epoll.isAvailable();
-    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-    Class<? extends ServerChannel> channelType =
-        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
-    EventLoopGroup group =
-        new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("frontdoor", true), io);
+    boolean epoll = loops.nativeTransport();
+    Class<? extends ServerChannel> channelType = loops.serverSocketChannel();
+    int threads = loops.size();
+    EventLoopGroup group = loops.group();
     HttpDecoderConfig decoder =
         new HttpDecoderConfig()
             .setMaxInitialLineLength(MAX_INITIAL_LINE)
@@ -137,13 +161,12 @@ public final class FrontDoor implements AutoCloseable {
                 });
     try {
       Channel ch = b.bind(bind).syncUninterruptibly().channel();
-      FrontDoor door = new FrontDoor(group, ch);
+      FrontDoor door = new FrontDoor(ownsLoops ? loops : null, ch);
       LOG.fine(
           () ->
               "front door uses " + (epoll ? "epoll" : "NIO") + " with " + threads + " event loops");
       return door;
     } catch (Exception e) {
-      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
       if (e instanceof BindException
           || e.getCause() instanceof BindException
           || String.valueOf(e.getMessage()).contains("in use")) {
@@ -172,6 +195,8 @@ public final class FrontDoor implements AutoCloseable {
   @Override
   public void close() {
     serverChannel.close().syncUninterruptibly();
-    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    if (ownLoops != null) {
+      ownLoops.close();
+    }
   }
 }

@@ -50,12 +50,17 @@ final class ProblemJson {
     json.append("}\n");
     byte[] bytes = json.toString().getBytes(StandardCharsets.UTF_8);
     ByteBuf body = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
+    // The reason phrase is the problem's title, so the two never disagree (413 Content Too Large).
     FullHttpResponse r =
         new DefaultFullHttpResponse(
-            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(p.status()), body);
+            HttpVersion.HTTP_1_1, new HttpResponseStatus(p.status(), p.title()), body);
     r.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, "application/problem+json")
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
+        .set(HttpHeaderNames.DATE, HttpDate.now());
+    for (int i = 0; i < p.headers().size(); i++) {
+      r.headers().add(p.headers().name(i), p.headers().value(i));
+    }
     if (p.retryAfterSeconds() > 0) {
       r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(p.retryAfterSeconds()));
     }

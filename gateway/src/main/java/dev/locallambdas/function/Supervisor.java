@@ -1,5 +1,9 @@
 package dev.locallambdas.function;
 
+import dev.locallambdas.clock.Cancellable;
+import dev.locallambdas.clock.Clock;
+import dev.locallambdas.clock.Scheduler;
+import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.manifest.Protocol;
@@ -9,49 +13,46 @@ import dev.locallambdas.transport.Transport;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
-import java.util.function.LongSupplier;
 import java.util.logging.Logger;
 
 /**
- * Owns every function's pool, the run directory, the child launcher and the timers. Starts eager
- * functions, stops idle instances in the background and, at shutdown, drains requests and leaves no
- * process or socket file behind.
+ * Owns every function's pool, the run directory and the child launcher. Starts eager functions,
+ * stops idle instances (a task on the scheduler, not a thread of its own) and, at shutdown, drains
+ * requests and leaves no process or socket file behind.
  */
 public final class Supervisor implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.function");
+  private static final long CLEANUP_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long CLEANUP_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private final Map<String, FunctionPool> pools = new LinkedHashMap<>();
   private final ChildLauncher launcher;
   private final Path runDirectory;
-  private final LongSupplier ticker;
-  private final ScheduledThreadPoolExecutor timer;
-  private final Thread cleaner;
+  private final Clock clock;
+  private final Scheduler scheduler;
+  private final boolean backgroundCleanup;
+  private volatile Cancellable cleanupTimer = Cancellable.NONE;
   private volatile boolean closed;
 
   private Supervisor(Builder b) throws IOException {
-    this.ticker = b.ticker;
+    this.clock = b.clock;
+    this.scheduler = b.scheduler != null ? b.scheduler : loopScheduler(b.loops);
     this.runDirectory = RunDirectory.create();
     this.launcher = new ChildLauncher();
-    this.timer = new ScheduledThreadPoolExecutor(1, r -> named(r, "request-timer"));
-    timer.setRemoveOnCancelPolicy(true);
+    this.backgroundCleanup = b.backgroundCleanup;
     for (FunctionSpec spec : b.manifest.functions()) {
       Transport transport = b.transports.apply(spec.protocol());
-      pools.put(
-          spec.id(), new FunctionPool(spec, transport, launcher, runDirectory, ticker, timer));
-    }
-    if (b.backgroundCleanup) {
-      cleaner = named(this::cleanLoop, "idle-cleaner");
-      cleaner.start();
-    } else {
-      cleaner = null;
+      Starter starter = new ProcessStarter(spec, transport, launcher, runDirectory, b.loops);
+      pools.put(spec.id(), new FunctionPool(spec, starter, b.loops, clock, scheduler));
     }
     for (FunctionPool pool : pools.values()) {
       if (pool.spec().startPolicy() == StartPolicy.EAGER) {
@@ -60,18 +61,18 @@ public final class Supervisor implements AutoCloseable {
         pool.ensureMinimum();
       }
     }
+    if (backgroundCleanup) {
+      scheduleCleanup(CLEANUP_MAX_NANOS);
+    }
+  }
+
+  /** Timers run on the event loops, spread round robin; none needs a thread of its own. */
+  private static Scheduler loopScheduler(EventLoops loops) {
+    return (task, delayNanos) -> Scheduler.on(loops.next()).schedule(task, delayNanos);
   }
 
   public static Builder builder(Manifest manifest) {
     return new Builder(manifest);
-  }
-
-  private static Thread named(Runnable r, String name) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true);
-    t.setUncaughtExceptionHandler(
-        (th, e) -> LOG.log(java.util.logging.Level.SEVERE, "thread " + th.getName() + " died", e));
-    return t;
   }
 
   /** The pool of this function, or null. */
@@ -97,40 +98,66 @@ public final class Supervisor implements AutoCloseable {
     return next;
   }
 
-  private void cleanLoop() {
-    long max = TimeUnit.SECONDS.toNanos(1);
-    while (!closed) {
-      long next = cleanup(ticker.getAsLong());
-      LockSupport.parkNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(next, max)));
+  private void scheduleCleanup(long delayNanos) {
+    if (!closed) {
+      cleanupTimer = scheduler.schedule(this::cleanupTick, delayNanos);
+    }
+  }
+
+  private void cleanupTick() {
+    if (closed) {
+      return;
+    }
+    long next = CLEANUP_MAX_NANOS;
+    try {
+      next = cleanup(clock.nanoTime());
+    } finally {
+      scheduleCleanup(Math.max(CLEANUP_MIN_NANOS, Math.min(next, CLEANUP_MAX_NANOS)));
     }
   }
 
   /**
    * Stops taking requests, waits up to {@code drainGrace} for in-flight requests to finish, then
    * stops every instance (SIGTERM, SIGKILL after each function's stop_grace) and removes the run
-   * directory.
+   * directory. Blocks the calling thread (a shutdown hook), never an event loop.
    */
   public void shutdown(Duration drainGrace) {
     if (closed) {
       return;
     }
     closed = true;
+    cleanupTimer.cancel();
     for (FunctionPool pool : pools.values()) {
       pool.close();
     }
     long deadline = System.nanoTime() + drainGrace.toNanos();
     while (System.nanoTime() < deadline && inFlight() > 0) {
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
     }
     if (inFlight() > 0) {
       LOG.warning(inFlight() + " request(s) still running after the drain grace; stopping anyway");
     }
-    pools.values().parallelStream().forEach(FunctionPool::stopAll);
-    launcher.close();
-    timer.shutdownNow();
-    if (cleaner != null) {
-      cleaner.interrupt();
+    List<Instance> stopping = new ArrayList<>();
+    Duration longest = Duration.ZERO;
+    for (FunctionPool pool : pools.values()) {
+      stopping.addAll(pool.stopAll());
+      if (pool.spec().stopGrace().compareTo(longest) > 0) {
+        longest = pool.spec().stopGrace();
+      }
     }
+    long waitUntil = System.nanoTime() + longest.plusSeconds(2).toNanos();
+    for (Instance in : stopping) {
+      if (in.process != null) {
+        try {
+          in.process
+              .onExit()
+              .get(Math.max(0, waitUntil - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (Exception e) {
+          // launcher.close() below kills what is left and says so
+        }
+      }
+    }
+    launcher.close();
     RunDirectory.delete(runDirectory);
   }
 
@@ -151,7 +178,9 @@ public final class Supervisor implements AutoCloseable {
   public static final class Builder {
     private final Manifest manifest;
     private Function<Protocol, Transport> transports;
-    private LongSupplier ticker = System::nanoTime;
+    private EventLoops loops;
+    private Clock clock = Clock.system();
+    private Scheduler scheduler;
     private boolean backgroundCleanup = true;
 
     private Builder(Manifest manifest) {
@@ -164,15 +193,25 @@ public final class Supervisor implements AutoCloseable {
       return this;
     }
 
-    /** The clock for idle stop and back-off, in nanoseconds (tests pass a fake one). */
-    public Builder ticker(LongSupplier value) {
-      this.ticker = Objects.requireNonNull(value, "ticker");
+    /** The event loops the instances' connections and the timers run on. */
+    public Builder loops(EventLoops value) {
+      this.loops = Objects.requireNonNull(value, "loops");
       return this;
     }
 
-    /**
-     * Whether a background thread runs idle stop; tests that drive {@link #cleanup} turn it off.
-     */
+    /** The clock for idle stop and back-off (tests pass a manual one). */
+    public Builder clock(Clock value) {
+      this.clock = Objects.requireNonNull(value, "clock");
+      return this;
+    }
+
+    /** Where queue and start-up timeouts and the idle sweep are scheduled (default: the loops). */
+    public Builder scheduler(Scheduler value) {
+      this.scheduler = Objects.requireNonNull(value, "scheduler");
+      return this;
+    }
+
+    /** Whether idle stop runs by itself; tests that drive {@link #cleanup} turn it off. */
     public Builder backgroundCleanup(boolean value) {
       this.backgroundCleanup = value;
       return this;
@@ -181,6 +220,9 @@ public final class Supervisor implements AutoCloseable {
     public Supervisor build() throws IOException {
       if (transports == null) {
         throw new IllegalStateException("no transports given: call transports(...)");
+      }
+      if (loops == null) {
+        throw new IllegalStateException("no event loops given: call loops(...)");
       }
       return new Supervisor(this);
     }

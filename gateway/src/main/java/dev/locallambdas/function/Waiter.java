@@ -15,5 +15,5 @@ public interface Waiter {
   void granted(Lease lease);
 
   /** No slot will come: the function is shutting down, full, crash-looping, or failed to start. */
-  void refused(Refusal refusal);
+  void refused(dev.locallambdas.exchange.Problem problem);
 }

@@ -6,6 +6,7 @@ import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.frontdoor.FrontDoor;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.function.Supervisor;
+import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.routing.RouteTable;
@@ -23,12 +24,14 @@ import java.util.logging.Logger;
 public final class Gateway implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.server");
 
+  private final EventLoops loops;
   private final Supervisor supervisor;
   private final FrontDoor frontDoor;
   private final ResponseCache cache;
   private volatile boolean stopped;
 
-  private Gateway(Supervisor supervisor, FrontDoor frontDoor, ResponseCache cache) {
+  private Gateway(EventLoops loops, Supervisor supervisor, FrontDoor frontDoor, ResponseCache cache) {
+    this.loops = loops;
     this.supervisor = supervisor;
     this.frontDoor = frontDoor;
     this.cache = cache;
@@ -74,6 +77,7 @@ public final class Gateway implements AutoCloseable {
     frontDoor.stopAccepting();
     supervisor.shutdown(drainGrace);
     frontDoor.close();
+    loops.close();
     if (cache != null) {
       cache.invalidateAll();
     }
@@ -137,10 +141,18 @@ public final class Gateway implements AutoCloseable {
         cache = b.build();
         LOG.info(cacheSettings.describe());
       }
-      Supervisor sup =
-          supervisor
-              .apply(Supervisor.builder(manifest).transports(Transports::forProtocol))
-              .build();
+      EventLoops loops = EventLoops.start();
+      Supervisor sup;
+      try {
+        sup =
+            supervisor
+                .apply(
+                    Supervisor.builder(manifest).transports(Transports::forProtocol).loops(loops))
+                .build();
+      } catch (IOException | RuntimeException e) {
+        loops.close();
+        throw e;
+      }
       try {
         RouteTable.Builder<FunctionPool> routes = RouteTable.builder();
         for (FunctionSpec spec : manifest.functions()) {
@@ -148,10 +160,18 @@ public final class Gateway implements AutoCloseable {
             routes.add(route, sup.pool(spec.id()));
           }
         }
-        FrontDoor door = FrontDoor.start(bind, routes.build(), cache, new AdminApi(sup, cache));
-        return new Gateway(sup, door, cache);
+        FrontDoor door =
+            FrontDoor.start(
+                bind,
+                routes.build(),
+                cache,
+                new AdminApi(sup, cache),
+                FrontDoor.DEFAULT_HEADER_TIMEOUT,
+                loops);
+        return new Gateway(loops, sup, door, cache);
       } catch (IOException | RuntimeException e) {
         sup.close();
+        loops.close();
         throw e;
       }
     }

@@ -31,9 +31,7 @@ public interface Endpoint extends AutoCloseable {
    * equally (an HTTP child gets a connection pool per loop). The instance pool prefers an instance
    * on the caller's loop, so that a request never changes threads.
    */
-  default EventLoop loop() {
-    return null;
-  }
+  EventLoop loop();
 
   /**
    * Starts one request, on {@code loop} (the client connection's event loop, the current thread).
@@ -42,12 +40,7 @@ public interface Endpoint extends AutoCloseable {
    * finds at once is reported on a later turn of the loop. At most the function's concurrency calls
    * are open at once (the instance pool sees to that).
    */
-  default Call open(Request request, long timeoutMillis, EventLoop loop, CallListener listener) {
-    throw new UnsupportedOperationException("not moved to the event loop yet");
-  }
-
-  /** The blocking exchange of the old data path; goes away once every transport has {@link #open}. */
-  void exchange(Request request, dev.locallambdas.exchange.ResponseSink sink) throws IOException;
+  Call open(Request request, long timeoutMillis, EventLoop loop, CallListener listener);
 
   /**
    * Closes connections and removes socket files. Idempotent. Calls in progress fail with

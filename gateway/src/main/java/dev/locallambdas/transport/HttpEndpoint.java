@@ -19,7 +19,7 @@ import java.util.Map;
  * loopback port or a Unix socket. Requests go out as given (the front door already cleaned them);
  * responses come back validated and without hop-by-hop fields.
  */
-final class HttpEndpoint implements Endpoint {
+final class HttpEndpoint extends BlockingEndpoint {
   private final String label;
   private final SocketAddress address;
   private final String display;
@@ -100,9 +100,10 @@ final class HttpEndpoint implements Endpoint {
   }
 
   @Override
-  public void exchange(Request request, ResponseSink sink) throws IOException {
+  protected void exchange(Request request, BodySource body, ResponseSink sink)
+      throws IOException {
     try (Http1Response r =
-        client.send(request.method(), request.target(), request.headers(), request.body())) {
+        client.send(request.method(), request.target(), request.headers(), body)) {
       long length = request.method().equals("HEAD") ? r.declaredLength() : r.contentLength();
       sink.head(r.status(), HttpSyntax.endToEnd(r.headers()), length);
       for (ByteBuffer b = r.read(); b != null; b = r.read()) {

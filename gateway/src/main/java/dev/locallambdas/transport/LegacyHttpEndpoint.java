@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.Map;
 
 /** The gateway's side of one legacy-http child: request JSON POSTed to "/" over keep-alive. */
-final class LegacyHttpEndpoint implements Endpoint {
+final class LegacyHttpEndpoint extends BlockingEndpoint {
   private static final Headers POST_HEADERS =
       Headers.builder().add("content-type", "application/json").build();
 
@@ -66,9 +66,10 @@ final class LegacyHttpEndpoint implements Endpoint {
   }
 
   @Override
-  public void exchange(Request request, ResponseSink sink) throws IOException {
+  protected void exchange(Request request, BodySource body, ResponseSink sink)
+      throws IOException {
     byte[] message =
-        LegacyMessages.request(request, LegacyMessages.readBody(request.body(), maxBodyBytes));
+        LegacyMessages.request(request, LegacyMessages.readBody(body, maxBodyBytes));
     byte[] answer;
     try (Http1Response r = client.send("POST", "/", POST_HEADERS, BodySource.of(message))) {
       if (r.status() < 200 || r.status() > 299) {

@@ -1,5 +1,6 @@
 package dev.locallambdas.transport;
 
+import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.exchange.ResponseSink;
 import java.io.ByteArrayOutputStream;
@@ -17,7 +18,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The gateway's side of one legacy-pipe child: a connection per request to the child's socket. */
-final class LegacyPipeEndpoint implements Endpoint {
+final class LegacyPipeEndpoint extends BlockingEndpoint {
   private final String label;
   private final Path socket;
   private final UnixDomainSocketAddress address;
@@ -65,9 +66,10 @@ final class LegacyPipeEndpoint implements Endpoint {
   }
 
   @Override
-  public void exchange(Request request, ResponseSink sink) throws IOException {
+  protected void exchange(Request request, BodySource body, ResponseSink sink)
+      throws IOException {
     byte[] message =
-        LegacyMessages.request(request, LegacyMessages.readBody(request.body(), maxBodyBytes));
+        LegacyMessages.request(request, LegacyMessages.readBody(body, maxBodyBytes));
     byte[] answer;
     SocketChannel channel;
     try {

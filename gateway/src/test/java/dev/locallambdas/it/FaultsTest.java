@@ -256,7 +256,7 @@ class FaultsTest {
             TestManifests.manifest(
                 TestManifests.cue("cue").startPolicy(StartPolicy.EAGER).minInstances(1).build()),
             new InetSocketAddress("127.0.0.1", 0),
-            b -> b.ticker(fakeNanos::get).backgroundCleanup(false));
+            b -> b.clock(fakeNanos::get).backgroundCleanup(false));
     http = new HttpTestClient(gateway.address());
   }
 

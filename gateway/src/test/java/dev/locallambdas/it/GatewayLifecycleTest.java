@@ -44,7 +44,7 @@ class GatewayLifecycleTest {
         Gateway.start(
             TestManifests.manifest(functions),
             new InetSocketAddress("127.0.0.1", 0),
-            b -> b.ticker(fakeNanos::get).backgroundCleanup(false));
+            b -> b.clock(fakeNanos::get).backgroundCleanup(false));
     http = new HttpTestClient(gateway.address());
   }
 

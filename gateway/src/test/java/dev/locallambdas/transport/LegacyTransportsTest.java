@@ -3,9 +3,8 @@ package dev.locallambdas.transport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.locallambdas.exchange.BodySource;
-import dev.locallambdas.exchange.BodyTooLargeException;
 import dev.locallambdas.exchange.Headers;
+import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Protocol;
@@ -15,7 +14,9 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.assertj.core.api.InstanceOfAssertFactories;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,18 +89,49 @@ class LegacyTransportsTest {
     endpoint.awaitReady(STARTUP, p.toHandle());
   }
 
-  private HttpTestSink send(String method, String path, String query, Headers headers, byte[] body)
+  private static EventLoops loops;
+
+  @BeforeAll
+  static void startLoops() {
+    loops = EventLoops.start(1);
+  }
+
+  @AfterAll
+  static void stopLoops() {
+    loops.close();
+  }
+
+  /** Sends a request through a real call; returns it once it ended or failed. */
+  private CallRecorder call(String method, String path, String query, Headers headers, byte[] body)
       throws Exception {
-    HttpTestSink sink = new HttpTestSink();
-    endpoint.exchange(
-        new Request(method, path, query, headers, BodySource.of(body), "127.0.0.1"), sink);
-    assertThat(sink.ended).isTrue();
-    return sink;
+    CallRecorder call =
+        CallRecorder.open(
+            endpoint,
+            new Request(method, path, query, headers, body.length, "127.0.0.1"),
+            30_000,
+            loops.next());
+    if (body.length > 0) {
+      call.send(body, true);
+    }
+    call.await();
+    assertThat(call.violations()).isEmpty();
+    return call;
+  }
+
+  private CallRecorder send(String method, String path, String query, Headers headers, byte[] body)
+      throws Exception {
+    CallRecorder call = call(method, path, query, headers, body);
+    if (call.failure() != null) {
+      throw call.failure();
+    }
+    assertThat(call.ended()).isTrue();
+    assertThat(call.awaitRelease()).isEqualTo(Outcome.OK);
+    return call;
   }
 
   @SuppressWarnings("unchecked")
-  private static Map<String, Object> echo(HttpTestSink sink) throws Json.SyntaxException {
-    return (Map<String, Object>) Json.parse(sink.bytes());
+  private static Map<String, Object> echo(CallRecorder call) throws Json.SyntaxException {
+    return (Map<String, Object>) Json.parse(call.bodyBytes());
   }
 
   @ParameterizedTest
@@ -111,12 +143,12 @@ class LegacyTransportsTest {
       body[i] = (byte) i;
     }
     Headers headers = Headers.builder().add("X-Test", "yes \"quoted\" é").build();
-    HttpTestSink sink = send("POST", mode.prefix + "/items", null, headers, body);
+    CallRecorder sink = send("POST", mode.prefix + "/items", null, headers, body);
 
-    assertThat(sink.status).isEqualTo(200);
-    assertThat(sink.headers.get("content-type")).isEqualTo("application/json");
-    assertThat(sink.headers.get("x-service")).isEqualTo(mode.service);
-    assertThat(sink.contentLength).isEqualTo(sink.bytes().length);
+    assertThat(sink.status()).isEqualTo(200);
+    assertThat(sink.headers().get("content-type")).isEqualTo("application/json");
+    assertThat(sink.headers().get("x-service")).isEqualTo(mode.service);
+    assertThat(sink.contentLength()).isEqualTo(sink.bodyBytes().length);
     Map<String, Object> echo = echo(sink);
     assertThat(echo.get("method")).isEqualTo("POST");
     assertThat(echo.get("uri")).isEqualTo(mode.prefix + "/items");
@@ -128,7 +160,7 @@ class LegacyTransportsTest {
 
     // The child serves request after request (a new connection each time for the pipe mode).
     for (int i = 0; i < 3; i++) {
-      assertThat(send("GET", mode.prefix + "/again", null, Headers.empty(), new byte[0]).status)
+      assertThat(send("GET", mode.prefix + "/again", null, Headers.empty(), new byte[0]).status())
           .isEqualTo(200);
     }
   }
@@ -149,13 +181,13 @@ class LegacyTransportsTest {
   @EnumSource(Mode.class)
   void answersEmptyBodyForInvalidBase64(Mode mode) throws Exception {
     start(mode);
-    HttpTestSink sink =
+    CallRecorder sink =
         send("GET", mode.prefix + "/broken/base64", null, Headers.empty(), new byte[0]);
 
-    assertThat(sink.status).isEqualTo(200);
-    assertThat(sink.headers.size()).isZero();
-    assertThat(sink.contentLength).isZero();
-    assertThat(sink.bytes()).isEmpty();
+    assertThat(sink.status()).isEqualTo(200);
+    assertThat(sink.headers().size()).isZero();
+    assertThat(sink.contentLength()).isZero();
+    assertThat(sink.bodyBytes()).isEmpty();
   }
 
   @ParameterizedTest
@@ -174,11 +206,10 @@ class LegacyTransportsTest {
   @EnumSource(Mode.class)
   void refusesBodyLargerThanLimit(Mode mode) throws Exception {
     start(mode);
-    assertThatThrownBy(
-            () ->
-                send(
-                    "POST", mode.prefix + "/big", null, Headers.empty(), new byte[1024 * 1024 + 1]))
-        .isInstanceOf(BodyTooLargeException.class);
+    CallRecorder call =
+        call("POST", mode.prefix + "/big", null, Headers.empty(), new byte[1024 * 1024 + 1]);
+    assertThat(call.failure()).hasMessageContaining("larger than the limit");
+    assertThat(call.awaitRelease()).isEqualTo(Outcome.FAILED);
   }
 
   @Test

@@ -193,11 +193,6 @@ final class PipeEndpoint implements Endpoint {
     return c.open(request, timeoutMillis, clientLoop, listener);
   }
 
-  @Override
-  public void exchange(Request request, dev.locallambdas.exchange.ResponseSink sink) {
-    throw new UnsupportedOperationException("pipe calls run on the event loop: use open()");
-  }
-
   /** The connection once the handshake succeeded, else null. */
   private PipeConnection connection() {
     PipeConnection c = connection;

@@ -8,7 +8,6 @@ import static dev.locallambdas.transport.pipe.PipeTestSupport.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.loops.EventLoops;
@@ -191,7 +190,7 @@ class PipeCallTest {
               target.complete(r.target());
               ch.respond(r.id(), 204, Headers.empty(), new byte[0]);
             });
-    open(new Request("GET", "/echo/a", "x=1&y=%20", Headers.empty(), BodySource.empty(), null))
+    open(new Request("GET", "/echo/a", "x=1&y=%20", Headers.empty(), 0, null))
         .await();
     c.join();
     assertThat(target.join()).isEqualTo("/echo/a?x=1&y=%20");

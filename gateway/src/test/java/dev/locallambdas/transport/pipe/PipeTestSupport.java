@@ -1,13 +1,11 @@
 package dev.locallambdas.transport.pipe;
 
-import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.transport.EndpointContext;
 import io.netty.channel.EventLoop;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
 /** Contexts and requests shared by the pipe tests. */
@@ -32,27 +30,12 @@ final class PipeTestSupport {
         path,
         null,
         Headers.builder().add("host", "localhost").add("x-forwarded-for", "10.0.0.1").build(),
-        BodySource.empty(),
+        0,
         "10.0.0.1");
   }
 
   /** A request whose body of {@code length} bytes (-1: chunked) follows through Call.body. */
   static Request post(String path, long length) {
-    return new Request("POST", path, null, Headers.empty(), lengthOnly(length), "10.0.0.1");
-  }
-
-  /** A body source that only knows its length: the call gets the bytes through Call.body. */
-  static BodySource lengthOnly(long length) {
-    return new BodySource() {
-      @Override
-      public long length() {
-        return length;
-      }
-
-      @Override
-      public ByteBuffer next() {
-        throw new UnsupportedOperationException("bodies reach a call through Call.body");
-      }
-    };
+    return new Request("POST", path, null, Headers.empty(), length, "10.0.0.1");
   }
 }
