@@ -76,6 +76,12 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
   private boolean bodyEnded;
   private boolean bodyGiven;
   private long bodyBytes;
+
+  // A copy of the body given to the first call, while it is small: if the call never reached the
+  // child, the retry sends it again.
+  private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>(2);
+  private long replayBytes;
+  private boolean replayable = true;
   private boolean callWritable = true;
 
   Dispatch(
@@ -141,12 +147,34 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
     timer = loop.schedule(this::timedOut, timeout, TimeUnit.MILLISECONDS);
     ByteBuf b;
     while ((b = held.poll()) != null) {
-      boolean last = bodyEnded && held.isEmpty();
-      bodyGiven |= b.isReadable();
-      call.body(b, last);
+      give(b, bodyEnded && held.isEmpty());
     }
     heldBytes = 0;
     connection.readBody(true);
+  }
+
+  /** Hands a piece of the body to the call, keeping a copy for a retry while that is cheap. */
+  private void give(ByteBuf content, boolean last) {
+    int n = content.readableBytes();
+    if (n > 0) {
+      bodyGiven = true;
+      if (replayable && attempt == 1 && replayBytes + n <= QUEUED_BODY_LIMIT) {
+        replay.add(content.retainedDuplicate());
+        replayBytes += n;
+      } else {
+        dropReplay();
+      }
+    }
+    call.body(content, last);
+  }
+
+  private void dropReplay() {
+    replayable = false;
+    ByteBuf b;
+    while ((b = replay.poll()) != null) {
+      b.release();
+    }
+    replayBytes = 0;
   }
 
   // ---------------------------------------------------------------- the request body (on the loop)
@@ -163,8 +191,7 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
     }
     bodyEnded = last;
     if (phase == Phase.CALLING) {
-      bodyGiven |= content.isReadable();
-      call.body(content, last);
+      give(content, last);
       return;
     }
     if (phase == Phase.DONE) {
@@ -216,6 +243,7 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
       return;
     }
     responseStarted = true;
+    dropReplay();
     log.status(status);
     responder.head(
         status, capture != null ? capture.head(status, headers, contentLength) : headers, contentLength);
@@ -258,13 +286,18 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
     }
     if (e.kind() == TransportException.Kind.NOT_DELIVERED
         && attempt == 1
-        && !bodyGiven
+        && (!bodyGiven || replayable)
         && !responseStarted
         && !clientGone) {
-      // Never reached the child: one more try, on whichever instance is free (ADR 0005).
+      // Never reached the child: one more try, on whichever instance is free (ADR 0005), with
+      // the body it was given so far.
       LOG.fine(() -> lease.label() + ": request not delivered (" + e.getMessage() + "), retrying");
       retryDue = true;
       phase = Phase.RETRYING;
+      held.addAll(replay);
+      heldBytes = replayBytes;
+      replay.clear();
+      replayBytes = 0;
       return; // released() follows and asks for the next slot
     }
     if (responder.committed()) {
@@ -406,6 +439,7 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
       b.release();
     }
     heldBytes = 0;
+    dropReplay();
   }
 
   /** The request is over as far as the cache and the log are concerned. */
