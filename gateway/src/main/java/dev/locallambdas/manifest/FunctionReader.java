@@ -2,6 +2,7 @@ package dev.locallambdas.manifest;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -252,6 +253,13 @@ final class FunctionReader {
   }
 
   private void apply() {
+    boolean original = context.originalFormat();
+    if (original) {
+      // The original started every process at launch and never stopped one for idleness;
+      // children written for it may keep state in memory (ADR 0007).
+      builder.startPolicy(StartPolicy.EAGER);
+      builder.idleTimeout(Duration.ZERO);
+    }
     single("executable", builder::executable);
     each("arg", (e, v) -> builder.arg(v));
     each("route", (e, v) -> builder.route(v));
@@ -260,15 +268,29 @@ final class FunctionReader {
     applyWorkingDir();
     applyProtocol();
     each("env", this::applyEnv);
+    StartPolicy[] start = {original ? StartPolicy.EAGER : StartPolicy.LAZY};
     single(
         "start",
-        v ->
-            builder.startPolicy(
-                choice(v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER))));
+        v -> {
+          start[0] = choice(v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER));
+          builder.startPolicy(start[0]);
+        });
+    boolean[] neverIdle = {original};
+    single(
+        "idle_timeout",
+        v -> {
+          Duration d = ManifestValues.durationOrNever(v);
+          builder.idleTimeout(d);
+          neverIdle[0] = d.isZero();
+        });
+    if (original && start[0] == StartPolicy.EAGER && neverIdle[0]) {
+      // One instance is kept: a crashed one is started again at once, as the original's
+      // process was there before any request (FunctionPool.ensureMinimum, with its back-off).
+      builder.minInstances(1);
+    }
     single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
     single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
     single("concurrency", v -> builder.concurrency(ManifestValues.integer(v)));
-    single("idle_timeout", v -> builder.idleTimeout(ManifestValues.durationOrNever(v)));
     single("startup_timeout", v -> builder.startupTimeout(ManifestValues.duration(v)));
     single("request_timeout", v -> builder.requestTimeout(ManifestValues.duration(v)));
     single("queue_timeout", v -> builder.queueTimeout(ManifestValues.duration(v)));
