@@ -190,8 +190,10 @@ public final class Main implements Callable<Integer> {
       name = "validate",
       mixinStandardHelpOptions = true,
       description = {
-        "Check a manifest without starting anything: syntax, every value, duplicate ids and"
-            + " routes, and that every executable exists. Exits 0 when valid, 1 otherwise."
+        "Check a manifest without starting anything, with the same check serve makes: syntax,"
+            + " every value, ids, routes (duplicate, ambiguous, not canonical, reserved), and that"
+            + " every program and working directory exists. Prints every problem at once as"
+            + " FILE:LINE: ... Exits 0 when valid (warnings alone do not fail), 1 otherwise."
       })
   static final class Validate implements Callable<Integer> {
     @Parameters(
