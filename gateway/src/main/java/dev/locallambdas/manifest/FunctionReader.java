@@ -111,6 +111,8 @@ final class FunctionReader {
   private final List<RouteAt> routes = new ArrayList<>();
   private Path workingDir;
   private int workingDirLine;
+  private StartPolicy startPolicy;
+  private boolean neverIdle;
 
   private FunctionReader(XmlElement element, Context context, Problems problems) {
     this.element = element;
@@ -290,13 +292,6 @@ final class FunctionReader {
   }
 
   private void apply() {
-    boolean original = context.originalFormat();
-    if (original) {
-      // The original started every process at launch and never stopped one for idleness;
-      // children written for it may keep state in memory (ADR 0007).
-      builder.startPolicy(StartPolicy.EAGER);
-      builder.idleTimeout(Duration.ZERO);
-    }
     single("executable", builder::executable);
     each("arg", (e, v) -> builder.arg(v));
     each(
@@ -310,26 +305,7 @@ final class FunctionReader {
     applyWorkingDir();
     applyProtocol();
     each("env", this::applyEnv);
-    StartPolicy[] start = {original ? StartPolicy.EAGER : StartPolicy.LAZY};
-    single(
-        "start",
-        v -> {
-          start[0] = choice(v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER));
-          builder.startPolicy(start[0]);
-        });
-    boolean[] neverIdle = {original};
-    single(
-        "idle_timeout",
-        v -> {
-          Duration d = ManifestValues.durationOrNever(v);
-          builder.idleTimeout(d);
-          neverIdle[0] = d.isZero();
-        });
-    if (original && start[0] == StartPolicy.EAGER && neverIdle[0]) {
-      // One instance is kept: a crashed one is started again at once, as the original's
-      // process was there before any request (FunctionPool.ensureMinimum, with its back-off).
-      builder.minInstances(1);
-    }
+    applyLifecycle();
     single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
     single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
     single("concurrency", v -> builder.concurrency(ManifestValues.integer(v)));
@@ -347,6 +323,39 @@ final class FunctionReader {
         v -> builder.httpListen(choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
     applyCache();
+  }
+
+  /**
+   * start, idle_timeout and, in the original format, the min_instances they imply. The original
+   * started every process at launch and never stopped one for idleness, and children written for it
+   * may keep state in memory (ADR 0007): so the original format defaults to eager and never, and
+   * then keeps one instance, which also restarts a crashed one at once (ensureMinimum, with the
+   * crash-loop back-off). What the manifest says wins.
+   */
+  private void applyLifecycle() {
+    boolean original = context.originalFormat();
+    startPolicy = original ? StartPolicy.EAGER : StartPolicy.LAZY;
+    neverIdle = original;
+    builder.startPolicy(startPolicy);
+    if (original) {
+      builder.idleTimeout(Duration.ZERO);
+    }
+    single(
+        "start",
+        v -> {
+          startPolicy = choice(v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER));
+          builder.startPolicy(startPolicy);
+        });
+    single(
+        "idle_timeout",
+        v -> {
+          Duration d = ManifestValues.durationOrNever(v);
+          builder.idleTimeout(d);
+          neverIdle = d.isZero();
+        });
+    if (original && startPolicy == StartPolicy.EAGER && neverIdle) {
+      builder.minInstances(1); // an explicit <min_instances>, applied after this, wins
+    }
   }
 
   private void applyCache() {
