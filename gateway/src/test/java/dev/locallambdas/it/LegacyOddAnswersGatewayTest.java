@@ -6,6 +6,7 @@ import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.server.Gateway;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import org.junit.jupiter.api.AfterEach;
@@ -39,7 +40,10 @@ class LegacyOddAnswersGatewayTest {
             .protocol(protocol)
             .workingDir(TestManifests.repo())
             .build();
-    gateway = Gateway.start(TestManifests.manifest(odd), new InetSocketAddress("127.0.0.1", 0));
+    gateway =
+        Gateway.start(
+            TestManifests.manifest(odd),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     http = new HttpTestClient(gateway.address());
   }
 

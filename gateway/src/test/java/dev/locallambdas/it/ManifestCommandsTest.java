@@ -142,8 +142,11 @@ class ManifestCommandsTest {
     Path entity =
         write(
             "entity.xml",
-            "<manifest version=\"1\">\n<function><id>a</id><executable>sh</executable>\n"
-                + "<arg>&nbsp;</arg><route>/a</route></function></manifest>\n");
+            """
+            <manifest version="1">
+            <function><id>a</id><executable>sh</executable>
+            <arg>&nbsp;</arg><route>/a</route></function></manifest>
+            """);
     MainProcess en = run("validate", entity.toString());
     assertThat(en.exitCode()).isEqualTo(1);
     assertThat(en.stderr()).contains(entity + ":3: not well-formed XML").contains("nbsp");

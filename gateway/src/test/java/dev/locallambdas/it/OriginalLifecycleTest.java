@@ -9,6 +9,7 @@ import dev.locallambdas.function.InstanceView;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.manifest.ManifestReader;
 import dev.locallambdas.server.Gateway;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +61,7 @@ class OriginalLifecycleTest {
     gateway =
         Gateway.start(
             m,
-            new InetSocketAddress("127.0.0.1", 0),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             b -> b.ticker(fakeNanos::get).backgroundCleanup(false));
   }
 

@@ -304,16 +304,19 @@ class ManifestCheckTest {
     Path file = dir.resolve("manifest.xml");
     Files.write(
         file,
-        ("\uFEFF<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                + "<!-- a comment -->\n"
-                + "<manifest version=\"1\">\n"
-                + "  <function><!-- inside -->\n"
-                + "    <id>a</id>\n"
-                + "    <executable><![CDATA[sh]]></executable>\n"
-                + "    <arg>&lt;&amp;&gt;&#65;</arg>\n"
-                + "    <route>/a</route>\n"
-                + "  </function>\n"
-                + "</manifest>\n")
+        ("\uFEFF"
+                + """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <!-- a comment -->
+                <manifest version="1">
+                  <function><!-- inside -->
+                    <id>a</id>
+                    <executable><![CDATA[sh]]></executable>
+                    <arg>&lt;&amp;&gt;&#65;</arg>
+                    <route>/a</route>
+                  </function>
+                </manifest>
+                """)
             .getBytes(StandardCharsets.UTF_8));
 
     ManifestCheck c = ManifestReader.check(file, dir, "/usr/bin:/bin");

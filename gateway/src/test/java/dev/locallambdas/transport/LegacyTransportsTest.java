@@ -70,11 +70,11 @@ class LegacyTransportsTest {
   }
 
   private static FunctionSpec spec(Mode mode) {
-    return FunctionSpec.builder("legacy-" + mode.name().toLowerCase())
+    return FunctionSpec.builder("legacy-" + mode.name().toLowerCase(java.util.Locale.ROOT))
         .executable("python3")
         .arg(mode.script)
         .route(mode.prefix + "/*")
-        .pipeName("legacy_" + mode.name().toLowerCase())
+        .pipeName("legacy_" + mode.name().toLowerCase(java.util.Locale.ROOT))
         .protocol(mode.protocol)
         .maxBodyBytes(1024 * 1024)
         .build();
