@@ -2,8 +2,7 @@ package dev.locallambdas.cli;
 
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
-import dev.locallambdas.manifest.ManifestException;
-import dev.locallambdas.manifest.ManifestProblem;
+import dev.locallambdas.manifest.ManifestCheck;
 import dev.locallambdas.manifest.ManifestReader;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
@@ -12,7 +11,6 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -139,17 +137,8 @@ public final class Main implements Callable<Integer> {
       Path file = resolveManifest(manifest);
       Duration grace = Durations.parse("--drain-grace", drainGrace);
       InetSocketAddress address = BindAddress.resolve(bind, System.getenv("BIND_ADDRESS"));
-      Manifest m = read(file);
+      Manifest m = check(file);
       if (m == null) {
-        return 2;
-      }
-      List<ManifestProblem> missing = ManifestReader.checkExecutables(m);
-      if (!missing.isEmpty()) {
-        missing.forEach(p -> System.err.println(p));
-        System.err.println(
-            "local-lambdas: not starting: fix the executables above (or run 'local-lambdas validate "
-                + file
-                + "')");
         return 2;
       }
       Gateway gateway;
@@ -201,8 +190,10 @@ public final class Main implements Callable<Integer> {
       name = "validate",
       mixinStandardHelpOptions = true,
       description = {
-        "Check a manifest without starting anything: syntax, every value, duplicate ids and"
-            + " routes, and that every executable exists. Exits 0 when valid, 1 otherwise."
+        "Check a manifest without starting anything, with the same check serve makes: syntax,"
+            + " every value, ids, routes (duplicate, ambiguous, not canonical, reserved), and that"
+            + " every program and working directory exists. Prints every problem at once as"
+            + " FILE:LINE: ... Exits 0 when valid (warnings alone do not fail), 1 otherwise."
       })
   static final class Validate implements Callable<Integer> {
     @Parameters(
@@ -217,16 +208,20 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
       LogSetup.configure(Level.WARNING);
       Path file = resolveManifest(manifest);
-      Manifest m = read(file);
-      if (m == null) {
+      ManifestCheck result = checkAndReport(file);
+      if (!result.valid()) {
+        System.err.println(
+            "local-lambdas: "
+                + file
+                + " is not valid: "
+                + result.errors().size()
+                + " error(s), "
+                + result.warnings().size()
+                + " warning(s)");
         return 1;
       }
-      List<ManifestProblem> problems = ManifestReader.checkExecutables(m);
+      Manifest m = result.manifest();
       PrintWriter out = spec.commandLine().getOut();
-      if (!problems.isEmpty()) {
-        problems.forEach(p -> System.err.println(p));
-        return 1;
-      }
       out.println(
           file
               + ": valid, "
@@ -234,7 +229,10 @@ public final class Main implements Callable<Integer> {
               + " function(s)"
               + (m.originalFormat()
                   ? " (original local_lambdas format: legacy JSON protocols)"
-                  : ""));
+                  : "")
+              + (result.warnings().isEmpty()
+                  ? ""
+                  : ", " + result.warnings().size() + " warning(s)"));
       for (FunctionSpec f : m.functions()) {
         out.println(
             "  "
@@ -270,18 +268,27 @@ public final class Main implements Callable<Integer> {
     return demo;
   }
 
-  static Manifest read(Path file) {
-    if (!Files.exists(file)) {
+  /** For serve: the manifest, after printing its warnings, or null after printing every problem. */
+  static Manifest check(Path file) {
+    ManifestCheck result = checkAndReport(file);
+    if (!result.valid()) {
       System.err.println(
-          "local-lambdas: manifest " + file + " does not exist; pass the path of a manifest.xml");
-      return null;
+          "local-lambdas: "
+              + file
+              + " has errors (run 'local-lambdas validate "
+              + file
+              + "'); nothing was started");
     }
-    try {
-      return ManifestReader.read(file);
-    } catch (ManifestException e) {
-      System.err.println(e.getMessage());
-      System.err.println("local-lambdas: " + file + " has errors; nothing was started");
-      return null;
-    }
+    return result.manifest();
+  }
+
+  /**
+   * The one check behind validate and serve (ManifestReader.check): prints every error and warning,
+   * one per line as FILE:LINE: ..., in file order.
+   */
+  static ManifestCheck checkAndReport(Path file) {
+    ManifestCheck result = ManifestReader.check(file);
+    result.problems().forEach(p -> System.err.println(p));
+    return result;
   }
 }

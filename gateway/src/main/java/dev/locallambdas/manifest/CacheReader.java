@@ -89,7 +89,7 @@ final class CacheReader {
         maxEntry = ManifestValues.size(v);
         if (maxEntry < 1 || maxEntry > CacheSetting.MAX_ENTRY_BYTES_LIMIT) {
           throw new IllegalArgumentException(
-              "'" + v + "' is not allowed: it must be between 1 byte and 1g");
+              Quote.of(v) + " is not allowed: it must be between 1 byte and 1g");
         }
       }
     } catch (IllegalArgumentException e) {
@@ -126,7 +126,7 @@ final class CacheReader {
       case "true" -> true;
       case "false" -> false;
       default ->
-          throw new IllegalArgumentException("'" + v + "' is not allowed: use true or false");
+          throw new IllegalArgumentException(Quote.of(v) + " is not allowed: use true or false");
     };
   }
 }

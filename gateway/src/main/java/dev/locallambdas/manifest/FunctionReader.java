@@ -2,6 +2,7 @@ package dev.locallambdas.manifest;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,10 +78,25 @@ final class FunctionReader {
   record RouteAt(String pattern, int line) {}
 
   /**
-   * The outcome: {@code spec} is null when the function has problems; {@code id} is null when it
-   * has none; routes are listed whenever they were given, for the manifest-wide duplicate check.
+   * The program of a function and where it runs, with the lines that declared them (the working
+   * directory's line is the function's own when it has no {@code <working_dir>}).
    */
-  record Result(FunctionSpec spec, String id, int idLine, List<RouteAt> routes) {}
+  record Program(String executable, int executableLine, Path workingDir, int workingDirLine) {}
+
+  /**
+   * The outcome: {@code spec} is null when the function has errors; {@code id} is null when it has
+   * none. {@code routes} are the well-formed route patterns, for the manifest-wide conflict check,
+   * and {@code program} is null when the executable or the working directory is missing or
+   * malformed; both are given even when the function has other errors, so that one run reports
+   * every problem.
+   */
+  record Result(
+      FunctionSpec spec,
+      String id,
+      int idLine,
+      String label,
+      List<RouteAt> routes,
+      Program program) {}
 
   /** A usable (trimmed, non-empty unless allowed) value of a child element. */
   private record Value(XmlElement element, String text) {}
@@ -92,6 +108,11 @@ final class FunctionReader {
   private String label;
   private String builderId;
   private FunctionSpec.Builder builder;
+  private final List<RouteAt> routes = new ArrayList<>();
+  private Path workingDir;
+  private int workingDirLine;
+  private StartPolicy startPolicy;
+  private boolean neverIdle;
 
   private FunctionReader(XmlElement element, Context context, Problems problems) {
     this.element = element;
@@ -113,7 +134,7 @@ final class FunctionReader {
     String rawId = firstText("id");
     label =
         rawId != null && !rawId.isEmpty()
-            ? "'" + rawId + "'"
+            ? Quote.of(rawId)
             : "the <" + element.name() + "> at line " + element.line();
     checkShape();
     Value id = first("id");
@@ -141,13 +162,22 @@ final class FunctionReader {
         "add the path it serves, e.g. <route>/"
             + (builderId.equals(PLACEHOLDER_ID) ? "hello" : builderId)
             + "/*</route>");
-    List<RouteAt> routes = new ArrayList<>();
-    for (Value v : values.getOrDefault("route", List.of())) {
-      routes.add(new RouteAt(v.text(), v.element().line()));
-    }
     FunctionSpec spec = problems.count() == before ? build() : null;
     return new Result(
-        spec, id == null ? null : id.text(), id == null ? 0 : id.element().line(), routes);
+        spec,
+        id == null ? null : id.text(),
+        id == null ? 0 : id.element().line(),
+        label,
+        List.copyOf(routes),
+        program());
+  }
+
+  private Program program() {
+    Value executable = first("executable");
+    if (executable == null || workingDir == null) {
+      return null;
+    }
+    return new Program(executable.text(), executable.element().line(), workingDir, workingDirLine);
   }
 
   private void requirePresent(String name, String fix) {
@@ -184,9 +214,19 @@ final class FunctionReader {
     for (XmlElement child : element.children()) {
       String name = child.name();
       Rule rule = RULES.get(name);
-      String childLabel = "<" + name + "> of " + label;
+      String childLabel = "<" + abbreviate(name) + "> of " + label;
       if (rule == null) {
         String guess = Suggestions.closest(name, RULES.keySet());
+        if (context.originalFormat()) {
+          // The original (serde) ignored elements it did not know; its manifests may carry
+          // notes such as <description>.
+          problems.warn(
+              child.line(),
+              childLabel,
+              "unknown element, ignored (as the original local_lambdas ignored it)"
+                  + (guess != null ? "; did you mean <" + guess + ">?" : ""));
+          continue;
+        }
         problems.add(
             child.line(),
             childLabel,
@@ -254,21 +294,21 @@ final class FunctionReader {
   private void apply() {
     single("executable", builder::executable);
     each("arg", (e, v) -> builder.arg(v));
-    each("route", (e, v) -> builder.route(v));
+    each(
+        "route",
+        (e, v) -> {
+          builder.route(v);
+          routes.add(new RouteAt(v, e.line()));
+        });
     each("method", (e, v) -> builder.method(v));
     single("pipe_name", builder::pipeName);
     applyWorkingDir();
     applyProtocol();
     each("env", this::applyEnv);
-    single(
-        "start",
-        v ->
-            builder.startPolicy(
-                choice(v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER))));
+    applyLifecycle();
     single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
     single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
     single("concurrency", v -> builder.concurrency(ManifestValues.integer(v)));
-    single("idle_timeout", v -> builder.idleTimeout(ManifestValues.durationOrNever(v)));
     single("startup_timeout", v -> builder.startupTimeout(ManifestValues.duration(v)));
     single("request_timeout", v -> builder.requestTimeout(ManifestValues.duration(v)));
     single("queue_timeout", v -> builder.queueTimeout(ManifestValues.duration(v)));
@@ -285,6 +325,39 @@ final class FunctionReader {
     applyCache();
   }
 
+  /**
+   * start, idle_timeout and, in the original format, the min_instances they imply. The original
+   * started every process at launch and never stopped one for idleness, and children written for it
+   * may keep state in memory (ADR 0007): so the original format defaults to eager and never, and
+   * then keeps one instance, which also restarts a crashed one at once (ensureMinimum, with the
+   * crash-loop back-off). What the manifest says wins.
+   */
+  private void applyLifecycle() {
+    boolean original = context.originalFormat();
+    startPolicy = original ? StartPolicy.EAGER : StartPolicy.LAZY;
+    neverIdle = original;
+    builder.startPolicy(startPolicy);
+    if (original) {
+      builder.idleTimeout(Duration.ZERO);
+    }
+    single(
+        "start",
+        v -> {
+          startPolicy = choice(v, Map.of("lazy", StartPolicy.LAZY, "eager", StartPolicy.EAGER));
+          builder.startPolicy(startPolicy);
+        });
+    single(
+        "idle_timeout",
+        v -> {
+          Duration d = ManifestValues.durationOrNever(v);
+          builder.idleTimeout(d);
+          neverIdle = d.isZero();
+        });
+    if (original && startPolicy == StartPolicy.EAGER && neverIdle) {
+      builder.minInstances(1); // an explicit <min_instances>, applied after this, wins
+    }
+  }
+
   private void applyCache() {
     Value v = first("cache");
     CacheSetting s =
@@ -297,16 +370,20 @@ final class FunctionReader {
   private void applyWorkingDir() {
     Value v = first("working_dir");
     if (v == null) {
-      builder.workingDir(context.baseDir());
+      workingDir = context.baseDir();
+      workingDirLine = element.line();
+      builder.workingDir(workingDir);
       return;
     }
     try {
-      builder.workingDir(context.baseDir().resolve(Path.of(v.text())).normalize());
+      workingDir = context.baseDir().resolve(Path.of(v.text())).normalize();
+      workingDirLine = v.element().line();
+      builder.workingDir(workingDir);
     } catch (InvalidPathException e) {
       problems.add(
           v.element().line(),
           "<working_dir> of " + label,
-          "'" + v.text() + "' is not a valid path: " + e.getReason());
+          Quote.of(v.text()) + " is not a valid path: " + e.getReason());
     }
   }
 
@@ -331,9 +408,8 @@ final class FunctionReader {
                   java.util.Arrays.stream(Protocol.values()).map(Protocol::manifestName).toList();
               String guess = Suggestions.closest(v, names);
               throw new IllegalArgumentException(
-                  "'"
-                      + v
-                      + "' is not a protocol: use "
+                  Quote.of(v)
+                      + " is not a protocol: use "
                       + String.join(", ", names)
                       + (guess != null ? " (did you mean " + guess + "?)" : ""));
             }
@@ -367,9 +443,8 @@ final class FunctionReader {
       List<String> names = options.keySet().stream().sorted().toList();
       String guess = Suggestions.closest(v, names);
       throw new IllegalArgumentException(
-          "'"
-              + v
-              + "' is not allowed: use "
+          Quote.of(v)
+              + " is not allowed: use "
               + String.join(" or ", names)
               + (guess != null ? " (did you mean " + guess + "?)" : ""));
     }

@@ -1,5 +1,8 @@
 package dev.locallambdas.manifest;
 
+import dev.locallambdas.routing.BadTargetException;
+import dev.locallambdas.routing.RequestTarget;
+import dev.locallambdas.routing.RouteTable;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -265,9 +268,9 @@ public final class FunctionSpec {
       Objects.requireNonNull(id, "id");
       if (!ID.matcher(id).matches()) {
         throw new IllegalArgumentException(
-            "invalid function id '"
-                + id
-                + "': use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+            "invalid function id "
+                + Quote.of(id)
+                + ": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
       }
       this.id = id;
     }
@@ -285,24 +288,12 @@ public final class FunctionSpec {
       return this;
     }
 
+    /**
+     * Adds a route pattern; it must be one a {@link RouteTable} accepts (see {@link
+     * RouteTable#checkPattern}), so that a validated manifest always builds the gateway's table.
+     */
     public Builder route(String pattern) {
-      if (pattern == null || !pattern.startsWith("/")) {
-        throw new IllegalArgumentException(
-            "route '" + pattern + "' of '" + id + "' must start with '/', e.g. /api/*");
-      }
-      if (pattern.indexOf('*') >= 0
-          && !(pattern.endsWith("/*") && pattern.indexOf('*') == pattern.length() - 1)) {
-        throw new IllegalArgumentException(
-            "route '" + pattern + "' of '" + id + "': '*' is only allowed as a final '/*' segment");
-      }
-      if (pattern.chars().anyMatch(c -> c <= ' ' || c == '?' || c == '#' || c >= 0x7f)) {
-        throw new IllegalArgumentException(
-            "route '"
-                + pattern
-                + "' of '"
-                + id
-                + "' contains a space, control character, '?' or '#'");
-      }
+      RouteTable.checkPattern(pattern);
       routes.add(pattern);
       return this;
     }
@@ -311,9 +302,9 @@ public final class FunctionSpec {
     public Builder method(String value) {
       if (value == null || value.isEmpty() || !value.chars().allMatch(Builder::tokenChar)) {
         throw new IllegalArgumentException(
-            "method '"
-                + value
-                + "' of '"
+            "method "
+                + Quote.of(value)
+                + " of '"
                 + id
                 + "' is not an HTTP method name (a token such as PROPFIND)");
       }
@@ -360,7 +351,22 @@ public final class FunctionSpec {
     public Builder readyPath(String value) {
       if (value != null && !value.startsWith("/")) {
         throw new IllegalArgumentException(
-            "ready_path '" + value + "' of '" + id + "' must start with '/'");
+            "ready_path " + Quote.of(value) + " of '" + id + "' must start with '/'");
+      }
+      if (value != null) {
+        try {
+          // It becomes the target of the readiness request: a space or a control character
+          // would break that request at every start, long after validate said yes.
+          RequestTarget.parse(value);
+        } catch (BadTargetException e) {
+          throw new IllegalArgumentException(
+              "ready_path "
+                  + Quote.of(value)
+                  + " of '"
+                  + id
+                  + "' is not a valid request target: "
+                  + e.getMessage());
+        }
       }
       this.readyPath = value;
       return this;
@@ -369,19 +375,23 @@ public final class FunctionSpec {
     public Builder env(String name, String value) {
       if (name == null || name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
         throw new IllegalArgumentException(
-            "environment variable name '"
-                + name
-                + "' of '"
+            "environment variable name "
+                + Quote.of(name)
+                + " of '"
                 + id
                 + "' is empty or contains '=' or NUL");
       }
       if (value == null || value.indexOf('\0') >= 0) {
         throw new IllegalArgumentException(
-            "environment variable '" + name + "' of '" + id + "' has a missing value or a NUL");
+            "environment variable "
+                + Quote.of(name)
+                + " of '"
+                + id
+                + "' has a missing value or a NUL");
       }
       if (env.put(name, value) != null) {
         throw new IllegalArgumentException(
-            "environment variable '" + name + "' of '" + id + "' is set twice");
+            "environment variable " + Quote.of(name) + " of '" + id + "' is set twice");
       }
       return this;
     }

@@ -27,9 +27,9 @@ final class ManifestValues {
       return Integer.parseInt(v);
     } catch (NumberFormatException e) {
       if (v.matches("[+-]?[0-9]+")) {
-        throw new IllegalArgumentException("'" + v + "' is too large");
+        throw new IllegalArgumentException(Quote.of(v) + " is too large");
       }
-      throw new IllegalArgumentException("'" + v + "' is not a whole number");
+      throw new IllegalArgumentException(Quote.of(v) + " is not a whole number");
     }
   }
 
@@ -39,10 +39,13 @@ final class ManifestValues {
     if (!m.matches()) {
       if (BARE_NUMBER.matcher(v).matches()) {
         throw new IllegalArgumentException(
-            "'" + v + "' has no unit: add one, e.g. " + v + "s (units: ms, s, m, h)");
+            Quote.of(v)
+                + " has no unit: add one, e.g. "
+                + (v.length() <= 20 ? v : "30")
+                + "s (units: ms, s, m, h)");
       }
       throw new IllegalArgumentException(
-          "'" + v + "' is not a duration: write a number with a unit ms, s, m or h, e.g. 30s");
+          Quote.of(v) + " is not a duration: write a number with a unit ms, s, m or h, e.g. 30s");
     }
     long nanosPerUnit =
         switch (m.group(2).toLowerCase(Locale.ROOT)) {
@@ -53,7 +56,7 @@ final class ManifestValues {
         };
     BigDecimal nanos = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(nanosPerUnit));
     if (nanos.compareTo(MAX_NANOS) > 0) {
-      throw new IllegalArgumentException("'" + v + "' is too long");
+      throw new IllegalArgumentException(Quote.of(v) + " is too long");
     }
     return Duration.ofNanos(nanos.longValue());
   }
@@ -68,7 +71,8 @@ final class ManifestValues {
     Matcher m = SIZE.matcher(v);
     if (!m.matches()) {
       throw new IllegalArgumentException(
-          "'" + v + "' is not a size: write bytes, optionally with k, m or g (binary), e.g. 64m");
+          Quote.of(v)
+              + " is not a size: write bytes, optionally with k, m or g (binary), e.g. 64m");
     }
     int shift =
         m.group(2) == null
@@ -80,7 +84,7 @@ final class ManifestValues {
             };
     BigInteger bytes = new BigInteger(m.group(1)).shiftLeft(shift);
     if (bytes.bitLength() > 63) {
-      throw new IllegalArgumentException("'" + v + "' is too large");
+      throw new IllegalArgumentException(Quote.of(v) + " is too large");
     }
     return bytes.longValueExact();
   }

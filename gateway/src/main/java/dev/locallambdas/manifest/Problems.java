@@ -14,22 +14,58 @@ final class Problems {
     this.file = file;
   }
 
+  /** An error: the manifest will not be used. */
   void add(int line, String element, String message) {
-    list.add(new ManifestProblem(file, line, element, message));
+    list.add(
+        new ManifestProblem(
+            file, line, oneLine(element), oneLine(message), ManifestProblem.Severity.ERROR));
   }
 
+  /** A warning: the manifest is used all the same. */
+  void warn(int line, String element, String message) {
+    list.add(
+        new ManifestProblem(
+            file, line, oneLine(element), oneLine(message), ManifestProblem.Severity.WARNING));
+  }
+
+  /** Errors so far (warnings do not count). */
   int count() {
-    return list.size();
+    return (int) list.stream().filter(ManifestProblem::isError).count();
   }
 
   boolean isEmpty() {
-    return list.isEmpty();
+    return count() == 0;
   }
 
-  /** The problems sorted by line; problems on the same line keep the order they were found in. */
+  /** Every problem, errors and warnings, sorted by line; same-line ones keep the found order. */
   List<ManifestProblem> sorted() {
     List<ManifestProblem> copy = new ArrayList<>(list);
     copy.sort(Comparator.comparingInt(ManifestProblem::line));
     return copy;
+  }
+
+  /** The errors only, sorted as {@link #sorted}. */
+  List<ManifestProblem> errors() {
+    return sorted().stream().filter(ManifestProblem::isError).toList();
+  }
+
+  /**
+   * One problem is one line of output, whatever a value or the XML parser put into a message:
+   * control characters are escaped.
+   */
+  private static String oneLine(String s) {
+    if (s == null || s.chars().noneMatch(c -> c < 0x20 || c == 0x7f)) {
+      return s;
+    }
+    StringBuilder sb = new StringBuilder(s.length() + 8);
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        sb.append(String.format("\\x%02x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
   }
 }

@@ -42,7 +42,10 @@ final class XmlTree {
           case XMLStreamConstants.START_ELEMENT -> {
             Builder b = new Builder(qualifiedName(r), line(r.getLocation()));
             String ns = r.getNamespaceURI();
-            if (ns != null && !ns.isEmpty()) {
+            b.namespace = ns == null ? "" : ns;
+            String parentNamespace = open.isEmpty() ? "" : open.peek().namespace;
+            // Reported where it is declared, not again for every element that inherits it.
+            if (!b.namespace.isEmpty() && !b.namespace.equals(parentNamespace)) {
               problems.add(
                   b.line,
                   "<" + b.name + ">",
@@ -180,6 +183,7 @@ final class XmlTree {
     final List<XmlAttribute> attributes = new ArrayList<>();
     final StringBuilder text = new StringBuilder();
     int textLine;
+    String namespace = "";
     final List<XmlElement> children = new ArrayList<>();
 
     Builder(String name, int line) {

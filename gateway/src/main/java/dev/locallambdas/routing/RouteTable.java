@@ -30,12 +30,20 @@ import java.util.Objects;
  * ({@code /x} and {@code /x/*}) is not ambiguous: the exact one wins for {@code /x}.
  *
  * <p>Patterns must be canonical paths themselves ({@code /a//b} is refused with the suggestion
- * {@code /a/b}), and '*' may only appear as a final {@code /*}.
+ * {@code /a/b}), '*' may only appear as a final {@code /*}, and no route may lie under {@link
+ * #RESERVED_PREFIX}, which the gateway answers itself. {@link #checkPattern} and {@link
+ * Builder#conflicting} let a manifest reader find every such problem before a table is built.
  *
  * <p>A lookup costs one hash probe for the whole path plus, only when that finds no exact route,
  * one probe per '/' up to the depth of the deepest prefix route; it does not allocate.
  */
 public final class RouteTable<T> {
+  /**
+   * The paths the gateway answers itself (the admin API, admin.AdminApi): this path and everything
+   * under it. Requests there never reach a route, so a route under it is refused.
+   */
+  public static final String RESERVED_PREFIX = "/.local-lambdas";
+
   /** The route that matched: its target and the pattern it was added with. */
   public record Match<T>(T target, String pattern) {
     public Match {
@@ -176,95 +184,159 @@ public final class RouteTable<T> {
     /**
      * Adds a route.
      *
-     * @throws IllegalArgumentException when the pattern is malformed or not canonical, or when it
-     *     conflicts with a route added before; the message names both routes
+     * @throws IllegalArgumentException when the pattern is not valid ({@link #checkPattern}), or
+     *     when it conflicts with a route added before ({@link #conflicting}); the message names
+     *     both patterns
      */
     public Builder<T> add(String pattern, T target) {
       Objects.requireNonNull(target, "target");
-      if (pattern == null || !pattern.startsWith("/")) {
+      checkPattern(pattern);
+      Match<T> earlier = conflicting(pattern);
+      if (earlier != null) {
         throw new IllegalArgumentException(
-            "route '" + pattern + "' must start with '/', e.g. /api/* or /health");
+            "route "
+                + quote(pattern)
+                + " conflicts with route "
+                + quote(earlier.pattern())
+                + ", added before: "
+                + conflictReason(earlier.pattern(), pattern)
+                + "; keep one of them");
       }
-      int star = pattern.indexOf('*');
-      boolean prefix = pattern.endsWith("/*");
-      if (star >= 0 && !(prefix && star == pattern.length() - 1)) {
-        throw new IllegalArgumentException(
-            "route '" + pattern + "': '*' is only allowed as a final '/*' segment, e.g. /api/*");
-      }
-      String path = prefix ? pattern.substring(0, pattern.length() - 1) : pattern;
-      checkCanonical(pattern, path, prefix);
-      boolean directory = !prefix && path.endsWith("/");
-      String base = prefix || directory ? path.substring(0, path.length() - 1) : path;
-
       Match<T> match = new Match<>(target, pattern);
-      Node<T> node = byBase.get(base);
-      if (node == null) {
-        node = new Node<>(base);
-        byBase.put(base, node);
-        nodes.add(node);
-      }
-      if (prefix || directory) {
-        if (node.prefix != null) {
-          throw conflict(node.prefix, match);
-        }
-        node.prefix = match;
-        node.prefixCoversBase = prefix;
-      } else {
-        if (node.exact != null) {
-          throw conflict(node.exact, match);
-        }
+      Shape shape = Shape.of(pattern);
+      Node<T> node =
+          byBase.computeIfAbsent(
+              shape.base,
+              b -> {
+                Node<T> n = new Node<>(b);
+                nodes.add(n);
+                return n;
+              });
+      if (shape.exact) {
         node.exact = match;
+      } else {
+        node.prefix = match;
+        node.prefixCoversBase = shape.coversBase;
       }
       routes.add(match);
       return this;
     }
 
+    /**
+     * The route added before that a valid {@code pattern} would conflict with, or null: the same
+     * pattern, or a prefix and a directory route on the same base ({@code /x/*} and {@code /x/}),
+     * which would both be the most specific match for the same paths.
+     */
+    public Match<T> conflicting(String pattern) {
+      Shape shape = Shape.of(pattern);
+      Node<T> node = byBase.get(shape.base);
+      if (node == null) {
+        return null;
+      }
+      return shape.exact ? node.exact : node.prefix;
+    }
+
     public RouteTable<T> build() {
       return new RouteTable<>(this);
     }
+  }
 
-    private static void checkCanonical(String pattern, String path, boolean prefix) {
-      RequestTarget parsed;
-      try {
-        parsed = RequestTarget.parse(path);
-      } catch (BadTargetException e) {
-        throw new IllegalArgumentException(
-            "route '" + pattern + "' is not a valid path: " + e.getMessage(), e);
+  /** The base of a valid pattern ("/api" for /api/* and /api/, "" for /* and /) and its kind. */
+  private record Shape(String base, boolean exact, boolean coversBase) {
+    static Shape of(String pattern) {
+      if (pattern.endsWith("/*")) {
+        return new Shape(pattern.substring(0, pattern.length() - 2), false, true);
       }
-      if (parsed.query() != null) {
-        throw new IllegalArgumentException(
-            "route '" + pattern + "' contains '?': routes match paths only, not queries");
+      if (pattern.endsWith("/")) {
+        return new Shape(pattern.substring(0, pattern.length() - 1), false, false);
       }
-      if (!parsed.path().equals(path)) {
-        String suggestion = prefix ? parsed.path() + "*" : parsed.path();
-        throw new IllegalArgumentException(
-            "route '"
-                + pattern
-                + "' is not in canonical form and could never match as written; write '"
-                + suggestion
-                + "'");
+      return new Shape(pattern, true, false);
+    }
+  }
+
+  /**
+   * Throws IllegalArgumentException, with a message that quotes the pattern and says how to fix it,
+   * unless {@code pattern} is a route pattern a table accepts: a canonical path (see {@link
+   * RequestTarget}; {@code /a//b} is refused with the suggestion {@code /a/b}), optionally ending
+   * in {@code /*}, with '*' nowhere else, and not under {@link #RESERVED_PREFIX}.
+   */
+  public static void checkPattern(String pattern) {
+    if (pattern == null || !pattern.startsWith("/")) {
+      throw new IllegalArgumentException(
+          "route " + quote(pattern) + " must start with '/', e.g. /api/* or /health");
+    }
+    int star = pattern.indexOf('*');
+    boolean prefix = pattern.endsWith("/*");
+    if (star >= 0 && !(prefix && star == pattern.length() - 1)) {
+      throw new IllegalArgumentException(
+          "route " + quote(pattern) + ": '*' is only allowed as a final '/*' segment, e.g. /api/*");
+    }
+    String path = prefix ? pattern.substring(0, pattern.length() - 1) : pattern;
+    RequestTarget parsed;
+    try {
+      parsed = RequestTarget.parse(path);
+    } catch (BadTargetException e) {
+      throw new IllegalArgumentException(
+          "route " + quote(pattern) + " is not a valid path: " + e.getMessage(), e);
+    }
+    if (parsed.query() != null) {
+      throw new IllegalArgumentException(
+          "route " + quote(pattern) + " contains '?': routes match paths only, not queries");
+    }
+    if (!parsed.path().equals(path)) {
+      String suggestion = prefix ? parsed.path() + "*" : parsed.path();
+      throw new IllegalArgumentException(
+          "route "
+              + quote(pattern)
+              + " is not in canonical form and could never match as written; write "
+              + quote(suggestion));
+    }
+    if (reserved(Shape.of(pattern).base)) {
+      throw new IllegalArgumentException(
+          "route "
+              + quote(pattern)
+              + " is under "
+              + RESERVED_PREFIX
+              + ", which the gateway keeps for its own endpoints (status, cache purge): no"
+              + " request there reaches a function; choose another path");
+    }
+  }
+
+  /** True when every path a route with this base matches is a reserved path. */
+  private static boolean reserved(String base) {
+    return base.equals(RESERVED_PREFIX) || base.startsWith(RESERVED_PREFIX + "/");
+  }
+
+  /** Why two conflicting patterns, as reported by {@link Builder#conflicting}, conflict. */
+  public static String conflictReason(String earlier, String later) {
+    return earlier.equals(later)
+        ? "the same pattern is given twice"
+        : "both match every path under '"
+            + earlier.substring(0, earlier.lastIndexOf('/') + 1)
+            + "' with the same specificity";
+  }
+
+  /**
+   * A pattern quoted for a message: control characters escaped, so that a message stays on one
+   * line, and a very long pattern shortened.
+   */
+  private static String quote(String pattern) {
+    if (pattern == null) {
+      return "null";
+    }
+    boolean shorten = pattern.length() > 80;
+    String shown = shorten ? pattern.substring(0, 60) : pattern;
+    StringBuilder sb = new StringBuilder("'");
+    for (int i = 0; i < shown.length(); i++) {
+      char c = shown.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        sb.append(String.format("\\x%02x", (int) c));
+      } else {
+        sb.append(c);
       }
     }
-
-    private static IllegalArgumentException conflict(Match<?> earlier, Match<?> later) {
-      String why =
-          earlier.pattern().equals(later.pattern())
-              ? "the same pattern is given twice"
-              : "both match every path under '"
-                  + earlier.pattern().substring(0, earlier.pattern().lastIndexOf('/') + 1)
-                  + "' with the same specificity";
-      return new IllegalArgumentException(
-          "route '"
-              + later.pattern()
-              + "' for "
-              + later.target()
-              + " conflicts with route '"
-              + earlier.pattern()
-              + "' for "
-              + earlier.target()
-              + ": "
-              + why
-              + "; keep one of them");
-    }
+    return shorten
+        ? sb.append("...' (").append(pattern.length()).append(" characters)").toString()
+        : sb.append('\'').toString();
   }
 }

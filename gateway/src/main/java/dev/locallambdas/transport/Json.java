@@ -16,16 +16,28 @@ import java.util.Map;
  * integers that fit, {@code Double} for other numbers, {@code Boolean} and {@link #NULL}.
  */
 final class Json {
-  /** JSON null, distinct from a missing key. */
-  static final Object NULL =
-      new Object() {
-        @Override
-        public String toString() {
-          return "null";
-        }
-      };
+  /** The type of JSON null, so that a value can be told from a missing key by its type. */
+  enum Null {
+    INSTANCE;
 
-  static final int MAX_DEPTH = 64;
+    @Override
+    public String toString() {
+      return "null";
+    }
+  }
+
+  /** JSON null, distinct from a missing key. */
+  static final Object NULL = Null.INSTANCE;
+
+  /** True for a missing value (Java null) or JSON null: the original treated both alike. */
+  static boolean absent(Object value) {
+    return value == null || value instanceof Null;
+  }
+
+  /**
+   * As serde_json, which the original local_lambdas parsed answers with: 128 levels are refused.
+   */
+  static final int MAX_DEPTH = 127;
 
   /** Input that is not JSON; the message says where and why. */
   static final class SyntaxException extends Exception {
@@ -80,8 +92,8 @@ final class Json {
       case '{' -> object(depth + 1);
       case '[' -> array(depth + 1);
       case '"' -> string();
-      case 't' -> literal("true", Boolean.TRUE);
-      case 'f' -> literal("false", Boolean.FALSE);
+      case 't' -> literal("true", true);
+      case 'f' -> literal("false", false);
       case 'n' -> literal("null", NULL);
       default -> {
         if (c == '-' || c >= '0' && c <= '9') {
@@ -373,7 +385,7 @@ final class Json {
         write(sb, l.get(i));
       }
       sb.append(']');
-    } else if (value == null || value == NULL) {
+    } else if (absent(value)) {
       sb.append("null");
     } else if (value instanceof Long || value instanceof Boolean) {
       sb.append(value);

@@ -22,6 +22,7 @@ final class LegacyHttpEndpoint extends BlockingEndpoint {
   private final long maxBodyBytes;
   private final HttpReadiness readiness;
   private final Http1Client client;
+  private final LegacyAnswerLog answers = new LegacyAnswerLog();
   private volatile String lastProblem;
 
   LegacyHttpEndpoint(EndpointContext context, int port, HttpReadiness readiness) {
@@ -73,13 +74,18 @@ final class LegacyHttpEndpoint extends BlockingEndpoint {
     byte[] answer;
     try (Http1Response r = client.send("POST", "/", POST_HEADERS, BodySource.of(message))) {
       if (r.status() < 200 || r.status() > 299) {
-        throw new TransportException(
-            TransportException.Kind.CHILD_FAILED,
-            label + " answered status " + r.status() + " to the request POSTed to /; expected 2xx");
+        // Its web server answered, so it is serving: typically a handler that threw.
+        throw answers.refuse(
+            "http-status",
+            label
+                + " answered status "
+                + r.status()
+                + " to the request POSTed to /, instead of 2xx with the answer JSON (the original"
+                + " local_lambdas also answered 502)");
       }
       answer = r.readAll(LegacyMessages.MAX_ANSWER_BYTES);
     }
-    LegacyMessages.Answer a = LegacyMessages.answer(answer, label);
+    LegacyMessages.Answer a = LegacyMessages.answer(answer, label, answers);
     sink.head(a.status(), a.headers(), a.body().length);
     if (a.body().length > 0) {
       sink.body(ByteBuffer.wrap(a.body()));

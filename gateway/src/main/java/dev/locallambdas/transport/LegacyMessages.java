@@ -26,6 +26,7 @@ final class LegacyMessages {
   /**
    * A child's decoded answer: validated status and fields, hop-by-hop and framing fields removed.
    */
+  @SuppressWarnings("ArrayRecordComponent") // decoded once, handed to the sink, never compared
   record Answer(int status, Headers headers, byte[] body) {}
 
   private LegacyMessages() {}
@@ -73,63 +74,192 @@ final class LegacyMessages {
   }
 
   /**
-   * Decodes an answer. As in the original, a missing status means 200, missing headers none, and a
-   * body that is not valid base64 an empty body. Anything else malformed is PROTOCOL.
+   * Decodes an answer the way the original local_lambdas did (ADR 0007): a status that is missing
+   * or not an HTTP status means 200, headers that are not strings are dropped, a body that is not
+   * base64 is empty, and JSON that is not an object is an empty 200. Where the original passed on
+   * something HTTP cannot carry, the closest safe answer is given instead: 500 for statuses 600-999
+   * (which a client must treat as a server error) and for 1xx (which the original's server turned
+   * into an empty 500). Each oddity is reported to {@code log}.
+   *
+   * <p>Only an answer that cannot be relayed at all throws: text that is not JSON, or a header
+   * whose name or value HTTP cannot carry (the original answered 500 to those). The exchange itself
+   * was complete and the child is still serving, so the exception is of a kind that leaves the
+   * instance running (an answer is never a reason to restart a child).
    */
-  static Answer answer(byte[] json, String who) throws TransportException {
+  static Answer answer(byte[] json, String who, LegacyAnswerLog log) throws TransportException {
     Object parsed;
     try {
       parsed = Json.parse(json);
     } catch (Json.SyntaxException e) {
-      throw protocol(who + " answered with invalid JSON: " + e.getMessage());
+      throw log.refuse(
+          "not-json",
+          who
+              + " answered something that is not JSON ("
+              + e.getMessage()
+              + "): the original protocol's answer is one JSON object"
+              + " {\"status\", \"headers\", \"body\"}");
     }
     if (!(parsed instanceof Map<?, ?> message)) {
-      throw protocol(who + " answered with a JSON " + kind(parsed) + " instead of an object");
+      log.relayed(
+          "answer-type",
+          who
+              + " answered a JSON "
+              + kind(parsed)
+              + " instead of an object: the client got 200 with no headers and an empty body, as"
+              + " from the original local_lambdas");
+      return new Answer(200, Headers.empty(), new byte[0]);
     }
-    int status = 200;
-    Object s = message.get("status");
-    if (s != null && s != Json.NULL) {
-      if (!(s instanceof Long n) || n < 200 || n > 599) {
-        throw protocol(who + " answered with status " + Json.write(s) + "; expected 200-599");
-      }
-      status = n.intValue();
+    int status = status(message.get("status"), who, log);
+    Headers headers = headers(message.get("headers"), who, log);
+    byte[] body = body(message.get("body"), who, log);
+    if (status >= 100 && status < 200) {
+      log.relayed(
+          "status-1xx",
+          who
+              + " answered status "
+              + status
+              + ", an informational status that cannot end an exchange: the client got 500"
+              + " without the answer's headers and body, as from the original local_lambdas");
+      return new Answer(500, Headers.empty(), new byte[0]);
+    }
+    return new Answer(status, headers, body);
+  }
+
+  private static int status(Object s, String who, LegacyAnswerLog log) {
+    if (Json.absent(s)) {
+      return 200;
+    }
+    if (!(s instanceof Long n)) {
+      // serde_json's as_u64() is None for anything but a non-negative integer; the original
+      // then answered 200.
+      log.relayed(
+          "status-type",
+          who
+              + " answered \"status\": "
+              + HttpSyntax.printable(Json.write(s))
+              + ", a JSON "
+              + kind(s)
+              + " instead of a number: the client got 200, as from the original local_lambdas"
+              + (s instanceof String str && str.strip().matches("[0-9]{3}")
+                  ? " (write \"status\": " + str.strip() + ")"
+                  : ""));
+      return 200;
+    }
+    if (n < 100 || n > 999) {
+      // The original's StatusCode::from_u16 refused these and it fell back to 200. (It first
+      // truncated the number to 16 bits, so 65736 became 200; that accident is not copied.)
+      log.relayed(
+          "status-range",
+          who
+              + " answered status "
+              + n
+              + ", which is not an HTTP status: the client got 200, as from the original"
+              + " local_lambdas");
+      return 200;
+    }
+    if (n >= 600) {
+      log.relayed(
+          "status-600-999",
+          who
+              + " answered status "
+              + n
+              + ", beyond HTTP's 100-599: the client got 500 with the answer's headers and body"
+              + " (the original sent "
+              + n
+              + " on, which a client must treat as a server error, RFC 9110 section 15)");
+      return 500;
+    }
+    return n.intValue();
+  }
+
+  private static Headers headers(Object h, String who, LegacyAnswerLog log)
+      throws TransportException {
+    if (Json.absent(h)) {
+      return Headers.empty();
+    }
+    if (!(h instanceof Map<?, ?> map)) {
+      log.relayed(
+          "headers-type",
+          who
+              + " answered \"headers\" as a JSON "
+              + kind(h)
+              + " instead of an object: no headers were relayed, as by the original local_lambdas");
+      return Headers.empty();
     }
     Headers.Builder fields = Headers.builder();
-    Object h = message.get("headers");
-    if (h instanceof Map<?, ?> map) {
-      for (Map.Entry<?, ?> e : map.entrySet()) {
-        String name = (String) e.getKey();
-        if (e.getValue() instanceof String v) {
-          fields.add(name, v);
-        } else if (e.getValue() instanceof List<?> values
-            && values.stream().allMatch(String.class::isInstance)) {
-          values.forEach(v -> fields.add(name, (String) v));
-        } else {
-          throw protocol(
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      String name = (String) e.getKey();
+      List<String> values;
+      if (e.getValue() instanceof String v) {
+        values = List.of(v);
+      } else if (e.getValue() instanceof List<?> list
+          && !list.isEmpty()
+          && list.stream().allMatch(String.class::isInstance)) {
+        // Not in the original (it dropped arrays): a list of strings is the field repeated, the
+        // only way to send two Set-Cookie fields.
+        values = list.stream().map(String.class::cast).toList();
+      } else {
+        log.relayed(
+            "header-type",
+            who
+                + " answered header '"
+                + HttpSyntax.printable(name)
+                + "' with a JSON "
+                + kind(e.getValue())
+                + " instead of a string: the header was dropped, as by the original local_lambdas");
+        continue;
+      }
+      if (!HttpSyntax.isToken(name)) {
+        throw log.refuse(
+            "header-name",
+            who
+                + " answered a header named '"
+                + HttpSyntax.printable(name)
+                + "', which is not a valid HTTP field name (the original local_lambdas answered"
+                + " 500)");
+      }
+      for (String v : values) {
+        if (!HttpSyntax.isValidValue(v)) {
+          throw log.refuse(
+              "header-value",
               who
                   + " answered header '"
-                  + HttpSyntax.printable(name)
-                  + "' with a non-string value");
+                  + name
+                  + "' with a control character in its value, which HTTP cannot carry (the"
+                  + " original local_lambdas answered 500)");
         }
+        fields.add(name, v);
       }
-    } else if (h != null && h != Json.NULL) {
-      throw protocol(
-          who + " answered with \"headers\" as a JSON " + kind(h) + " instead of an object");
     }
     Headers headers = fields.build();
-    String invalid = HttpSyntax.invalidField(headers);
-    if (invalid != null) {
-      throw protocol(who + " sent " + invalid);
+    return HttpSyntax.endToEnd(headers);
+  }
+
+  private static byte[] body(Object b, String who, LegacyAnswerLog log) {
+    if (Json.absent(b)) {
+      return new byte[0];
     }
-    byte[] body = new byte[0];
-    if (message.get("body") instanceof String b64) {
-      try {
-        body = Base64.getDecoder().decode(b64);
-      } catch (IllegalArgumentException e) {
-        // The original answered an empty body for a body that is not valid base64.
-      }
+    if (!(b instanceof String b64)) {
+      log.relayed(
+          "body-type",
+          who
+              + " answered \"body\" as a JSON "
+              + kind(b)
+              + " instead of a base64 string: the client got an empty body, as from the original"
+              + " local_lambdas");
+      return new byte[0];
     }
-    return new Answer(status, HttpSyntax.endToEnd(headers), body);
+    try {
+      return Base64.getDecoder().decode(b64);
+    } catch (IllegalArgumentException e) {
+      log.relayed(
+          "body-base64",
+          who
+              + " answered a \"body\" that is not valid base64 ("
+              + e.getMessage()
+              + "): the client got an empty body, as from the original local_lambdas");
+      return new byte[0];
+    }
   }
 
   private static String kind(Object v) {
@@ -142,10 +272,6 @@ final class LegacyMessages {
     if (v instanceof Map<?, ?>) {
       return "object";
     }
-    return v == Json.NULL ? "null" : v instanceof Boolean ? "boolean" : "number";
-  }
-
-  private static TransportException protocol(String message) {
-    return new TransportException(TransportException.Kind.PROTOCOL, message);
+    return Json.absent(v) ? "null" : v instanceof Boolean ? "boolean" : "number";
   }
 }

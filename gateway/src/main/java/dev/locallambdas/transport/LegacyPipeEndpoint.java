@@ -25,6 +25,7 @@ final class LegacyPipeEndpoint extends BlockingEndpoint {
   private final long maxBodyBytes;
   private final HttpReadiness readiness;
   private final Set<SocketChannel> inFlight = ConcurrentHashMap.newKeySet();
+  private final LegacyAnswerLog answers = new LegacyAnswerLog();
   private volatile boolean closed;
   private volatile String lastProblem;
 
@@ -93,7 +94,7 @@ final class LegacyPipeEndpoint extends BlockingEndpoint {
     } finally {
       inFlight.remove(channel);
     }
-    LegacyMessages.Answer a = LegacyMessages.answer(answer, label);
+    LegacyMessages.Answer a = LegacyMessages.answer(answer, label, answers);
     sink.head(a.status(), a.headers(), a.body().length);
     if (a.body().length > 0) {
       sink.body(ByteBuffer.wrap(a.body()));
@@ -126,8 +127,9 @@ final class LegacyPipeEndpoint extends BlockingEndpoint {
     try {
       while (channel.read(in.clear()) >= 0) {
         if (answer.size() + (long) in.position() > LegacyMessages.MAX_ANSWER_BYTES) {
-          throw new TransportException(
-              TransportException.Kind.PROTOCOL,
+          // Refused unread: an answer is held in memory whole. The child is still serving.
+          throw answers.refuse(
+              "too-large",
               label + " answered more than " + LegacyMessages.MAX_ANSWER_BYTES + " bytes");
         }
         answer.write(in.array(), 0, in.position());

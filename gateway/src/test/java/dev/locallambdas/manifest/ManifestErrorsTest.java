@@ -85,7 +85,7 @@ class ManifestErrorsTest {
             file()
                 + ":9: <process> of 'b': has no <executable>: add the program to run, e.g."
                 + " <executable>python3</executable>",
-            file() + ":11: <route> of 'b': route 'b' must start with '/', e.g. /api/*",
+            file() + ":11: <route> of 'b': route 'b' must start with '/', e.g. /api/* or /health",
             file() + ":12: <concurrency> of 'b': 'many' is not a whole number");
   }
 
@@ -143,19 +143,31 @@ class ManifestErrorsTest {
     assertThat(
             problems(
                 """
-                <manifest>
+                <manifest version="1">
                   <proces/>
-                  <function><id>f</id></function>
                   <route>/x</route>
                   <process><id>ok</id><executable>cat</executable><route>/ok</route></process>
                 </manifest>
                 """))
         .containsExactly(
             file() + ":2: <proces>: unknown element in <manifest>: did you mean <process>?",
+            file() + ":3: <route>: belongs inside a <process>, not directly in <manifest>");
+  }
+
+  @Test
+  void functionElementInTheOriginalFormatIsAnErrorNotIgnored() {
+    assertThat(
+            problems(
+                """
+                <manifest>
+                  <function><id>f</id></function>
+                  <process><id>ok</id><executable>cat</executable><route>/ok</route></process>
+                </manifest>
+                """))
+        .containsExactly(
             file()
-                + ":3: <function>: is only accepted in version 1 manifests: use <process>, or"
-                + " write <manifest version=\"1\">",
-            file() + ":4: <route>: belongs inside a <process>, not directly in <manifest>");
+                + ":2: <function>: is only accepted in version 1 manifests: use <process>, or"
+                + " write <manifest version=\"1\">");
   }
 
   @Test
@@ -348,8 +360,8 @@ class ManifestErrorsTest {
             file()
                 + ":8: <id>: function id 'a' is used twice, at lines 3 and 8: ids must be unique",
             file()
-                + ":11: <route>: route '/api/*' is declared twice: by 'a' at line 5 and by 'a' at"
-                + " line 11: each route belongs to one function");
+                + ":11: <route> of 'a': route '/api/*' is declared twice: by 'a' at line 5 and by"
+                + " 'a' at line 11: each route belongs to one function");
   }
 
   @Test

@@ -178,4 +178,58 @@ class ManifestReaderTest {
     assertThat(ManifestReader.read(file).function("q").args())
         .containsExactly("echo \"<a&b>\"", "x && y");
   }
+
+  @Test
+  void originalFormatKeepsTheOriginalLifecycle() throws Exception {
+    Manifest m = ManifestReader.read(ManifestFiles.resource("valid/original-example.xml"));
+
+    FunctionSpec f = m.function("perf-test-pipe");
+    // The original started every process at launch and never stopped one for idleness; one
+    // instance is kept, so a crashed one is started again without waiting for a request.
+    assertThat(f.startPolicy()).isEqualTo(StartPolicy.EAGER);
+    assertThat(f.idleTimeout()).isEqualTo(Duration.ZERO);
+    assertThat(f.minInstances()).isEqualTo(1);
+  }
+
+  @Test
+  void originalFormatLifecycleGivesWayToWhatTheManifestSays() throws Exception {
+    Path file =
+        ManifestFiles.write(
+            dir,
+            """
+            <manifest>
+              <process>
+                <id>lazy</id><executable>cat</executable><route>/lazy</route>
+                <start>lazy</start>
+              </process>
+              <process>
+                <id>idle</id><executable>cat</executable><route>/idle</route>
+                <idle_timeout>5m</idle_timeout>
+              </process>
+              <process>
+                <id>zero</id><executable>cat</executable><route>/zero</route>
+                <min_instances>0</min_instances>
+              </process>
+              <process>
+                <id>two</id><executable>cat</executable><route>/two</route>
+                <max_instances>3</max_instances><min_instances>2</min_instances>
+              </process>
+            </manifest>
+            """);
+
+    Manifest m = ManifestReader.read(file);
+
+    FunctionSpec lazy = m.function("lazy");
+    assertThat(lazy.startPolicy()).isEqualTo(StartPolicy.LAZY);
+    assertThat(lazy.minInstances()).isZero();
+    assertThat(lazy.idleTimeout()).isEqualTo(Duration.ZERO);
+    FunctionSpec idle = m.function("idle");
+    assertThat(idle.startPolicy()).isEqualTo(StartPolicy.EAGER);
+    assertThat(idle.idleTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(idle.minInstances()).isZero();
+    FunctionSpec zero = m.function("zero");
+    assertThat(zero.startPolicy()).isEqualTo(StartPolicy.EAGER);
+    assertThat(zero.minInstances()).isZero();
+    assertThat(m.function("two").minInstances()).isEqualTo(2);
+  }
 }

@@ -61,6 +61,56 @@ class ManifestSchemaTest {
     assertThat(ManifestReader.read(file).functions()).isNotEmpty();
   }
 
+  /**
+   * Where the reader only warns, for the original format's sake (an empty manifest, an element the
+   * original ignored), the schema is strict: an editor should point at them.
+   */
+  @Test
+  void schemaRefusesWhatTheReaderOnlyWarnsAbout() throws Exception {
+    List<String> warned =
+        List.of(
+            "<manifest/>",
+            "<manifest><description>x</description></manifest>",
+            "<manifest><process><id>a</id><executable>sh</executable><route>/a</route>"
+                + "<description>x</description></process></manifest>");
+    for (String xml : warned) {
+      Path file = ManifestFiles.write(dir, xml);
+      assertThat(ManifestReader.check(file, dir, "/usr/bin:/bin").valid()).as(xml).isTrue();
+      assertThatThrownBy(() -> validate(file)).as(xml).isInstanceOf(SAXException.class);
+    }
+  }
+
+  /** A space between a number and its unit: accepted by both, like every other spelling. */
+  @Test
+  void schemaAndReaderAgreeOnDurationAndSizeSpellings() throws Exception {
+    for (String value : List.of("10s", "10 s", "1.5 m", "250 MS", "64 MB", "64mib", "5", "1 0s")) {
+      boolean isDuration = !value.toLowerCase(java.util.Locale.ROOT).contains("b");
+      String element = isDuration ? "request_timeout" : "max_body_size";
+      Path file =
+          ManifestFiles.write(
+              dir,
+              "<manifest version=\"1\"><function><id>a</id><executable>sh</executable>"
+                  + "<route>/a</route><"
+                  + element
+                  + ">"
+                  + value
+                  + "</"
+                  + element
+                  + "></function></manifest>");
+      boolean reader = ManifestReader.check(file, dir, "/usr/bin:/bin").valid();
+      boolean schemaAccepts;
+      try {
+        validate(file);
+        schemaAccepts = true;
+      } catch (SAXException e) {
+        schemaAccepts = false;
+      }
+      assertThat(schemaAccepts)
+          .as("schema and reader agree on <%s>%s", element, value)
+          .isEqualTo(reader);
+    }
+  }
+
   @Test
   void schemaRejectsWhatTheReaderRejects() {
     List<String> bad =
@@ -80,7 +130,10 @@ class ManifestSchemaTest {
             "<manifest><process><id>a</id></process><process><id>a</id></process></manifest>",
             "<manifest><process><id>a</id><route>/x</route></process>"
                 + "<process><id>b</id><route>/x</route></process></manifest>",
-            "<manifest/>");
+            "<manifest version=\"1\"/>",
+            "<manifest><process><id>a</id><route>/a//b</route></process></manifest>",
+            "<manifest><process><id>a</id><route>/a/../b/*</route></process></manifest>",
+            "<manifest><process><id>a</id><route>/./</route></process></manifest>");
     for (String xml : bad) {
       Path file = ManifestFiles.write(dir, xml);
       assertThatThrownBy(() -> validate(file)).as(xml).isInstanceOf(SAXException.class);

@@ -138,22 +138,22 @@ class RouteTableTest {
   void refusesTheSamePatternTwice() {
     assertThatThrownBy(() -> RouteTable.<String>builder().add("/api/*", "one").add("/api/*", "two"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("route '/api/*' for two conflicts with route '/api/*' for one")
+        .hasMessageContaining("route '/api/*' conflicts with route '/api/*', added before")
         .hasMessageContaining("the same pattern is given twice");
     assertThatThrownBy(() -> RouteTable.<String>builder().add("/h", "one").add("/h", "two"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("'/h' for two conflicts with route '/h' for one");
+        .hasMessageContaining("'/h' conflicts with route '/h', added before");
   }
 
   @Test
   void refusesPrefixAndTrailingSlashRoutesOnTheSameBase() {
     assertThatThrownBy(() -> RouteTable.<String>builder().add("/x/*", "one").add("/x/", "two"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("route '/x/' for two conflicts with route '/x/*' for one")
+        .hasMessageContaining("route '/x/' conflicts with route '/x/*', added before")
         .hasMessageContaining("both match every path under '/x/'");
     assertThatThrownBy(() -> RouteTable.<String>builder().add("/", "one").add("/*", "two"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("route '/*' for two conflicts with route '/' for one");
+        .hasMessageContaining("route '/*' conflicts with route '/', added before");
   }
 
   @Test
@@ -170,6 +170,50 @@ class RouteTableTest {
     assertRefused("/%7euser/", "write '/~user/'");
     assertRefused("/a%2fb", "write '/a%2Fb'");
     assertRefused("/../*", "climbs above the root");
+  }
+
+  @Test
+  void refusesRoutesUnderTheReservedPrefixOnly() {
+    assertRefused("/.local-lambdas/*", "is under /.local-lambdas");
+    assertRefused("/.local-lambdas", "is under /.local-lambdas");
+    assertRefused("/.local-lambdas/", "is under /.local-lambdas");
+    assertRefused("/.local-lambdas/functions/x", "is under /.local-lambdas");
+    RouteTable<String> t =
+        RouteTable.<String>builder()
+            .add("/.local-lambdasx", "sibling")
+            .add("/*", "all")
+            .add("/.Local-Lambdas/*", "other case")
+            .build();
+    assertThat(route(t, "/.local-lambdasx")).isEqualTo("sibling");
+  }
+
+  @Test
+  void theReservedPrefixIsWhatTheAdminApiOwns() {
+    for (String path :
+        List.of("/.local-lambdas", "/.local-lambdas/", "/.local-lambdas/functions", "/x")) {
+      boolean reserved =
+          path.equals(RouteTable.RESERVED_PREFIX)
+              || path.startsWith(RouteTable.RESERVED_PREFIX + "/");
+      assertThat(dev.locallambdas.admin.AdminApi.owns(path)).as(path).isEqualTo(reserved);
+    }
+  }
+
+  @Test
+  void conflictMessagesNeverNameTheTargetsWhichMayHaveNoReadableName() {
+    Object first = new Object();
+    assertThatThrownBy(() -> RouteTable.builder().add("/x/*", first).add("/x/", new Object()))
+        .hasMessage(
+            "route '/x/' conflicts with route '/x/*', added before: both match every path under"
+                + " '/x/' with the same specificity; keep one of them");
+  }
+
+  @Test
+  void conflictingNamesTheRouteAnAddWouldConflictWith() {
+    RouteTable.Builder<String> b = RouteTable.<String>builder().add("/x/*", "x").add("/y", "y");
+    assertThat(b.conflicting("/x/")).isEqualTo(new RouteTable.Match<>("x", "/x/*"));
+    assertThat(b.conflicting("/y")).isEqualTo(new RouteTable.Match<>("y", "/y"));
+    assertThat(b.conflicting("/y/*")).isNull();
+    assertThat(b.conflicting("/x")).isNull();
   }
 
   private static void assertRefused(String pattern, String message) {

@@ -71,11 +71,11 @@ class LegacyTransportsTest {
   }
 
   private static FunctionSpec spec(Mode mode) {
-    return FunctionSpec.builder("legacy-" + mode.name().toLowerCase())
+    return FunctionSpec.builder("legacy-" + mode.name().toLowerCase(java.util.Locale.ROOT))
         .executable("python3")
         .arg(mode.script)
         .route(mode.prefix + "/*")
-        .pipeName("legacy_" + mode.name().toLowerCase())
+        .pipeName("legacy_" + mode.name().toLowerCase(java.util.Locale.ROOT))
         .protocol(mode.protocol)
         .maxBodyBytes(1024 * 1024)
         .build();
@@ -192,14 +192,13 @@ class LegacyTransportsTest {
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  void rejectsMalformedJsonAnswer(Mode mode) throws Exception {
+  void malformedJsonAnswerFailsTheRequestButNotTheInstance(Mode mode) throws Exception {
     start(mode);
     assertThatThrownBy(
             () -> send("GET", mode.prefix + "/broken/json", null, Headers.empty(), new byte[0]))
         .isInstanceOfSatisfying(
-            TransportException.class,
-            e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.PROTOCOL))
-        .hasMessageContaining("invalid JSON");
+            TransportException.class, e -> assertThat(e.kind().breaksInstance()).isFalse())
+        .hasMessageContaining("not JSON");
   }
 
   @ParameterizedTest
