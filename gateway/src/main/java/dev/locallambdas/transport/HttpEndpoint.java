@@ -1,11 +1,11 @@
 package dev.locallambdas.transport;
 
-import dev.locallambdas.exchange.HttpSyntax;
-
 import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Headers;
+import dev.locallambdas.exchange.HttpSyntax;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.exchange.ResponseSink;
+import dev.locallambdas.transport.http.HttpReadiness;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;

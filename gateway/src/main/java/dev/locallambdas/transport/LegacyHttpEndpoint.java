@@ -4,6 +4,7 @@ import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.exchange.ResponseSink;
+import dev.locallambdas.transport.http.HttpReadiness;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -2,6 +2,8 @@ package dev.locallambdas.transport;
 
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Protocol;
+import dev.locallambdas.transport.http.HttpPorts;
+import dev.locallambdas.transport.http.HttpReadiness;
 import java.io.IOException;
 import java.util.function.LongSupplier;
 

@@ -2,6 +2,8 @@ package dev.locallambdas.transport;
 
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.exchange.ResponseSink;
+import dev.locallambdas.transport.http.HttpPorts;
+import dev.locallambdas.transport.http.HttpReadiness;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;

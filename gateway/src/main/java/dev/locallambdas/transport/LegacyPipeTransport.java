@@ -2,6 +2,7 @@ package dev.locallambdas.transport;
 
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Protocol;
+import dev.locallambdas.transport.http.HttpReadiness;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

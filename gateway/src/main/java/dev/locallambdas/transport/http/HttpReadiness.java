@@ -1,5 +1,6 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.transport.http;
 
+import dev.locallambdas.transport.TransportException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.SocketAddress;
@@ -14,18 +15,18 @@ import java.util.function.LongSupplier;
  * back-off: 1 ms doubling to 20 ms, so a fast child is seen ready within a millisecond or two and a
  * slow one costs at most 50 polls a second.
  */
-final class HttpReadiness {
+public final class HttpReadiness {
   private static final long FIRST_PAUSE_NANOS = 1_000_000L;
   private static final long LONGEST_PAUSE_NANOS = 20_000_000L;
 
   /** One polling attempt: true when the child is ready; throws to give up at once. */
-  interface Attempt {
+  public interface Attempt {
     boolean ready() throws IOException;
   }
 
   private final LongSupplier nanos;
 
-  HttpReadiness(LongSupplier nanos) {
+  public HttpReadiness(LongSupplier nanos) {
     this.nanos = nanos;
   }
 
@@ -34,7 +35,7 @@ final class HttpReadiness {
    * timeout passes; {@code goal} completes the messages, e.g. "accept connections on
    * 127.0.0.1:41234", and {@code lastProblem} (may return null) adds the last reason seen.
    */
-  void await(
+  public void await(
       String label,
       String goal,
       Duration timeout,
@@ -73,7 +74,7 @@ final class HttpReadiness {
     return p == null ? "" : " (last: " + p + ")";
   }
 
-  static String format(Duration d) {
+  public static String format(Duration d) {
     if (d.toNanos() % 1_000_000_000L == 0) {
       return d.toSeconds() + "s";
     }
@@ -84,7 +85,7 @@ final class HttpReadiness {
    * One connect attempt: true when something accepts connections at {@code address}; otherwise
    * false, with the reason handed to {@code problem}.
    */
-  static boolean connects(
+  public static boolean connects(
       SocketAddress address, String label, java.util.function.Consumer<String> problem)
       throws IOException {
     try (SocketChannel probe = SocketChannel.open(address)) {
@@ -100,7 +101,7 @@ final class HttpReadiness {
   /**
    * Throws NOT_READY when the server listening on {@code port} is not the child or its descendant.
    */
-  static void requireOwnPort(String label, int port, ProcessHandle process)
+  public static void requireOwnPort(String label, int port, ProcessHandle process)
       throws TransportException {
     OptionalLong other = HttpPorts.foreignListener(port, process);
     if (other.isPresent()) {
@@ -117,7 +118,7 @@ final class HttpReadiness {
   /**
    * Maps an interrupt seen as ClosedByInterruptException into the Endpoint contract's exception.
    */
-  static InterruptedIOException interrupted(String what, IOException cause) {
+  public static InterruptedIOException interrupted(String what, IOException cause) {
     InterruptedIOException e = new InterruptedIOException("interrupted while " + what);
     e.initCause(cause);
     return e;

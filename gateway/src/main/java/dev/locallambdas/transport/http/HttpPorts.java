@@ -1,4 +1,4 @@
-package dev.locallambdas.transport;
+package dev.locallambdas.transport.http;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * the same port before the child binds it; the ownership check turns that race into a clear
  * NOT_READY instead of proxying requests to a stranger.
  */
-final class HttpPorts {
+public final class HttpPorts {
   private static final Path PROC = Path.of("/proc");
   private static final String LISTEN = "0A";
   // Local addresses that receive a connection to 127.0.0.1: 127.0.0.1, 0.0.0.0, :: and
@@ -35,7 +35,7 @@ final class HttpPorts {
   private HttpPorts() {}
 
   /** A loopback port that was free a moment ago (bound to 127.0.0.1:0, read, closed). */
-  static int allocateLoopback() throws IOException {
+  public static int allocateLoopback() throws IOException {
     try (ServerSocket s = new ServerSocket()) {
       s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
       return s.getLocalPort();
@@ -47,7 +47,7 @@ final class HttpPorts {
    * when that cannot be told (not Linux, entries not readable). Otherwise the pid of the process
    * holding the port, or -1 when the listener belongs to someone else whose pid is not visible.
    */
-  static OptionalLong foreignListener(int port, ProcessHandle child) {
+  public static OptionalLong foreignListener(int port, ProcessHandle child) {
     Set<String> inodes = listeningInodes(port);
     if (inodes.isEmpty()) {
       return OptionalLong.empty();
@@ -151,7 +151,7 @@ final class HttpPorts {
    * Whether a Unix socket bound to {@code path} is listening, from /proc/net/unix; null when that
    * cannot be told (not Linux).
    */
-  static Boolean unixListening(Path path) {
+  public static Boolean unixListening(Path path) {
     List<String> lines;
     try {
       lines = Files.readAllLines(PROC.resolve("net/unix"));
