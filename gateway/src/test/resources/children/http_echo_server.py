@@ -109,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", str(total))
             self.end_headers()
-            sent = 0
+            sent = total if self.command == "HEAD" else 0
             while sent < total:
                 offset = sent % 251
                 n = min(65536, total - sent)

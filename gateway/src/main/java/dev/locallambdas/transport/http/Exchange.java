@@ -141,8 +141,11 @@ final class Exchange implements Call, ChannelFutureListener, Runnable {
         }
       }
     }
-    if (outcome == null && !requestDone) {
-      tellWritable(c.isWritable());
+    if (outcome == null) {
+      c.read(); // AUTO_READ is off: the answer (or an early close) is read from now on
+      if (!requestDone) {
+        tellWritable(c.isWritable());
+      }
     }
   }
 

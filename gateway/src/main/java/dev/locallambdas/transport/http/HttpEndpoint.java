@@ -156,6 +156,10 @@ final class HttpEndpoint implements Endpoint {
    * until the start-up deadline at most.
    */
   private boolean answersReadyPath(long deadline) throws IOException {
+    long wait = deadline - clock.nanoTime();
+    if (wait <= 0) {
+      return false; // out of time: the caller reports it, with the last problem seen
+    }
     EventLoop loop = home != null ? home : loops.next();
     int q = readyPath.indexOf('?');
     Request get =
@@ -169,7 +173,7 @@ final class HttpEndpoint implements Endpoint {
     ReadyProbe probe = new ReadyProbe();
     try {
       loop.submit(() -> probe.started(open(get, 0, loop, probe))).get();
-      int status = probe.status(Math.max(deadline - clock.nanoTime(), 0));
+      int status = probe.status(wait);
       if (status < 500) {
         return true;
       }

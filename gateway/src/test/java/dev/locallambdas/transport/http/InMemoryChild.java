@@ -1,7 +1,6 @@
 package dev.locallambdas.transport.http;
 
 import dev.locallambdas.exchange.Request;
-import dev.locallambdas.transport.Call;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -28,16 +27,19 @@ final class InMemoryChild {
           new LoopPool.Settings(
               "child 'memory'", "localhost", 1, 4_000_000_000L, time, time, connections));
 
-  /** Opens {@code request}; the request's head is then in {@link #sent}. */
+  /**
+   * Opens {@code request} in this turn of the loop; what was deferred to the end of the turn
+   * happens at the next {@link #turn}, {@link #sent} or {@link #answer}.
+   */
   Transcript open(Request request) {
     Transcript t = new Transcript();
     t.call = pool.open(request, t);
-    channel.runPendingTasks();
     return t;
   }
 
-  Call call(Transcript t) {
-    return t.call;
+  /** Ends the loop's turn: runs what was deferred to it. */
+  void turn() {
+    channel.runPendingTasks();
   }
 
   /** The child sends these bytes (one read). */
@@ -60,6 +62,7 @@ final class InMemoryChild {
 
   /** What the gateway wrote to the child so far. */
   String sent() {
+    turn();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (Object o = channel.readOutbound(); o != null; o = channel.readOutbound()) {
       ByteBuf b = (ByteBuf) o;
