@@ -105,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/stream":
             query = self.path.partition("?")[2]
             total = int(dict(p.split("=") for p in query.split("&"))["bytes"])
-            pattern = bytes(i % 251 for i in range(251 * 262))
+            pattern = bytes(i % 251 for i in range(65536 + 251))
             self.send_response(200)
             self.send_header("Content-Length", str(total))
             self.end_headers()

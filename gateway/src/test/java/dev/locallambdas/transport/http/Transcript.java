@@ -9,6 +9,7 @@ import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A listener for calls on an in-memory channel (everything on the test's thread): records what the
@@ -26,6 +27,12 @@ final class Transcript implements CallListener {
   TransportException failure;
   Outcome released;
   final List<Boolean> writability = new ArrayList<>();
+
+  /** Completes after {@link #released}, for tests on real loops (their events come elsewhere). */
+  final CompletableFuture<Outcome> done = new CompletableFuture<>();
+
+  /** Runs inside {@link #released}, as a front door opening its next call would. */
+  Runnable then = () -> {};
 
   /** Everything except how the body was split, for comparing runs. */
   String summary() {
@@ -107,5 +114,7 @@ final class Transcript implements CallListener {
       violations.add("second released");
     }
     released = outcome;
+    then.run();
+    done.complete(outcome);
   }
 }
