@@ -41,7 +41,7 @@ final class RequestHead {
       throw new IllegalArgumentException(
           "invalid request method '" + HttpSyntax.printable(method) + "'");
     }
-    if (target.isEmpty() || !target.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+    if (!visibleAscii(target)) {
       throw new IllegalArgumentException(
           "request target '" + HttpSyntax.printable(target) + "' is empty or not visible ASCII");
     }
@@ -84,6 +84,16 @@ final class RequestHead {
           EmptyHttpHeaders.INSTANCE);
     }
     return new DefaultHttpRequest(HttpVersion.HTTP_1_1, m, target, fields);
+  }
+
+  private static boolean visibleAscii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c <= ' ' || c >= 0x7f) {
+        return false;
+      }
+    }
+    return !s.isEmpty();
   }
 
   /** Methods whose requests usually have no body; they get no "content-length: 0". */

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * CHILD_FAILED when the connection broke later, and the releases that go with cancellation and with
  * closing the endpoint. Nothing is retried by the transport itself.
  */
-@ExtendWith(NoLeaks.class)
+@ExtendWith({NoLeaks.class, NoBufferLeaks.class})
 class FailuresTest {
   private static EventLoops loops;
 

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * transport reading the child's answer, and a child that does not read the request body makes the
  * transport ask the front door to stop sending it.
  */
-@ExtendWith(NoLeaks.class)
+@ExtendWith({NoLeaks.class, NoBufferLeaks.class})
 class FlowControlTest {
   /** What one read adds at most, beyond the limit at which reading stops. */
   private static final int READ = 64 * 1024;

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * through intact, keep-alive connections are reused, bad answers are refused, and readiness is
  * detected as before.
  */
-@ExtendWith(NoLeaks.class)
+@ExtendWith({NoLeaks.class, NoBufferLeaks.class})
 class HttpTransportTest {
   private static EventLoops loops;
 

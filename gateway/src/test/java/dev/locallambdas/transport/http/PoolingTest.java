@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * evicted after the idle time (on a fake clock), dropped when the child closes them, and written
  * with one flush per request.
  */
-@ExtendWith(NoLeaks.class)
+@ExtendWith({NoLeaks.class, NoBufferLeaks.class})
 class PoolingTest {
   private static EventLoops loops;
 

@@ -13,12 +13,14 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the gateway writes to a child's server, checked byte for byte with a child played in memory:
  * the head (method, target, end-to-end fields, Host, framing), the body as given, and how many
  * flushes it takes.
  */
+@ExtendWith(NoBufferLeaks.class)
 @SuppressWarnings("StringConcatToTextBlock") // protocol text with CRLF reads better as lines
 class RequestWritingTest {
   private final InMemoryChild child = new InMemoryChild();

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -18,6 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * forwarded, what is refused as a protocol violation (the front door answers 502 and the instance
  * is replaced), and when the connection may carry the next request.
  */
+@ExtendWith(NoBufferLeaks.class)
 @SuppressWarnings("StringConcatToTextBlock") // protocol text with CRLF reads better as lines
 class ResponseDecodingTest {
   private final InMemoryChild child = new InMemoryChild();
