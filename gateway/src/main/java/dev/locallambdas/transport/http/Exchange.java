@@ -1,6 +1,5 @@
 package dev.locallambdas.transport.http;
 
-import dev.locallambdas.exchange.HttpSyntax;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.transport.Call;
 import dev.locallambdas.transport.CallListener;
@@ -13,11 +12,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.PrematureChannelClosureException;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessageDecoderResult;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -25,8 +22,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
-import java.util.Iterator;
-import java.util.Map;
 
 /**
  * One request to an HTTP child, run on the caller's event loop: the {@link Call} the front door
@@ -55,7 +50,10 @@ final class Exchange implements Call, ChannelFutureListener, Runnable {
    */
   static final int MAX_UNCONSUMED = 128 * 1024;
 
-  /** Body bytes accepted while the connection is still being opened before the caller waits. */
+  /**
+   * Request body bytes held while the connection is being opened; beyond them the caller is told to
+   * stop sending (bodyWritable false) until the connection is up.
+   */
   static final int MAX_WAITING_BODY = 256 * 1024;
 
   private final LoopPool pool;
@@ -333,43 +331,21 @@ final class Exchange implements Call, ChannelFutureListener, Runnable {
       content.release();
     }
     if (c instanceof LastHttpContent last && outcome == null) {
-      String bad = invalidTrailer(last.trailingHeaders());
-      if (bad != null) {
-        protocol("sent " + bad + " in the trailer section");
+      try {
+        ResponseHead.checkTrailers(last.trailingHeaders());
+      } catch (ResponseDecoder.Violation v) {
+        protocol(v.getMessage());
         return;
       }
       complete();
     }
   }
 
-  /** Trailers are not forwarded, but checked like a head: a child sending garbage is broken. */
-  private static String invalidTrailer(HttpHeaders trailers) {
-    if (trailers.isEmpty()) {
-      return null;
-    }
-    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = trailers.iteratorCharSequence();
-        it.hasNext(); ) {
-      Map.Entry<CharSequence, CharSequence> field = it.next();
-      String name = field.getKey().toString();
-      if (!HttpSyntax.isToken(name)) {
-        return "a field with an invalid name '" + HttpSyntax.printable(name) + "'";
-      }
-      if (!HttpSyntax.isValidValue(field.getValue().toString())) {
-        return "field '" + name + "' with a control character in its value";
-      }
-    }
-    return null;
-  }
-
   private void decodeFailed(Throwable cause) {
     if (cause instanceof PrematureChannelClosureException) {
       connectionLost(cause); // Netty's way of saying the connection closed mid-head
-    } else if (cause instanceof ResponseDecoder.Violation) {
-      protocol(cause.getMessage());
-    } else if (cause instanceof TooLongFrameException) {
-      protocol("sent a response head or chunk size line longer than its limit");
     } else {
-      protocol("sent an invalid response (" + cause.getMessage() + ")");
+      protocol(ResponseDecoder.describe(cause));
     }
   }
 
@@ -393,52 +369,33 @@ final class Exchange implements Call, ChannelFutureListener, Runnable {
     if (outcome != null) {
       return;
     }
-    String why = cause == null || cause.getMessage() == null ? "" : ": " + cause.getMessage();
     boolean answered = connection != null && connection.decoder().received();
     if (headWrite == null || !headWrite.isSuccess()) {
       // The child never got a byte of it. A kept-alive connection that the child closed is no
       // sign of a broken instance; a new connection dropped at once is.
-      fail(
-          new TransportException(
-              Kind.NOT_DELIVERED,
-              pool.peer() + " closed the connection before the request was sent" + why,
-              cause),
-          reused ? Outcome.FAILED : Outcome.BROKEN);
+      lost(Kind.NOT_DELIVERED, "before the request was sent", cause, reused);
     } else if (!answered && reused && repeatable) {
       // The keep-alive race: the child closed the idle connection as the request went out.
-      fail(
-          new TransportException(
-              Kind.NOT_DELIVERED,
-              pool.peer()
-                  + " closed a kept-alive connection before answering; the request may be repeated"
-                  + why,
-              cause),
-          Outcome.FAILED);
+      lost(
+          Kind.NOT_DELIVERED, "(kept alive from an earlier request) before answering", cause, true);
     } else if (response == null) {
-      fail(
-          new TransportException(
-              Kind.CHILD_FAILED,
-              pool.peer()
-                  + (answered
-                      ? " closed the connection in the middle of the response head"
-                      : " closed the connection without answering")
-                  + why,
-              cause),
-          Outcome.BROKEN);
+      lost(
+          Kind.CHILD_FAILED,
+          answered ? "in the middle of the response head" : "without answering",
+          cause,
+          false);
     } else {
       long length = response.contentLength();
-      fail(
-          new TransportException(
-              Kind.CHILD_FAILED,
-              pool.peer()
-                  + " closed the connection after "
-                  + received
-                  + (length >= 0 && !headRequest ? " of " + length : "")
-                  + " body bytes"
-                  + why,
-              cause),
-          Outcome.BROKEN);
+      String of = length >= 0 && !headRequest ? " of " + length : "";
+      lost(Kind.CHILD_FAILED, "after " + received + of + " body bytes", cause, false);
     }
+  }
+
+  private void lost(Kind kind, String when, Throwable cause, boolean instanceFine) {
+    String why = cause == null || cause.getMessage() == null ? "" : ": " + cause.getMessage();
+    fail(
+        new TransportException(kind, pool.peer() + " closed the connection " + when + why, cause),
+        instanceFine ? Outcome.FAILED : Outcome.BROKEN);
   }
 
   /** The endpoint is closing: calls in flight fail and their instance is done for. */

@@ -3,6 +3,7 @@ package dev.locallambdas.transport.http;
 import dev.locallambdas.exchange.HttpSyntax;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -155,6 +156,17 @@ final class ResponseDecoder extends HttpResponseDecoder {
       throw new Violation("sent more than one Content-Length");
     }
     return headRequest || super.isContentAlwaysEmpty(msg);
+  }
+
+  /** What a failed decoding says about the child, for a PROTOCOL failure ("sent ..."). */
+  static String describe(Throwable cause) {
+    if (cause instanceof Violation) {
+      return cause.getMessage();
+    }
+    if (cause instanceof TooLongFrameException) {
+      return "sent a response head or chunk size line longer than its limit";
+    }
+    return "sent an invalid response (" + cause.getMessage() + ")";
   }
 
   private static boolean digits(String s) {

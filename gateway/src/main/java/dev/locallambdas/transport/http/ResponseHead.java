@@ -90,6 +90,26 @@ record ResponseHead(int status, Headers headers, long contentLength, boolean kee
     return new ResponseHead(status, endToEnd(fields, connectionOptions), announced, keepAlive);
   }
 
+  /** Trailers are not forwarded, but checked like a head: a child sending garbage is broken. */
+  static void checkTrailers(HttpHeaders trailers) {
+    if (trailers.isEmpty()) {
+      return;
+    }
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = trailers.iteratorCharSequence();
+        it.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> field = it.next();
+      String name = field.getKey().toString();
+      if (!HttpSyntax.isToken(name)) {
+        throw new ResponseDecoder.Violation(
+            "sent a trailer field with an invalid name '" + HttpSyntax.printable(name) + "'");
+      }
+      if (!HttpSyntax.isValidValue(field.getValue().toString())) {
+        throw new ResponseDecoder.Violation(
+            "sent trailer field '" + name + "' with a control character in its value");
+      }
+    }
+  }
+
   /**
    * The fields a proxy forwards, as {@link HttpSyntax#endToEnd} defines them, built in one pass
    * from Netty's headers.

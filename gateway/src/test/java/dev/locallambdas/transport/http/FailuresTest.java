@@ -111,7 +111,9 @@ class FailuresTest {
         .as("the child is fine; only a kept-alive connection is gone")
         .isEqualTo(Outcome.FAILED);
     assertThat(next.failure.kind()).isEqualTo(Kind.NOT_DELIVERED);
-    assertThat(next.failure).hasMessageContaining("closed a kept-alive connection");
+    assertThat(next.failure)
+        .hasMessageContaining(
+            "closed the connection (kept alive from an earlier request) before answering");
     assertThat(next.violations).isEmpty();
   }
 

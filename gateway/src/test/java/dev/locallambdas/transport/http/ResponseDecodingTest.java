@@ -273,7 +273,7 @@ class ResponseDecodingTest {
         Arguments.of(chunked + "f".repeat(9000) + "\r\n", "longer than its limit"),
         Arguments.of(chunked + "80000000\r\n", "invalid response"),
         Arguments.of(chunked + "0\r\nBad Name: x\r\n\r\n", "invalid header line"),
-        Arguments.of(chunked + "0\r\nX-T: a\u0001b\r\n\r\n", "in the trailer section"));
+        Arguments.of(chunked + "0\r\nX-T: a\u0001b\r\n\r\n", "trailer field 'X-T' with a control"));
   }
 
   /** After the head the response is cut off: the client sees a broken answer, not a whole one. */
