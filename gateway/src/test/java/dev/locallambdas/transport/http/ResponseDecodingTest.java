@@ -177,6 +177,22 @@ class ResponseDecodingTest {
     assertThat(t.status).isEqualTo(200);
   }
 
+  /** RFC 9112 2.2's robustness rule, written for request lines, applied to the answer. */
+  @Test
+  void skipsEmptyLinesBeforeTheStatusLine() {
+    Transcript t = get("\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assertThat(t.status).isEqualTo(200);
+  }
+
+  /** RFC 9110 5.6.1: empty list elements are ignored. */
+  @Test
+  void ignoresAnEmptyElementInTheTransferCodings() {
+    Transcript t =
+        get("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+    assertThat(t.body.toString(StandardCharsets.US_ASCII)).isEqualTo("ok");
+    assertThat(t.released).isEqualTo(Outcome.OK);
+  }
+
   @Test
   void sameAnswerWhateverHowItIsSplit() {
     String response =
