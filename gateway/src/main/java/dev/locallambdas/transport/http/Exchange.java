@@ -167,9 +167,10 @@ final class Exchange implements Call, ChannelFutureListener, Runnable {
     }
     int n = content.readableBytes();
     sent += n;
-    if (last) {
-      requestDone = true;
-    }
+    // A body of known length ends with its last byte, whatever the caller says: the encoder
+    // must see its end before the connection can carry the next request.
+    boolean end = last || sent == declared;
+    requestDone = end;
     if (declared > 0 && (sent > declared || last && sent != declared)) {
       content.release();
       // Never let the child see a body that disagrees with its Content-Length: the surplus
@@ -188,7 +189,7 @@ final class Exchange implements Call, ChannelFutureListener, Runnable {
       return;
     }
     HttpContent piece;
-    if (last) {
+    if (end) {
       piece = n == 0 ? emptyLast(content) : new DefaultLastHttpContent(content);
     } else if (n == 0) {
       content.release();

@@ -204,6 +204,10 @@ final class HttpEndpoint implements Endpoint {
    */
   @Override
   public Call open(Request request, long timeoutMillis, EventLoop loop, CallListener listener) {
+    if (!loop.inEventLoop()) {
+      throw new IllegalStateException(
+          "a call is opened on its own loop, not " + Thread.currentThread());
+    }
     LoopPool pool = pool(loop);
     if (closed) {
       pool.close(); // created just as the endpoint closed: fail rather than connect

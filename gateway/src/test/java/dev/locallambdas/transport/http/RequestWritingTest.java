@@ -121,6 +121,23 @@ class RequestWritingTest {
   }
 
   @Test
+  void aBodyOfKnownLengthEndsWithItsLastByteAndTheConnectionCarriesTheNext() {
+    Transcript t = child.open(Fixture.request("PUT", "/x", 5));
+    t.call.body(bytes("hello"), false);
+    child.answer("HTTP/1.1 204 No Content\r\n\r\n");
+    t.call.body(bytes(""), true); // the caller's end, after the fact: dropped
+    assertThat(t.released).isEqualTo(Outcome.OK);
+    assertThat(child.pool.idleCount()).isEqualTo(1);
+    child.sent();
+
+    Transcript next = child.open(Fixture.get("/next"));
+    assertThat(child.sent()).startsWith("GET /next HTTP/1.1\r\n");
+    child.answer("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assertThat(next.released).isEqualTo(Outcome.OK);
+    assertThat(t.violations).isEmpty();
+  }
+
+  @Test
   void framesABodyOfUnknownLengthAsChunks() {
     Transcript t = child.open(Fixture.request("POST", "/x", -1));
     t.call.body(bytes("hello "), false);
