@@ -332,7 +332,7 @@ class HttpTransportTest {
     int port = Integer.parseInt(child.env().get("PORT"));
     Process p = child.children.start(child.env(), "python3", "-c", "import time; time.sleep(600)");
 
-    assertThatThrownBy(() -> child.endpoint.awaitReady(Duration.ofSeconds(300), p.toHandle()))
+    assertThatThrownBy(() -> child.endpoint.awaitReady(Duration.ofMinutes(5), p.toHandle()))
         .isInstanceOfSatisfying(
             TransportException.class, e -> assertThat(e.kind()).isEqualTo(Kind.NOT_READY))
         .hasMessageContaining("did not accept connections on 127.0.0.1:" + port + " within 300s");
