@@ -100,23 +100,25 @@ final class HttpEndpoint implements Endpoint {
     if (tcp) {
       base.option(ChannelOption.TCP_NODELAY, true);
     }
-    LoopPool.Connector connector = (loop, init) -> base.clone(loop).handler(init).connect();
     String peer = label + " at " + address.display();
     String host = tcp ? address.display() : "localhost";
     int maxIdle = context.function().concurrency();
     this.newPool =
-        loop ->
-            new LoopPool(
-                loop,
-                connector,
-                new LoopPool.Settings(
-                    peer,
-                    host,
-                    maxIdle,
-                    IDLE_TIME.toNanos(),
-                    clock,
-                    timers.apply(loop),
-                    connections));
+        loop -> {
+          Bootstrap own = base.clone(loop); // used only on its loop: connects share nothing
+          LoopPool.Connector connector = init -> own.handler(init).connect();
+          return new LoopPool(
+              loop,
+              connector,
+              new LoopPool.Settings(
+                  peer,
+                  host,
+                  maxIdle,
+                  IDLE_TIME.toNanos(),
+                  clock,
+                  timers.apply(loop),
+                  connections));
+        };
   }
 
   @Override

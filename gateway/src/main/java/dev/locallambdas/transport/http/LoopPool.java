@@ -29,10 +29,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * connection, does the eviction, so a request costs no timer.
  */
 final class LoopPool {
-  /** Opens a connection to the child on a loop; tests substitute an in-memory channel. */
+  /** Opens a connection to the child on the pool's loop; tests substitute an in-memory channel. */
   @FunctionalInterface
   interface Connector {
-    ChannelFuture connect(EventLoop loop, ChannelInitializer<Channel> initializer);
+    ChannelFuture connect(ChannelInitializer<Channel> initializer);
   }
 
   /** What the pools of one endpoint share. */
@@ -113,7 +113,6 @@ final class LoopPool {
     x.connecting(c);
     ChannelFuture f =
         connector.connect(
-            loop,
             new ChannelInitializer<>() {
               @Override
               protected void initChannel(Channel ch) {

@@ -20,7 +20,7 @@ final class InMemoryChild {
   final LoopPool pool =
       new LoopPool(
           channel.eventLoop(),
-          (loop, initializer) -> {
+          initializer -> {
             channel.pipeline().addLast(initializer);
             return channel.newSucceededFuture();
           },
