@@ -20,6 +20,7 @@ if [ ${#targets[@]} -eq 0 ]; then
     "RequestTargetFuzzTest#parseRefusesOrReturnsAFixedPoint"
     "ManifestReaderFuzzTest#readsOrRefusesWithManifestException"
     "Http1ResponseFuzzTest#parsesTheResponseOrFailsWithAnIOException"
+    "ResponseDecodingFuzzTest#decodesOrRefusesTheSameHoweverItIsSplit"
     "JsonFuzzTest#parsesOrRefusesWithSyntaxException"
     "JsonFuzzTest#legacyAnswerDecodesOrIsRefusedWithoutBreakingTheInstance"
     "StrictRequestDecoderFuzzTest#decodesOrFailsTheSameWayHoweverTheBytesArrive"

@@ -11,6 +11,11 @@ Paths:
   /hop            a response carrying hop-by-hop fields that a proxy must remove
   /bad-cr         a header value containing a bare CR
   /bad-name       a header with a space in its name
+  /stream?bytes=N N bytes (byte i is i % 251) with Content-Length, written in 64 KiB pieces
+  /stall          reads nothing until /unstall is requested (on another connection), then reads
+                  the whole body and answers with its length
+  /unstall        lets /stall go on
+Echo answers carry X-Client-Port, the gateway's end of the connection (TCP only).
 """
 import os
 import socket
@@ -20,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 connections = 0
 lock = threading.Lock()
+unstalled = threading.Event()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -51,13 +57,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = b""
+            body = bytearray()
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
-                    return body
+                    return bytes(body)
                 body += self.rfile.read(size)
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -68,8 +74,12 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def handle_any(self):
-        body = self.read_body()
         path = self.path.split("?")[0]
+        if path == "/stall":
+            unstalled.wait()
+            self.simple(200, str(len(self.read_body())).encode())
+            return
+        body = self.read_body()
         if path == "/connections":
             self.simple(200, str(connections).encode())
         elif path == "/chunked":
@@ -92,6 +102,22 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif path == "/slow":
             threading.Event().wait()
+        elif path == "/stream":
+            query = self.path.partition("?")[2]
+            total = int(dict(p.split("=") for p in query.split("&"))["bytes"])
+            pattern = bytes(i % 251 for i in range(65536 + 251))
+            self.send_response(200)
+            self.send_header("Content-Length", str(total))
+            self.end_headers()
+            sent = total if self.command == "HEAD" else 0
+            while sent < total:
+                offset = sent % 251
+                n = min(65536, total - sent)
+                self.wfile.write(pattern[offset:offset + n])
+                sent += n
+        elif path == "/unstall":
+            unstalled.set()
+            self.simple(200, b"ok")
         elif path == "/hop":
             self.send_response(200)
             self.send_header("Connection", "keep-alive, X-Private")
@@ -110,6 +136,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("X-Method", self.command)
             self.send_header("X-Target", self.path)
+            if isinstance(self.client_address, tuple):
+                self.send_header("X-Client-Port", str(self.client_address[1]))
             for name in ("X-Forwarded-For", "Host", "Content-Length", "Transfer-Encoding"):
                 self.send_header("X-Seen-" + name, self.headers.get(name, "-"))
             self.send_header("Content-Length", str(len(body)))

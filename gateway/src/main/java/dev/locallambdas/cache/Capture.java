@@ -9,8 +9,8 @@ import java.util.Arrays;
  * What the cache does with one forwarded response: adds X-Cache to its head and, for a miss, copies
  * status, fields and body (up to the function's entry limit) to store them when the response ends.
  * The copy is given up at once when the response cannot be stored, so large or uncacheable
- * responses cost nothing beyond the pass-through. The body passes through untouched (the copy
- * reads without consuming).
+ * responses cost nothing beyond the pass-through. The body passes through untouched (the copy reads
+ * without consuming).
  */
 public final class Capture {
   private final Lookup.Forward forward;

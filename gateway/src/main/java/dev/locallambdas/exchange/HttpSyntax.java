@@ -5,10 +5,10 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The HTTP/1.1 grammar rules the gateway enforces (RFC 9110/9112) and the one place that knows which
- * fields are hop-by-hop. The front door strips requests with it and the transports check and strip
- * what children send: anything failing these checks would either be rejected by the front door's
- * encoder or let one child smuggle fields into a response.
+ * The HTTP/1.1 grammar rules the gateway enforces (RFC 9110/9112) and the one place that knows
+ * which fields are hop-by-hop. The front door strips requests with it and the transports check and
+ * strip what children send: anything failing these checks would either be rejected by the front
+ * door's encoder or let one child smuggle fields into a response.
  */
 public final class HttpSyntax {
   private HttpSyntax() {}
@@ -60,8 +60,8 @@ public final class HttpSyntax {
   }
 
   /**
-   * Null when every field has a token name and a clean value; otherwise what is wrong, for a message
-   * that starts with who sent it.
+   * Null when every field has a token name and a clean value; otherwise what is wrong, for a
+   * message that starts with who sent it.
    */
   public static String invalidField(Headers headers) {
     for (int i = 0; i < headers.size(); i++) {

@@ -43,8 +43,7 @@ final class AdminExchange implements ConnectionHandler.Exchange {
                         .add("cache-control", "no-store")
                         .build();
                 ByteBuf body = Unpooled.wrappedBuffer(a.body());
-                write =
-                    () -> responder.full(HttpResponseStatus.valueOf(a.status()), headers, body);
+                write = () -> responder.full(HttpResponseStatus.valueOf(a.status()), headers, body);
               } catch (Problem p) {
                 write = () -> responder.problem(p, target.path(), false);
               } catch (RuntimeException e) {

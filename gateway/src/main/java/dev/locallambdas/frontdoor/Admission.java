@@ -91,7 +91,9 @@ final class Admission {
     List<String> hosts = h.getAll(HttpHeaderNames.HOST);
     if ((!http10 && hosts.size() != 1) || hosts.size() > 1) {
       return refuse(
-          400, "Bad Request", "an HTTP/1.1 request needs exactly one Host header, not " + hosts.size());
+          400,
+          "Bad Request",
+          "an HTTP/1.1 request needs exactly one Host header, not " + hosts.size());
     }
     String host = hosts.isEmpty() ? null : hosts.get(0);
     if (host != null && !AbsoluteForm.validHost(host)) {
@@ -194,7 +196,9 @@ final class Admission {
       if (!expect.strip().equalsIgnoreCase("100-continue")
           || h.getAll(HttpHeaderNames.EXPECT).size() > 1) {
         return refuse(
-            417, "Expectation Failed", "only 'Expect: 100-continue' is supported, not '" + expect + "'");
+            417,
+            "Expectation Failed",
+            "only 'Expect: 100-continue' is supported, not '" + expect + "'");
       }
       // HTTP/1.0 clients do not know 100-continue (RFC 9110 section 10.1.1): ignored for them.
       expectContinue = !http10 && length != 0;

@@ -127,8 +127,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         onRequest(request);
       } catch (RuntimeException e) {
         LOG.log(Level.SEVERE, "unexpected failure admitting " + request.uri(), e);
-        reject(request, Problem.of(500, "internal-error", "Internal Server Error")
-            .detail("the gateway failed unexpectedly (" + e + "); see its log").build(), true);
+        reject(
+            request,
+            Problem.of(500, "internal-error", "Internal Server Error")
+                .detail("the gateway failed unexpectedly (" + e + "); see its log")
+                .build(),
+            true);
       }
     }
     if (msg instanceof HttpContent content && state != State.CLOSING) {
@@ -172,14 +176,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         ForwardedHeaders.forFunction(
             h, clientIp, r.host() == null || r.host().isEmpty() ? null : r.host(), requestId);
     Request request =
-        new Request(
-            method,
-            r.target().path(),
-            r.target().query(),
-            headers,
-            r.length(),
-            clientIp);
-    Responder s = new Responder(ctx, headRequest, r.http10(), r.keepAlive(), this::responseComplete);
+        new Request(method, r.target().path(), r.target().query(), headers, r.length(), clientIp);
+    Responder s =
+        new Responder(ctx, headRequest, r.http10(), r.keepAlive(), this::responseComplete);
     s.requestId(requestId);
     responder = s;
     state = r.hasBody() ? State.RECEIVING : State.RESPONDING;
@@ -207,11 +206,16 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     // Unsafe methods are looked up whatever their body: a successful one invalidates what is
     // stored for the URL (RFC 9111 section 4.4) and its answer says X-Cache: BYPASS.
-    return functionCache.lookup(method, r.target().path(), r.target().query(), fields(req.headers()));
+    return functionCache.lookup(
+        method, r.target().path(), r.target().query(), fields(req.headers()));
   }
 
   private void dispatch(
-      FunctionPool pool, Request request, Responder s, Lookup.Forward forward, AccessLog.Entry log) {
+      FunctionPool pool,
+      Request request,
+      Responder s,
+      Lookup.Forward forward,
+      AccessLog.Entry log) {
     Capture capture = forward == null ? null : forward.capture();
     Dispatch d = new Dispatch(this, ctx.channel().eventLoop(), pool, request, s, capture, log);
     exchange = d;
@@ -272,7 +276,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private void serveAdmin(HttpRequest req, Admission.Admin a) {
     Responder s =
         new Responder(
-            ctx, Admission.isHead(req), a.http10(), HttpUtil.isKeepAlive(req), this::responseComplete);
+            ctx,
+            Admission.isHead(req),
+            a.http10(),
+            HttpUtil.isKeepAlive(req),
+            this::responseComplete);
     responder = s;
     state = State.RECEIVING;
     java.net.InetAddress peer =
@@ -331,8 +339,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void updateReading() {
-    boolean read =
-        state == State.CLOSING || (!bodyPaused && backlog.size() <= MAX_BACKLOG);
+    boolean read = state == State.CLOSING || (!bodyPaused && backlog.size() <= MAX_BACKLOG);
     Channel ch = ctx.channel();
     if (ch.config().isAutoRead() != read) {
       ch.config().setAutoRead(read);
@@ -472,5 +479,4 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     ctx.close();
   }
-
 }

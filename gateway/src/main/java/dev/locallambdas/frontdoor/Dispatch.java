@@ -25,10 +25,11 @@ import java.util.logging.Logger;
 
 /**
  * One request to a function, from the slot to the last byte, on the client connection's event loop:
- * waits for a slot ({@link Waiter}), opens the call, feeds it the request body as it arrives, relays
- * the response to the {@link Responder} ({@link CallListener}), and owns the request timeout and
- * the one retry (a request that never reached the child is tried once more). Whatever happens, the
- * slot is released exactly once and the client gets an answer or a cut connection, never silence.
+ * waits for a slot ({@link Waiter}), opens the call, feeds it the request body as it arrives,
+ * relays the response to the {@link Responder} ({@link CallListener}), and owns the request timeout
+ * and the one retry (a request that never reached the child is tried once more). Whatever happens,
+ * the slot is released exactly once and the client gets an answer or a cut connection, never
+ * silence.
  */
 final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
@@ -246,7 +247,9 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
     dropReplay();
     log.status(status);
     responder.head(
-        status, capture != null ? capture.head(status, headers, contentLength) : headers, contentLength);
+        status,
+        capture != null ? capture.head(status, headers, contentLength) : headers,
+        contentLength);
   }
 
   @Override

@@ -12,12 +12,12 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Turns the client's headers into the headers a function sees: hop-by-hop and framing fields
- * ({@link HttpSyntax}), including every field the client names in Connection, are removed first;
- * so are Expect, every X-Forwarded-* field, Forwarded and X-Real-IP the client sent, and the
- * gateway sets its own X-Forwarded-For, -Proto and -Host (a client must not be able to forge its
- * address, or the host or prefix a function trusts). Every request carries an X-Request-Id: the
- * client's when it sent a sane one, else a fresh one, so one request can be followed from the
- * client to the function's log.
+ * ({@link HttpSyntax}), including every field the client names in Connection, are removed first; so
+ * are Expect, every X-Forwarded-* field, Forwarded and X-Real-IP the client sent, and the gateway
+ * sets its own X-Forwarded-For, -Proto and -Host (a client must not be able to forge its address,
+ * or the host or prefix a function trusts). Every request carries an X-Request-Id: the client's
+ * when it sent a sane one, else a fresh one, so one request can be followed from the client to the
+ * function's log.
  */
 final class ForwardedHeaders {
   static final String REQUEST_ID = "x-request-id";

@@ -18,8 +18,7 @@ public final class Failures {
   static Problem shuttingDown(FunctionSpec spec) {
     return Problem.of(503, "shutting-down", "Service Unavailable")
         .function(spec.id())
-        .detail(
-            "the gateway is shutting down; function '" + spec.id() + "' takes no new requests")
+        .detail("the gateway is shutting down; function '" + spec.id() + "' takes no new requests")
         .retryAfterSeconds(1)
         .build();
   }
@@ -71,7 +70,13 @@ public final class Failures {
   static Problem crashed(FunctionSpec spec, String label, ExitStatus status, List<String> stderr) {
     return Problem.of(503, "function-crashed", "Service Unavailable")
         .function(spec.id())
-        .detail("function '" + spec.id() + "' keeps failing: instance " + label + " " + status.describe())
+        .detail(
+            "function '"
+                + spec.id()
+                + "' keeps failing: instance "
+                + label
+                + " "
+                + status.describe())
         .stderr(stderr)
         .build();
   }

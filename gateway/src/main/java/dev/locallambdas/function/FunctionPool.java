@@ -23,15 +23,16 @@ import java.util.logging.Logger;
  *
  * <p>Design note. The pool is a state machine under one lock that never blocks and never calls out
  * while it holds the lock: each operation decides under the lock and collects what must happen as
- * {@link Actions} (grant this waiter, refuse that one, stop this instance), which run after the lock
- * is released. A request takes a free slot of a READY instance, preferring one whose connection
- * lives on the request's own event loop (then the whole request stays on one thread); otherwise it
- * waits in a bounded FIFO queue, and a slot that frees is handed directly to the head of the queue.
- * A new instance is started only when the waiting demand exceeds the capacity already starting, and
- * never beyond max_instances — fifty cold requests start one process when max_instances is 1.
- * Starting is slow by nature and runs on a virtual thread ({@link Starter}), which reports back
- * under the lock. Every timeout (queue, start-up) is scheduled on the injected {@link Scheduler} and
- * idle stop and back-off read the injected {@link Clock}, so tests drive them with a manual clock.
+ * {@link Actions} (grant this waiter, refuse that one, stop this instance), which run after the
+ * lock is released. A request takes a free slot of a READY instance, preferring one whose
+ * connection lives on the request's own event loop (then the whole request stays on one thread);
+ * otherwise it waits in a bounded FIFO queue, and a slot that frees is handed directly to the head
+ * of the queue. A new instance is started only when the waiting demand exceeds the capacity already
+ * starting, and never beyond max_instances — fifty cold requests start one process when
+ * max_instances is 1. Starting is slow by nature and runs on a virtual thread ({@link Starter}),
+ * which reports back under the lock. Every timeout (queue, start-up) is scheduled on the injected
+ * {@link Scheduler} and idle stop and back-off read the injected {@link Clock}, so tests drive them
+ * with a manual clock.
  */
 public final class FunctionPool {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.function");
@@ -291,7 +292,8 @@ public final class FunctionPool {
         starting++;
       }
     }
-    while (waiting > starting * spec.concurrency() && countStartingOrReady() < spec.maxInstances()) {
+    while (waiting > starting * spec.concurrency()
+        && countStartingOrReady() < spec.maxInstances()) {
       startInstance(now, loop, actions);
       starting++;
     }
@@ -361,7 +363,9 @@ public final class FunctionPool {
     }
     if (timedOut) {
       startFailed(
-          in, "it did not signal readiness within its startup_timeout of " + human(spec.startupTimeout()));
+          in,
+          "it did not signal readiness within its startup_timeout of "
+              + human(spec.startupTimeout()));
     }
   }
 

@@ -8,14 +8,14 @@ package dev.locallambdas.function;
 interface Starter {
   /**
    * Starts {@code in} and reports back through {@link FunctionPool#spawned}, {@link
-   * FunctionPool#ready} or {@link FunctionPool#startFailed}, and later {@link
-   * FunctionPool#exited}. Returns at once.
+   * FunctionPool#ready} or {@link FunctionPool#startFailed}, and later {@link FunctionPool#exited}.
+   * Returns at once.
    */
   void start(FunctionPool pool, Instance in);
 
   /**
-   * Stops an instance the pool took out of service: closes its endpoint (SDK children exit on end of
-   * file) and sends its process tree SIGTERM, then SIGKILL after its stop grace. A {@code hung}
+   * Stops an instance the pool took out of service: closes its endpoint (SDK children exit on end
+   * of file) and sends its process tree SIGTERM, then SIGKILL after its stop grace. A {@code hung}
    * instance is signalled before its endpoint is closed, so requests still in it fail.
    */
   void stop(FunctionPool pool, Instance in, boolean hung);

@@ -149,9 +149,7 @@ public final class Supervisor implements AutoCloseable {
     for (Instance in : stopping) {
       if (in.process != null) {
         try {
-          in.process
-              .onExit()
-              .get(Math.max(0, waitUntil - System.nanoTime()), TimeUnit.NANOSECONDS);
+          in.process.onExit().get(Math.max(0, waitUntil - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (Exception e) {
           // launcher.close() below kills what is left and says so
         }

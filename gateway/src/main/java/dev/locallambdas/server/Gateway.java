@@ -30,7 +30,8 @@ public final class Gateway implements AutoCloseable {
   private final ResponseCache cache;
   private volatile boolean stopped;
 
-  private Gateway(EventLoops loops, Supervisor supervisor, FrontDoor frontDoor, ResponseCache cache) {
+  private Gateway(
+      EventLoops loops, Supervisor supervisor, FrontDoor frontDoor, ResponseCache cache) {
     this.loops = loops;
     this.supervisor = supervisor;
     this.frontDoor = frontDoor;

@@ -168,7 +168,8 @@ public abstract class BlockingEndpoint implements Endpoint {
       } catch (IOException e) {
         outcome = Outcome.FAILED;
         TransportException te =
-            new TransportException(Kind.CHILD_FAILED, e.getMessage() != null ? e.getMessage() : e.toString(), e);
+            new TransportException(
+                Kind.CHILD_FAILED, e.getMessage() != null ? e.getMessage() : e.toString(), e);
         toLoop(() -> listener.failed(te));
       } catch (RuntimeException e) {
         outcome = Outcome.BROKEN;
@@ -181,7 +182,10 @@ public abstract class BlockingEndpoint implements Endpoint {
       Outcome o;
       lock.lock();
       try {
-        o = cancelled == Cancel.TIMEOUT ? Outcome.HUNG : cancelled != null ? Outcome.FAILED : outcome;
+        o =
+            cancelled == Cancel.TIMEOUT
+                ? Outcome.HUNG
+                : cancelled != null ? Outcome.FAILED : outcome;
         for (ByteBuf b : pieces) {
           b.release();
         }

@@ -4,8 +4,8 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * One request in flight to a function instance, as the front door drives it. Every method is called
- * on the event loop the call was opened for (the client connection's loop); the endpoint hops to its
- * own loop when its connection lives elsewhere.
+ * on the event loop the call was opened for (the client connection's loop); the endpoint hops to
+ * its own loop when its connection lives elsewhere.
  */
 public interface Call {
   /**

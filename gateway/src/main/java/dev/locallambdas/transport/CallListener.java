@@ -7,11 +7,11 @@ import io.netty.buffer.ByteBuf;
  * The front door's side of a {@link Call}. Every method is called on the event loop the call was
  * opened for, never from inside {@link Endpoint#open} itself, and never after {@link #released}.
  *
- * <p>The response events come in the order {@code head, body*, end}, or {@code failed} at any
- * point instead of what remains; none come after {@link Call#cancel}. {@link #released} comes
- * exactly once, last: the instance no longer works on this request and its slot can be used again.
- * For a response that ends normally it follows {@code end} at once; after a cancellation it comes
- * when the instance has let go (a child speaking pipe protocol 1.1 acknowledges the cancellation).
+ * <p>The response events come in the order {@code head, body*, end}, or {@code failed} at any point
+ * instead of what remains; none come after {@link Call#cancel}. {@link #released} comes exactly
+ * once, last: the instance no longer works on this request and its slot can be used again. For a
+ * response that ends normally it follows {@code end} at once; after a cancellation it comes when
+ * the instance has let go (a child speaking pipe protocol 1.1 acknowledges the cancellation).
  */
 public interface CallListener {
   /**

@@ -1,6 +1,9 @@
 package dev.locallambdas.transport;
 
 import dev.locallambdas.manifest.Protocol;
+import dev.locallambdas.transport.http.HttpTransport;
+import dev.locallambdas.transport.legacy.LegacyHttpTransport;
+import dev.locallambdas.transport.legacy.LegacyPipeTransport;
 import dev.locallambdas.transport.pipe.PipeTransport;
 
 /**

@@ -5,8 +5,8 @@ import java.util.PriorityQueue;
 
 /**
  * A clock and scheduler that move only when the test says so: {@link #advance} runs every task that
- * falls due, in time order, on the calling thread. Thread-safe, so code under test may schedule from
- * any thread.
+ * falls due, in time order, on the calling thread. Thread-safe, so code under test may schedule
+ * from any thread.
  */
 public final class ManualClock implements Clock, Scheduler {
   private record Task(long due, long seq, Runnable run, boolean[] cancelled) {}

@@ -132,7 +132,9 @@ class FunctionPoolTest {
     pool.ready(starter.started.get(0));
     assertThat(r.lease).isNotNull();
     assertThat(r.lease.cold()).isTrue();
-    assertThat(pool.instances()).extracting(InstanceView::state).containsExactly(InstanceState.READY);
+    assertThat(pool.instances())
+        .extracting(InstanceView::state)
+        .containsExactly(InstanceState.READY);
 
     r.lease.release(Outcome.OK);
     Recorder warm = acquire(pool);
@@ -331,7 +333,8 @@ class FunctionPoolTest {
 
   @Test
   void idleInstancesStopAfterTheIdleTimeoutButNotBelowTheMinimum() {
-    FunctionPool pool = pool(b -> b.maxInstances(2).minInstances(1).idleTimeout(Duration.ofMinutes(5)));
+    FunctionPool pool =
+        pool(b -> b.maxInstances(2).minInstances(1).idleTimeout(Duration.ofMinutes(5)));
     assertThat(starter.started).isEmpty(); // the supervisor asks for the minimum
     pool.ensureMinimum();
     pool.ready(starter.started.get(0));

@@ -34,6 +34,7 @@ public final class CallRecorder implements CallListener {
   private volatile boolean ended;
   private volatile boolean hold;
   private volatile long unconsumed;
+  private volatile long maxUnconsumed;
   private volatile boolean writable = true;
   private int bodyEvents;
 
@@ -45,7 +46,8 @@ public final class CallRecorder implements CallListener {
   public static CallRecorder open(
       Endpoint endpoint, Request request, long timeoutMillis, EventLoop loop) throws Exception {
     CallRecorder r = new CallRecorder(loop);
-    // Assigned on the loop: the call's first events may come on the loop's next turn.
+    // Assigned on the loop, before any listener event can come (a fast answer would otherwise
+    // reach body() before the test thread has stored the call).
     loop.submit(() -> r.call = endpoint.open(request, timeoutMillis, loop, r))
         .get(10, TimeUnit.SECONDS);
     return r;
@@ -95,6 +97,19 @@ public final class CallRecorder implements CallListener {
 
   public CompletableFuture<Outcome> release() {
     return released;
+  }
+
+  /** The call as the endpoint returned it (for tests that look inside a transport's call). */
+  public Call call() {
+    return call;
+  }
+
+  /**
+   * The most response bytes this slow client ever held unconsumed: what the transport delivered
+   * beyond what was consumed (only counted while {@link #holdConsumption()} is on).
+   */
+  public long maxUnconsumed() {
+    return maxUnconsumed;
   }
 
   public boolean done() {
@@ -189,6 +204,7 @@ public final class CallRecorder implements CallListener {
       }
       if (hold) {
         unconsumed += n;
+        maxUnconsumed = Math.max(maxUnconsumed, unconsumed);
       } else if (n > 0) {
         call.consumed(n);
       }

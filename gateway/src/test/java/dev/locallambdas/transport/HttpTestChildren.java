@@ -10,16 +10,16 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Starts python3 children for transport tests and makes sure none outlives the test. */
-final class HttpTestChildren {
+public final class HttpTestChildren {
   private final Path logDirectory;
   private final List<Process> processes = new ArrayList<>();
 
-  HttpTestChildren(Path logDirectory) {
+  public HttpTestChildren(Path logDirectory) {
     this.logDirectory = logDirectory;
   }
 
   /** A test child script from src/test/resources/children. */
-  static Path testScript(String name) {
+  public static Path testScript(String name) {
     try {
       return Path.of(HttpTestChildren.class.getResource("/children/" + name).toURI());
     } catch (URISyntaxException e) {
@@ -31,12 +31,13 @@ final class HttpTestChildren {
    * The repository root, for the examples (set by surefire; the module directory's parent
    * otherwise).
    */
-  static Path repository() {
+  public static Path repository() {
     String repo = System.getProperty("locallambdas.repo");
     return repo != null ? Path.of(repo) : Path.of("..").toAbsolutePath().normalize();
   }
 
-  Process start(Map<String, String> env, Path workingDir, String... command) throws IOException {
+  public Process start(Map<String, String> env, Path workingDir, String... command)
+      throws IOException {
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().putAll(env);
     if (workingDir != null) {
@@ -49,12 +50,12 @@ final class HttpTestChildren {
     return p;
   }
 
-  String log(int index) throws IOException {
+  public String log(int index) throws IOException {
     return Files.readString(logDirectory.resolve("child-" + index + ".log"));
   }
 
   /** Kills every child started and its descendants, and waits for them to go. */
-  void stopAll() throws InterruptedException {
+  public void stopAll() throws InterruptedException {
     for (Process p : processes) {
       p.descendants().forEach(ProcessHandle::destroyForcibly);
       p.destroyForcibly();

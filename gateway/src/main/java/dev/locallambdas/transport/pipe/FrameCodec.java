@@ -11,13 +11,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * Encodes and decodes the frames of the pipe protocol, versions 1.0 and 1.1 (docs/protocol.md). Decoding is
- * strict and works on any ByteBuffer: every violation is a {@link FrameException}, never an
- * unchecked exception, and no allocation is larger than the bytes actually present (a declared
- * length is checked against what remains before anything is allocated). Encoders write whole frames
- * at the buffer's position; they throw {@link java.nio.BufferOverflowException} when the buffer is
- * too small (the caller grows it) and IllegalArgumentException for a value the protocol cannot
- * carry. Encoders do not validate what they carry, so tests can produce hostile frames with them.
+ * Encodes and decodes the frames of the pipe protocol, versions 1.0 and 1.1 (docs/protocol.md).
+ * Decoding is strict and works on any ByteBuffer: every violation is a {@link FrameException},
+ * never an unchecked exception, and no allocation is larger than the bytes actually present (a
+ * declared length is checked against what remains before anything is allocated). Encoders write
+ * whole frames at the buffer's position; they throw {@link java.nio.BufferOverflowException} when
+ * the buffer is too small (the caller grows it) and IllegalArgumentException for a value the
+ * protocol cannot carry. Encoders do not validate what they carry, so tests can produce hostile
+ * frames with them.
  */
 final class FrameCodec {
   static final int HEADER_SIZE = 10;
@@ -37,6 +38,7 @@ final class FrameCodec {
 
   /** The largest a window may grow to. */
   static final long MAX_WINDOW = Integer.MAX_VALUE;
+
   static final int END_STREAM = 0x01;
 
   static final int HELLO = 0x01;
@@ -120,7 +122,10 @@ final class FrameCodec {
   static int checkHeader(ByteBuffer in) throws FrameException {
     int p = in.position();
     return checkHeader(
-        Integer.toUnsignedLong(in.getInt(p)), in.get(p + 4) & 0xFF, in.get(p + 5) & 0xFF, in.getInt(p + 6));
+        Integer.toUnsignedLong(in.getInt(p)),
+        in.get(p + 4) & 0xFF,
+        in.get(p + 5) & 0xFF,
+        in.getInt(p + 6));
   }
 
   /** Checks a header's fields; returns the payload length. */

@@ -25,7 +25,10 @@ final class FrameDecoder extends ByteToMessageDecoder {
       try {
         length =
             FrameCodec.checkHeader(
-                in.getUnsignedInt(start), type, in.getUnsignedByte(start + 5), in.getInt(start + 6));
+                in.getUnsignedInt(start),
+                type,
+                in.getUnsignedByte(start + 5),
+                in.getInt(start + 6));
         if (first) {
           if (type != FrameCodec.HELLO) {
             throw new FrameException(

@@ -37,8 +37,8 @@ import java.util.logging.Logger;
  * without a copy. Backpressure: with protocol 1.1 each stream has its own windows (CREDIT), so the
  * socket is always read and a slow client stalls only its own stream; a 1.0 child has no windows,
  * so reading stops while too much response is waiting for slow clients, which stalls every stream
- * of that connection (with the default concurrency of 1 there is only one). A protocol violation
- * or a broken socket fails every stream at once; the instance is then replaced.
+ * of that connection (with the default concurrency of 1 there is only one). A protocol violation or
+ * a broken socket fails every stream at once; the instance is then replaced.
  */
 final class PipeConnection extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.transport.pipe");
@@ -158,13 +158,7 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
               channel.alloc(),
               out ->
                   FrameCodec.putRequestHead(
-                      out,
-                      s.id,
-                      endStream,
-                      r.method(),
-                      r.target(),
-                      r.headers(),
-                      deadlineMillis));
+                      out, s.id, endStream, r.method(), r.target(), r.headers(), deadlineMillis));
     } catch (IllegalArgumentException e) {
       // Only a request the front door let through by mistake can get here (1 MiB of headers).
       fail(
@@ -289,7 +283,9 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
       route(f);
     } catch (FrameException e) {
       f.release();
-      fail(new TransportException(Kind.PROTOCOL, label + ": child broke the pipe protocol: " + e.getMessage()));
+      fail(
+          new TransportException(
+              Kind.PROTOCOL, label + ": child broke the pipe protocol: " + e.getMessage()));
     }
   }
 
@@ -304,7 +300,9 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
       if (type == FrameCodec.RESET) {
         String reason = FrameCodec.decodeReset(f.payload().nioBuffer());
         f.release();
-        fail(new TransportException(Kind.CHILD_FAILED, label + ": child reset the connection: " + reason));
+        fail(
+            new TransportException(
+                Kind.CHILD_FAILED, label + ": child reset the connection: " + reason));
         return;
       }
       throw new FrameException(FrameCodec.typeName(type) + " after the handshake");
@@ -317,7 +315,9 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
       throw new FrameException(
           "child sent "
               + FrameCodec.typeName(type)
-              + (type == FrameCodec.CREDIT ? " to a 1.0 connection" : ", which only the gateway sends"));
+              + (type == FrameCodec.CREDIT
+                  ? " to a 1.0 connection"
+                  : ", which only the gateway sends"));
     }
     boolean last = type == FrameCodec.RESET || (type != FrameCodec.CREDIT && f.endStream());
     PipeStream s = streams.get(id);
@@ -374,14 +374,20 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof DecoderException d && d.getCause() instanceof FrameException fe) {
-      fail(new TransportException(Kind.PROTOCOL, label + ": child broke the pipe protocol: " + fe.getMessage()));
+      fail(
+          new TransportException(
+              Kind.PROTOCOL, label + ": child broke the pipe protocol: " + fe.getMessage()));
     } else if (cause instanceof IOException) {
       fail(
           new TransportException(
-              Kind.CHILD_FAILED, label + ": connection to the child failed: " + cause.getMessage(), cause));
+              Kind.CHILD_FAILED,
+              label + ": connection to the child failed: " + cause.getMessage(),
+              cause));
     } else {
       LOG.log(Level.SEVERE, label + ": pipe connection failed", cause);
-      fail(new TransportException(Kind.CHILD_FAILED, label + ": pipe connection failed: " + cause, cause));
+      fail(
+          new TransportException(
+              Kind.CHILD_FAILED, label + ": pipe connection failed: " + cause, cause));
     }
   }
 
@@ -393,7 +399,9 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
   /** Closes the connection from any thread; calls in flight fail. */
   void close() {
     try {
-      loop().execute(() -> fail(new TransportException(Kind.CHILD_FAILED, label + ": endpoint closed")));
+      loop()
+          .execute(
+              () -> fail(new TransportException(Kind.CHILD_FAILED, label + ": endpoint closed")));
     } catch (RejectedExecutionException e) {
       channel.close();
     }

@@ -17,7 +17,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,9 +38,6 @@ import java.util.logging.Logger;
 final class PipeEndpoint implements Endpoint {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.transport.pipe");
 
-  /** sun_path holds 108 bytes including the terminating NUL. */
-  static final int MAX_SOCKET_PATH_BYTES = 107;
-
   private final EndpointContext context;
   private final Path socketPath;
   private final EventLoop loop;
@@ -59,24 +55,7 @@ final class PipeEndpoint implements Endpoint {
 
   static PipeEndpoint listen(EndpointContext context) throws IOException {
     Path path =
-        context
-            .runDirectory()
-            .toAbsolutePath()
-            .resolve(context.function().id() + "-" + context.instanceNumber() + ".sock");
-    int bytes = path.toString().getBytes(StandardCharsets.UTF_8).length;
-    if (bytes > MAX_SOCKET_PATH_BYTES) {
-      throw new IOException(
-          context.label()
-              + ": socket path "
-              + path
-              + " is "
-              + bytes
-              + " bytes long, more than the "
-              + MAX_SOCKET_PATH_BYTES
-              + " a Unix socket allows; use a shorter function id or run directory");
-    }
-    // A file left by an earlier gateway in the same run directory would make bind fail.
-    Files.deleteIfExists(path);
+        context.socketFile(context.function().id() + "-" + context.instanceNumber() + ".sock");
     EventLoops loops = context.loops();
     EventLoop loop = context.loop() != null ? context.loop() : loops.next();
     PipeEndpoint endpoint = new PipeEndpoint(context, path, loop);
@@ -178,14 +157,16 @@ final class PipeEndpoint implements Endpoint {
   }
 
   @Override
-  public Call open(Request request, long timeoutMillis, EventLoop clientLoop, CallListener listener) {
+  public Call open(
+      Request request, long timeoutMillis, EventLoop clientLoop, CallListener listener) {
     PipeConnection c = connection();
     if (c == null) {
       Call refused = new RefusedCall();
       clientLoop.execute(
           () -> {
             listener.failed(
-                new TransportException(Kind.NOT_DELIVERED, context.label() + ": pipe is not ready"));
+                new TransportException(
+                    Kind.NOT_DELIVERED, context.label() + ": pipe is not ready"));
             listener.released(Outcome.BROKEN);
           });
       return refused;

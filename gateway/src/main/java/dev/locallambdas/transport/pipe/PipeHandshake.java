@@ -30,7 +30,10 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
 
   /** {@code gatewayUid} < 0 skips the peer check (a transport without SO_PEERCRED). */
   PipeHandshake(
-      String label, FunctionSpec function, int gatewayUid, CompletableFuture<PipeConnection> ready) {
+      String label,
+      FunctionSpec function,
+      int gatewayUid,
+      CompletableFuture<PipeConnection> ready) {
     this.label = label;
     this.function = function;
     this.gatewayUid = gatewayUid;
@@ -77,7 +80,8 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
               + FrameCodec.VERSION_1
               + "-"
               + FrameCodec.VERSION_2;
-      ByteBuf reset = PipeConnection.encode(ctx.alloc(), out -> FrameCodec.putReset(out, 0, reason));
+      ByteBuf reset =
+          PipeConnection.encode(ctx.alloc(), out -> FrameCodec.putReset(out, 0, reason));
       ctx.writeAndFlush(reset).addListener(ChannelFutureListener.CLOSE);
       fail(reason);
       return;

@@ -49,7 +49,9 @@ final class PipeStream implements Call, ChannelFutureListener {
   /** True while {@link PipeConnection#open} starts this stream inline: events wait a turn. */
   private boolean starting;
 
-  /** A head without END_STREAM waits for the next frame, which tells whether the length is known. */
+  /**
+   * A head without END_STREAM waits for the next frame, which tells whether the length is known.
+   */
   private int heldStatus;
 
   private Headers heldHeaders;
@@ -133,7 +135,9 @@ final class PipeStream implements Call, ChannelFutureListener {
     starting = value;
   }
 
-  /** The head's write finished: once it reached the socket, a failure may have reached the child. */
+  /**
+   * The head's write finished: once it reached the socket, a failure may have reached the child.
+   */
   @Override
   public void operationComplete(ChannelFuture f) {
     if (f.isSuccess()) {
@@ -346,9 +350,7 @@ final class PipeStream implements Call, ChannelFutureListener {
     childDone = true;
     connection.finished(this);
     release(
-        cancelled == Cancel.TIMEOUT
-            ? Outcome.HUNG
-            : cancelled != null ? Outcome.FAILED : outcome);
+        cancelled == Cancel.TIMEOUT ? Outcome.HUNG : cancelled != null ? Outcome.FAILED : outcome);
   }
 
   private void onConsumed(int bytes) {

@@ -75,7 +75,8 @@ class FrameCodecFuzzTest {
         for (int i = 0; i < head.headers().size(); i++) {
           String value = head.headers().value(i);
           assertThat(value).doesNotContain("\r").doesNotContain("\n").doesNotContain("\0");
-          assertThat(dev.locallambdas.exchange.HttpSyntax.isHopByHop(head.headers().name(i))).isFalse();
+          assertThat(dev.locallambdas.exchange.HttpSyntax.isHopByHop(head.headers().name(i)))
+              .isFalse();
         }
       }
       case FrameCodec.RESET -> FrameCodec.decodeReset(payload);

@@ -190,8 +190,7 @@ class PipeCallTest {
               target.complete(r.target());
               ch.respond(r.id(), 204, Headers.empty(), new byte[0]);
             });
-    open(new Request("GET", "/echo/a", "x=1&y=%20", Headers.empty(), 0, null))
-        .await();
+    open(new Request("GET", "/echo/a", "x=1&y=%20", Headers.empty(), 0, null)).await();
     c.join();
     assertThat(target.join()).isEqualTo("/echo/a?x=1&y=%20");
   }
@@ -432,7 +431,17 @@ class PipeCallTest {
     for (int i = 0; i < 50; i++) {
       CallRecorder call = open(get("/echo/" + i), i % 2 == 0 ? instanceLoop : otherLoop).await();
       clean(call);
-      assertThat(call.bodyEvents()).as("body events of " + i + " len " + call.contentLength() + " failure " + call.failure() + " released " + call.release().getNow(null)).isEqualTo(1);
+      assertThat(call.bodyEvents())
+          .as(
+              "body events of "
+                  + i
+                  + " len "
+                  + call.contentLength()
+                  + " failure "
+                  + call.failure()
+                  + " released "
+                  + call.release().getNow(null))
+          .isEqualTo(1);
       assertThat(call.bodyText()).isEqualTo("n" + i);
       call.awaitRelease();
     }
@@ -472,7 +481,8 @@ class PipeCallTest {
             "reserved flag bits 0x80"),
         Arguments.of(
             "CREDIT to a 1.0 connection",
-            (Script) ch -> answer(ch, cat(header(4, FrameCodec.CREDIT, 0, 1), new byte[] {0, 0, 0, 1})),
+            (Script)
+                ch -> answer(ch, cat(header(4, FrameCodec.CREDIT, 0, 1), new byte[] {0, 0, 0, 1})),
             Kind.PROTOCOL,
             "CREDIT to a 1.0 connection"),
         Arguments.of(
