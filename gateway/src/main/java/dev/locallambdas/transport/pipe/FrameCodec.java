@@ -410,8 +410,8 @@ final class FrameCodec {
       throw new FrameException("HELLO min_version " + min + " is above max_version " + max);
     }
     long capabilities = 0;
-    if (max >= VERSION_2) {
-      // A child offering 1.1 always sends its capabilities (section 7.1).
+    if (in.remaining() == 4) {
+      // Sent only with a bit set (section 7.1): a 1.0 gateway would refuse the extra bytes.
       capabilities = u32(in, "HELLO capabilities");
     }
     finish(in, "HELLO");

@@ -319,6 +319,16 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
                   ? " to a 1.0 connection"
                   : ", which only the gateway sends"));
     }
+    int increment = 0;
+    if (credit) {
+      // Checked before the request is looked up (section 7.3): a bad CREDIT is an error even
+      // when it crosses the request's end.
+      try {
+        increment = FrameCodec.decodeCredit(f.payload().nioBuffer());
+      } finally {
+        f.release();
+      }
+    }
     boolean last = type == FrameCodec.RESET || (type != FrameCodec.CREDIT && f.endStream());
     PipeStream s = streams.get(id);
     if (s == null) {
@@ -349,15 +359,7 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
         f.release();
         s.childReset(reason);
       }
-      default -> {
-        int increment;
-        try {
-          increment = FrameCodec.decodeCredit(f.payload().nioBuffer());
-        } finally {
-          f.release();
-        }
-        s.credit(increment);
-      }
+      default -> s.credit(increment);
     }
   }
 

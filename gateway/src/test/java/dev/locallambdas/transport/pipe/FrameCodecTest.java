@@ -242,17 +242,20 @@ class FrameCodecTest {
   }
 
   @Test
-  void aHelloOfferingOnePointOneCarriesCapabilities() throws Exception {
-    FrameCodec.Hello h =
+  void aHelloMayCarryCapabilitiesAfterTheSdkName() throws Exception {
+    FrameCodec.Hello with =
         FrameCodec.decodeHello(
-            ByteBuffer.wrap(cat(u16(1), u16(2), u32(7), str16("python/1.1"), u32(0))));
-    assertThat(h).isEqualTo(new FrameCodec.Hello(1, 2, 7, "python/1.1", 0));
+            ByteBuffer.wrap(cat(u16(1), u16(2), u32(7), str16("python/1.1"), u32(1))));
+    assertThat(with).isEqualTo(new FrameCodec.Hello(1, 2, 7, "python/1.1", 1));
+    FrameCodec.Hello without =
+        FrameCodec.decodeHello(ByteBuffer.wrap(cat(u16(1), u16(2), u32(7), str16("python/1.1"))));
+    assertThat(without.capabilities()).isZero();
     assertThatThrownBy(
             () ->
                 FrameCodec.decodeHello(
-                    ByteBuffer.wrap(cat(u16(1), u16(2), u32(7), str16("python/1.1")))))
+                    ByteBuffer.wrap(cat(u16(1), u16(2), u32(7), str16("x"), new byte[3]))))
         .isInstanceOf(FrameException.class)
-        .hasMessageContaining("HELLO capabilities");
+        .hasMessageContaining("unexpected bytes after the HELLO");
   }
 
   @Test
