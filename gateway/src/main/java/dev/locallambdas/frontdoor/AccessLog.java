@@ -13,6 +13,12 @@ import java.util.logging.Logger;
 final class AccessLog {
   static final Logger LOG = Logger.getLogger("dev.locallambdas.access");
 
+  static {
+    if (LOG.getLevel() == null) {
+      LOG.setLevel(Level.WARNING); // off until switched on (serve --access-log)
+    }
+  }
+
   private AccessLog() {}
 
   /** A request being served; {@link #done} writes its line once. */

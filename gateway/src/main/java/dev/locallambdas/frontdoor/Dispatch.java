@@ -415,12 +415,12 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
     if (phase == Phase.DONE && responder.finished()) {
       return;
     }
+    log.status(problem.status());
     if (phase == Phase.QUEUED) {
       ticket.cancel();
       finish();
     }
     phase = Phase.DONE;
-    log.status(problem.status());
     write(problem, close);
   }
 

@@ -9,6 +9,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
@@ -124,15 +125,6 @@ public final class FrontDoor implements AutoCloseable {
     Class<? extends ServerChannel> channelType = loops.serverSocketChannel();
     int threads = loops.size();
     EventLoopGroup group = loops.group();
-    HttpDecoderConfig decoder =
-        new HttpDecoderConfig()
-            .setMaxInitialLineLength(MAX_INITIAL_LINE)
-            .setMaxHeaderSize(MAX_HEADER_SIZE)
-            .setMaxChunkSize(64 * 1024)
-            .setValidateHeaders(true)
-            .setAllowDuplicateContentLengths(false)
-            .setStrictLineParsing(true)
-            .setUseRfc9112TransferEncoding(true);
     ServerBootstrap b =
         new ServerBootstrap()
             .group(group)
@@ -147,16 +139,7 @@ public final class FrontDoor implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    HeadDeadline deadline = new HeadDeadline(headerTimeout);
-                    ch.pipeline()
-                        .addLast(
-                            "idle",
-                            new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
-                        .addLast("head-start", deadline.bytes())
-                        .addLast("decoder", new StrictRequestDecoder(decoder))
-                        .addLast("head-end", deadline.heads())
-                        .addLast("encoder", new HttpResponseEncoder())
-                        .addLast("gateway", new ConnectionHandler(routes, cache, admin));
+                    configure(ch.pipeline(), routes, cache, admin, headerTimeout);
                   }
                 });
     try {
@@ -180,6 +163,35 @@ public final class FrontDoor implements AutoCloseable {
       }
       throw new IOException("cannot listen on " + bind + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The strict request decoder's settings (docs/frontdoor.md). */
+  static HttpDecoderConfig decoderConfig() {
+    return new HttpDecoderConfig()
+        .setMaxInitialLineLength(MAX_INITIAL_LINE)
+        .setMaxHeaderSize(MAX_HEADER_SIZE)
+        .setMaxChunkSize(64 * 1024)
+        .setValidateHeaders(true)
+        .setAllowDuplicateContentLengths(false)
+        .setStrictLineParsing(true)
+        .setUseRfc9112TransferEncoding(true);
+  }
+
+  /** The handlers of one client connection, in order (also used by tests on an EmbeddedChannel). */
+  static void configure(
+      ChannelPipeline pipeline,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout) {
+    HeadDeadline deadline = new HeadDeadline(headerTimeout);
+    pipeline
+        .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
+        .addLast("head-start", deadline.bytes())
+        .addLast("decoder", new StrictRequestDecoder(decoderConfig()))
+        .addLast("head-end", deadline.heads())
+        .addLast("encoder", new HttpResponseEncoder())
+        .addLast("gateway", new ConnectionHandler(routes, cache, admin));
   }
 
   /** The address actually bound (useful with port 0). */
