@@ -372,7 +372,7 @@ class _Exchange:
                     data = self.chunks.popleft()
                     self.buffered -= len(data)
                     increment = 0
-                    if self.conn.version >= 2 and not self.ended:
+                    if self.conn.version >= 2 and not (self.ended or self.final):
                         self.unacked += len(data)
                         if self.unacked >= self.conn.window // 2:
                             # Widened before the CREDIT leaves, so frames it allows always fit.
@@ -381,7 +381,7 @@ class _Exchange:
                     else:
                         self.cond.notify_all()  # a version 1 reader may wait for room
                     break
-                if self.ended:
+                if self.ended or self.discarding:  # (read after the handler finished: nothing more)
                     return b""
                 if not self.conn.inline:
                     self.cond.wait()
