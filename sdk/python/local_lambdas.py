@@ -37,8 +37,10 @@ its body raises ``RequestReset``, a streamed body's iterator is closed (a genera
 GeneratorExit at its ``yield``) and whatever the handler still returns for it is dropped. Under
 protocol 1.1 the SDK tells the gateway when the handler has returned, so the gateway sends this
 instance no new request in its place before then; a handler that ignores the cancellation keeps
-its slot busy, so stop early. The same happens to every running request when the gateway goes
-away.
+its slot busy, so stop early. With concurrency 1 the handler's own thread reads the socket, so it
+meets the cancellation when it next reads its body or its streamed body is advanced; a handler
+that only computes finishes, and the gateway drops its answer. The same happens to every running
+request when the gateway goes away.
 
 Flow control (protocol 1.1): each request may have one window of body bytes (WELCOME's window,
 256 KiB from local-lambdas) buffered; the SDK grants the gateway more as the handler reads, so a

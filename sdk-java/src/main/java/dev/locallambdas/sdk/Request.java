@@ -76,7 +76,9 @@ public final class Request {
 
   /**
    * The body as it arrives from the gateway. Reading fails with an IOException if the gateway
-   * cancels the request. What the handler leaves unread is discarded.
+   * cancels the request or the connection is gone. What the handler leaves unread is discarded.
+   * With protocol 1.1 reading is what lets more of a large body come: the gateway sends a window
+   * (256 KiB) ahead of what the handler has read.
    */
   public InputStream body() {
     return body;
