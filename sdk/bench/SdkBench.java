@@ -36,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Cases: {@code get} is a small GET (a fixed JSON answer), {@code echo} a POST of --size random
  * bytes sent back by the function, checked byte for byte. Children are measured in turns, round
  * after round, so that the machine's changing load hits them alike; the summary gives the median
- * of each and its ratio to the first child. The functions: sdk/bench/pipe_function.{py,js} and
+ * of each and its ratio to the first child of its family (the name up to the first '-', e.g.
+ * {@code py-before} for {@code py-after}). The functions: sdk/bench/pipe_function.{py,js} and
  * bench/functions/java's PipeFunction.
  */
 public final class SdkBench {
@@ -86,17 +87,15 @@ public final class SdkBench {
     }
     System.out.println();
     System.out.printf(
-        "%-6s %-16s %10s %7s %14s %7s   (medians of %d rounds; ratios to the first child)%n",
+        "%-6s %-16s %10s %7s %14s %7s   (medians of %d rounds; ratios within a family)%n",
         "case", "child", "req/s", "ratio", "CPU us/req", "ratio", rounds);
     for (String name : cases) {
-      double firstRate = 0, firstCpu = 0;
+      Map<String, double[]> firsts = new LinkedHashMap<>();
       for (String child : children.keySet()) {
         double rate = median(results.get(name + " " + child));
         double micros = median(cpu.get(name + " " + child));
-        if (firstRate == 0) {
-          firstRate = rate;
-          firstCpu = micros;
-        }
+        double[] first = firsts.computeIfAbsent(child.split("-")[0], k -> new double[] {rate, micros});
+        double firstRate = first[0], firstCpu = first[1];
         System.out.printf(
             "%-6s %-16s %10.0f %6.2fx %14.1f %6.2fx%n",
             name, child, rate, rate / firstRate, micros, micros / firstCpu);

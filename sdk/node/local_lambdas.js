@@ -54,9 +54,13 @@ const END_STREAM = 0x01;
 const HEADER_SIZE = 10;
 const CHUNK = 64 * 1024;
 const MIN_WINDOW = 1 << 16, MAX_WINDOW = 2 ** 31 - 1;
-// Frames whose payloads add up to at most this are copied into one buffer and written at once;
-// larger payloads are written as they are (corked: one writev), never copied.
+// Frames whose payloads add up to at most this are copied into one buffer; larger payloads are
+// written as they are, never copied. Either way the socket is corked until the end of the tick, so
+// what a tick writes leaves in one writev.
 const SMALL = 4096;
+// Bytes the socket may buffer before write() asks us to wait for 'drain': more than a window, so
+// that a response within its window is written without waiting.
+const HIGH_WATER_MARK = 1 << 20;
 // Version 1 only: request body bytes buffered per request before we stop reading the socket, so
 // that a slow handler slows the gateway down instead of filling memory. (Version 2 bounds each
 // request by its window and never stops reading.)
@@ -341,12 +345,13 @@ class Connection {
     this.terminating = false;
     this.paused = false;
     this.drained = null;
+    this.corked = false;
     this.maxPayload = 1 << 20;
     this.chunk = CHUNK;
   }
 
   connect(address) {
-    this.socket = net.createConnection(address);
+    this.socket = net.createConnection({ path: address, writableHighWaterMark: HIGH_WATER_MARK });
     this.socket.on('connect', () => {
       const hello = Buffer.alloc(8);
       hello.writeUInt16BE(MIN_VERSION, 0);
@@ -379,7 +384,15 @@ class Connection {
     let size = 0;
     for (const [, , payload] of frames) size += payload.length;
     const socket = this.socket;
-    if (size <= SMALL) { // one small buffer is cheaper than several writes
+    if (!this.corked) { // everything written until the end of this tick goes out in one writev
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    if (size <= SMALL) { // one small buffer is cheaper than several buffers
       const out = Buffer.allocUnsafe(frames.length * HEADER_SIZE + size);
       let pos = 0;
       for (const [type, flags, payload] of frames) {
@@ -391,12 +404,10 @@ class Connection {
       }
       return socket.write(out);
     }
-    socket.cork(); // headers and payloads go out together in one writev, payloads uncopied
-    for (const [type, flags, payload] of frames) {
+    for (const [type, flags, payload] of frames) { // headers and payloads as they are
       socket.write(header(type, flags, id, payload.length));
       if (payload.length) socket.write(payload);
     }
-    socket.uncork();
     return !socket.writableNeedDrain;
   }
 
