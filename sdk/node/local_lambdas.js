@@ -675,7 +675,7 @@ class Connection {
       exchange.final = true;
       if (this.version < 2) this.flow();
       this.inFlight--;
-      if (this.terminating && this.inFlight === 0) process.exit(0);
+      if (this.terminating && this.inFlight === 0) this.leave();
     }
   }
 
@@ -685,7 +685,15 @@ class Connection {
 
   terminate() {
     this.terminating = true;
-    if (this.inFlight === 0) process.exit(0);
+    if (this.inFlight === 0) this.leave();
+  }
+
+  /**
+   * After SIGTERM, with nothing in flight: exits once what was written has left, since the last
+   * answer may still be corked (until the end of this tick) or queued in the socket.
+   */
+  leave() {
+    this.socket.end(() => process.exit(0));
   }
 }
 
