@@ -7,12 +7,18 @@
  *
  * The gateway starts this program with PIPE_ADDRESS set; serve() connects to it, says HELLO and
  * answers requests until the gateway goes away, then exits the process (status 0). The wire
- * protocol is specified in docs/protocol.md.
+ * protocol is specified in docs/protocol.md; this SDK speaks versions 1.0 and 1.1 and uses
+ * whichever the gateway chooses.
  *
  * The handler gets a request: req.method, req.path, req.query (text after "?" or null),
  * req.target (path and query), req.headers (array of [name, value], names lower-case),
  * req.header(name), `await req.body()` (a Buffer) or `for await (const chunk of req)` (Buffers as
  * they arrive). What the handler leaves unread is discarded.
+ *
+ * Deadline: req.deadline is the time (on the performance.now() clock, in milliseconds) after which
+ * the gateway gives up on the request and answers 504 itself, or null when the request has none
+ * (always so with a protocol 1.0 gateway); req.remainingMs() is the whole milliseconds left until
+ * then (0 once passed), Infinity without a deadline.
  *
  * It returns (or resolves to) an object {status, headers, body} with headers an object (values
  * may be arrays) or an array of [name, value], and body a string, Buffer, Uint8Array, async
@@ -21,24 +27,49 @@
  * value, including an object without `status`, which is sent as JSON. A thrown error becomes a
  * 500 (stack on stderr), or aborts the response if its head was already sent.
  *
- * Requests interleave up to the concurrency the gateway announced. If the gateway cancels a
- * request, reading its body rejects with RequestReset and the rest of its response is dropped.
- * SIGTERM lets in-flight requests finish, then exits 0.
+ * Cancellation: if the gateway cancels a request (the client went away or it timed out), reading
+ * its body rejects with RequestReset, a streamed body is closed (an async generator's `finally`
+ * runs; a Readable is destroyed) and the rest of its response is dropped. Under protocol 1.1 the
+ * SDK tells the gateway once the handler's promise has settled and its body is closed, and the
+ * gateway keeps the request's slot busy until then: a handler that ignores the cancellation
+ * delays the next request, so stop early.
+ *
+ * Flow control (protocol 1.1): each request may have one window of body bytes (WELCOME's window,
+ * 256 KiB from local-lambdas) buffered; the SDK grants the gateway more as the handler reads, so a
+ * handler that reads slowly slows only its own request. A streamed response is pulled from its
+ * iterable only while the gateway has granted room, i.e. as fast as the client reads.
+ *
+ * Requests interleave up to the concurrency the gateway announced. SIGTERM lets in-flight requests
+ * finish, then exits 0.
  */
 const net = require('node:net');
 
-const SDK_NAME = 'node/1.0';
-const VERSION = 1;
+const SDK_NAME = 'node/1.1';
+const MIN_VERSION = 1, MAX_VERSION = 2;
 const HELLO = 0x01, WELCOME = 0x02, REQUEST_HEAD = 0x10, REQUEST_BODY = 0x11;
-const RESPONSE_HEAD = 0x20, RESPONSE_BODY = 0x21, RESET = 0x30;
-const KNOWN_TYPES = new Set([HELLO, WELCOME, REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, RESET]);
+const RESPONSE_HEAD = 0x20, RESPONSE_BODY = 0x21, RESET = 0x30, CREDIT = 0x31;
+const TYPES_V1 = [HELLO, WELCOME, REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, RESET];
+const TYPES = { 1: new Set(TYPES_V1), 2: new Set([...TYPES_V1, CREDIT]) };
 const END_STREAM = 0x01;
 const HEADER_SIZE = 10;
 const CHUNK = 64 * 1024;
-// Request body bytes buffered per request before we stop reading the socket, so that a slow
-// handler slows the gateway down instead of filling memory.
+const MIN_WINDOW = 1 << 16, MAX_WINDOW = 2 ** 31 - 1;
+// Frames whose payloads add up to at most this are copied into one buffer; larger payloads are
+// written as they are, never copied. Either way the socket is corked until the end of the tick, so
+// what a tick writes leaves in one writev.
+const SMALL = 4096;
+// Bytes the socket may buffer before write() asks us to wait for 'drain': more than a window, so
+// that a response within its window is written without waiting.
+const HIGH_WATER_MARK = 1 << 20;
+// Version 1 only: request body bytes buffered per request before we stop reading the socket, so
+// that a slow handler slows the gateway down instead of filling memory. (Version 2 bounds each
+// request by its window and never stops reading.)
 const BUFFER_LIMIT = 1 << 20;
 const SKIPPED_HEADERS = new Set(['content-length', 'transfer-encoding']);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+const EMPTY = Buffer.alloc(0);
+const ACK = Buffer.from('cancelled');
 
 class RequestReset extends Error {
   constructor() {
@@ -50,15 +81,17 @@ class RequestReset extends Error {
 class ProtocolError extends Error {}
 
 class Request {
-  constructor(conn, id, method, target, headers, ended) {
-    this.id = id;
+  constructor(exchange, method, target, headers, ended, deadline) {
+    this.id = exchange.id;
     this.method = method;
     this.target = target;
     const q = target.indexOf('?');
     this.path = q < 0 ? target : target.slice(0, q);
     this.query = q < 0 ? null : target.slice(q + 1);
     this.headers = headers;
-    this._conn = conn;
+    /** performance.now() value after which the gateway answers 504 itself; null: no deadline. */
+    this.deadline = deadline;
+    this._exchange = exchange;
     this._chunks = [];
     this._buffered = 0;
     this._ended = ended;
@@ -66,6 +99,12 @@ class Request {
     this._discarding = false;
     this._waiter = null;
     this._all = null;
+  }
+
+  /** Whole milliseconds until the deadline (0 once passed); Infinity without a deadline. */
+  remainingMs() {
+    if (this.deadline === null) return Infinity;
+    return Math.max(0, Math.floor(this.deadline - performance.now()));
   }
 
   header(name) {
@@ -80,7 +119,7 @@ class Request {
       this._all = (async () => {
         const parts = [];
         for await (const chunk of this) parts.push(chunk);
-        return Buffer.concat(parts);
+        return parts.length === 1 ? parts[0] : Buffer.concat(parts);
       })();
     }
     return this._all;
@@ -95,7 +134,7 @@ class Request {
     if (this._chunks.length > 0) {
       const chunk = this._chunks.shift();
       this._buffered -= chunk.length;
-      this._conn.flow();
+      this._exchange.conn.consumed(this._exchange, chunk.length);
       return Promise.resolve(chunk);
     }
     if (this._ended) return Promise.resolve(null);
@@ -109,10 +148,15 @@ class Request {
     this._next().then(waiter.resolve, waiter.reject);
   }
 
-  _push(data, end) {
-    if (!this._discarding && data.length > 0) {
-      this._chunks.push(data);
-      this._buffered += data.length;
+  /** Body bytes from the gateway: one frame's payload, in the pieces the socket delivered. */
+  _push(parts, end) {
+    if (!this._discarding && !this._cancelled) {
+      for (const part of parts) {
+        if (part.length > 0) {
+          this._chunks.push(part);
+          this._buffered += part.length;
+        }
+      }
     }
     this._ended = this._ended || end;
     this._wake();
@@ -120,6 +164,8 @@ class Request {
 
   _cancel() {
     this._cancelled = true;
+    this._chunks = [];
+    this._buffered = 0;
     this._wake();
   }
 
@@ -130,15 +176,43 @@ class Request {
   }
 }
 
+/** One request's state on the connection: windows, and which final frame it gets. */
+class Exchange {
+  constructor(conn, id, window) {
+    this.conn = conn;
+    this.id = id;
+    this.req = null;
+    this.reset = false; // cancelled by the gateway
+    this.final = false; // our final frame (END_STREAM or RESET) went out
+    this.headSent = false;
+    this.sendWindow = window;
+    this.recvWindow = window;
+    this.unacked = 0; // body bytes the handler consumed that were not credited yet
+    this.windowWaiter = null; // resolves when CREDIT or RESET arrives
+  }
+
+  wakeWriter() {
+    const waiter = this.windowWaiter;
+    this.windowWaiter = null;
+    if (waiter) waiter();
+  }
+}
+
 // -- encoding -------------------------------------------------------------------------------------
 
-function frame(type, flags, id, payload = Buffer.alloc(0)) {
-  const header = Buffer.alloc(HEADER_SIZE);
-  header.writeUInt32BE(payload.length, 0);
-  header.writeUInt8(type, 4);
-  header.writeUInt8(flags, 5);
-  header.writeUInt32BE(id, 6);
-  return Buffer.concat([header, payload]);
+function header(type, flags, id, length) {
+  const h = Buffer.allocUnsafe(HEADER_SIZE);
+  h.writeUInt32BE(length, 0);
+  h[4] = type;
+  h[5] = flags;
+  h.writeUInt32BE(id, 6);
+  return h;
+}
+
+function u32(value) {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(value, 0);
+  return b;
 }
 
 function sized(value, width) {
@@ -148,13 +222,26 @@ function sized(value, width) {
   return Buffer.concat([size, data]);
 }
 
-function encodeHeaders(pairs) {
-  const count = Buffer.alloc(2);
-  count.writeUInt16BE(pairs.length);
-  return Buffer.concat([count, ...pairs.flatMap(([name, value]) => [sized(name, 2), sized(value, 4)])]);
+/** The RESPONSE_HEAD payload, built in one buffer. */
+function encodeHead(status, pairs) {
+  let size = 4;
+  for (const [name, value] of pairs) size += 6 + Buffer.byteLength(name) + Buffer.byteLength(value);
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt16BE(status, 0);
+  out.writeUInt16BE(pairs.length, 2);
+  let pos = 4;
+  for (const [name, value] of pairs) {
+    const n = out.write(name, pos + 2);
+    out.writeUInt16BE(n, pos);
+    pos += 2 + n;
+    const v = out.write(value, pos + 4);
+    out.writeUInt32BE(v, pos);
+    pos += 4 + v;
+  }
+  return out;
 }
 
-function decodeRequestHead(payload) {
+function decodeRequestHead(payload, version) {
   let pos = 0;
   const text = (width) => {
     const size = width === 2 ? payload.readUInt16BE(pos) : payload.readUInt32BE(pos);
@@ -170,7 +257,8 @@ function decodeRequestHead(payload) {
     pos += 2;
     const headers = [];
     for (let i = 0; i < count; i++) headers.push([text(2), text(4)]);
-    return { method, target, headers };
+    const deadlineMs = version >= 2 ? payload.readUInt32BE(pos) : 0;
+    return { method, target, headers, deadlineMs };
   } catch (e) {
     if (e instanceof ProtocolError) throw e;
     throw new ProtocolError(`malformed REQUEST_HEAD: ${e.message}`);
@@ -184,7 +272,7 @@ function headerPairs(headers) {
     for (const value of Array.isArray(rawValue) ? rawValue : [rawValue]) {
       const name = String(rawName).toLowerCase();
       const text = String(value);
-      if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) || /[\r\n\0]/.test(text)) {
+      if (!TOKEN.test(name) || BAD_VALUE.test(text)) {
         throw new Error(`invalid response header ${JSON.stringify(name)}: ${JSON.stringify(text)}`);
       }
       if (!SKIPPED_HEADERS.has(name)) pairs.push([name, text]);
@@ -197,6 +285,8 @@ const isBytes = (v) => v instanceof Uint8Array; // Buffers are Uint8Arrays
 const isStream = (v) => v != null && typeof v === 'object' && !isBytes(v) &&
   (typeof v[Symbol.asyncIterator] === 'function' ||
    (typeof v.next === 'function' && typeof v[Symbol.iterator] === 'function'));
+const toBuffer = (piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8')
+  : isBytes(piece) ? Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength) : Buffer.from(piece));
 
 /** {status, pairs, body: Buffer or (async) iterable} from whatever the handler returned. */
 function normalize(result) {
@@ -212,7 +302,7 @@ function normalize(result) {
   const pairs = headerPairs(headers);
   let type = 'application/octet-stream';
   if (body == null) {
-    body = Buffer.alloc(0);
+    body = EMPTY;
     type = null;
   } else if (typeof body === 'string') {
     body = Buffer.from(body, 'utf8');
@@ -227,33 +317,47 @@ function normalize(result) {
   return { status, pairs, body };
 }
 
+/** Stops a streamed body the SDK will not read to its end (runs a generator's finally). */
+async function close(body) {
+  try {
+    if (typeof body.destroy === 'function') body.destroy();
+    else if (typeof body.return === 'function') await body.return();
+  } catch (ignored) {
+    // it is being abandoned anyway
+  }
+}
+
 // -- connection -----------------------------------------------------------------------------------
 
 class Connection {
   constructor(handler) {
     this.handler = handler;
     this.socket = null;
-    this.pending = [];
+    this.pending = []; // socket reads not parsed yet, in order (never concatenated)
     this.pendingLength = 0;
     this.header = null;
     this.welcomed = false;
+    this.version = 1;
+    this.types = TYPES[1];
+    this.window = 0;
     this.requests = new Map();
     this.inFlight = 0;
     this.terminating = false;
     this.paused = false;
     this.drained = null;
+    this.corked = false;
     this.maxPayload = 1 << 20;
     this.chunk = CHUNK;
   }
 
   connect(address) {
-    this.socket = net.createConnection(address);
+    this.socket = net.createConnection({ path: address, writableHighWaterMark: HIGH_WATER_MARK });
     this.socket.on('connect', () => {
       const hello = Buffer.alloc(8);
-      hello.writeUInt16BE(VERSION, 0);
-      hello.writeUInt16BE(VERSION, 2);
+      hello.writeUInt16BE(MIN_VERSION, 0);
+      hello.writeUInt16BE(MAX_VERSION, 2);
       hello.writeUInt32BE(process.pid, 4);
-      this.socket.write(frame(HELLO, 0, 0, Buffer.concat([hello, sized(SDK_NAME, 2)])));
+      this.write([[HELLO, 0, Buffer.concat([hello, sized(SDK_NAME, 2)])]], 0);
     });
     this.socket.on('data', (data) => {
       try {
@@ -275,24 +379,74 @@ class Connection {
     process.exit(status);
   }
 
-  take(n) {
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const head = this.pending[0];
-      const used = Math.min(head.length, n - filled);
-      if (used === n) { // the common case: no copy
-        this.pending[0] = head.subarray(used);
-        if (this.pending[0].length === 0) this.pending.shift();
-        this.pendingLength -= n;
-        return head.subarray(0, used);
-      }
-      head.copy(out, filled, 0, used);
-      filled += used;
-      if (used === head.length) this.pending.shift(); else this.pending[0] = head.subarray(used);
+  /** Writes [type, flags, payload] frames of one stream; false when the socket wants a drain. */
+  write(frames, id) {
+    let size = 0;
+    for (const [, , payload] of frames) size += payload.length;
+    const socket = this.socket;
+    if (!this.corked) { // everything written until the end of this tick goes out in one writev
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
     }
-    this.pendingLength -= n;
-    return out;
+    if (size <= SMALL) { // one small buffer is cheaper than several buffers
+      const out = Buffer.allocUnsafe(frames.length * HEADER_SIZE + size);
+      let pos = 0;
+      for (const [type, flags, payload] of frames) {
+        out.writeUInt32BE(payload.length, pos);
+        out[pos + 4] = type;
+        out[pos + 5] = flags;
+        out.writeUInt32BE(id, pos + 6);
+        pos += HEADER_SIZE + payload.copy(out, pos + HEADER_SIZE);
+      }
+      return socket.write(out);
+    }
+    for (const [type, flags, payload] of frames) { // headers and payloads as they are
+      socket.write(header(type, flags, id, payload.length));
+      if (payload.length) socket.write(payload);
+    }
+    return !socket.writableNeedDrain;
+  }
+
+  drain() {
+    this.drained = this.drained || new Promise((resolve) => this.socket.once('drain', () => {
+      this.drained = null;
+      resolve();
+    }));
+    return this.drained;
+  }
+
+  /** n bytes from the front of the pending reads, copied only if they span several. */
+  take(n) {
+    const head = this.pending[0];
+    if (head.length >= n) {
+      if (head.length === n) this.pending.shift(); else this.pending[0] = head.subarray(n);
+      this.pendingLength -= n;
+      return head.subarray(0, n);
+    }
+    return Buffer.concat(this.takeParts(n), n);
+  }
+
+  /** n bytes from the front of the pending reads as a list of pieces, never copied. */
+  takeParts(n) {
+    const parts = [];
+    while (n > 0) {
+      const head = this.pending[0];
+      if (head.length <= n) {
+        parts.push(head);
+        this.pending.shift();
+      } else {
+        parts.push(head.subarray(0, n));
+        this.pending[0] = head.subarray(n);
+      }
+      const used = Math.min(head.length, n);
+      n -= used;
+      this.pendingLength -= used;
+    }
+    return parts;
   }
 
   onData(data) {
@@ -306,30 +460,45 @@ class Connection {
         if (this.header.length > this.maxPayload) {
           throw new ProtocolError(`frame of ${this.header.length} bytes exceeds max payload ${this.maxPayload}`);
         }
-        if (!KNOWN_TYPES.has(this.header.type) || (this.header.flags & ~END_STREAM) !== 0) {
+        if (!this.types.has(this.header.type) || (this.header.flags & ~END_STREAM) !== 0) {
           throw new ProtocolError(`bad frame type ${this.header.type} or flags ${this.header.flags}`);
         }
       }
       if (this.pendingLength < this.header.length) return;
       const { type, flags, id, length } = this.header;
       this.header = null;
-      this.onFrame(type, (flags & END_STREAM) !== 0, id, length ? this.take(length) : Buffer.alloc(0));
+      const end = (flags & END_STREAM) !== 0;
+      if (type === REQUEST_BODY && this.welcomed) {
+        this.onBody(id, end, length, this.takeParts(length));
+      } else {
+        this.onFrame(type, end, id, length ? this.take(length) : EMPTY);
+      }
     }
+  }
+
+  onBody(id, end, length, parts) {
+    // A request we already finished (or that was reset) may still get body frames.
+    const exchange = this.requests.get(id);
+    if (!exchange) return;
+    if (this.version >= 2) {
+      if (length > exchange.recvWindow) {
+        throw new ProtocolError(`REQUEST_BODY of ${length} bytes on stream ${id} exceeds its window of ${exchange.recvWindow}`);
+      }
+      exchange.recvWindow -= length;
+    }
+    exchange.req._push(parts, end);
+    if (this.version < 2) this.flow();
   }
 
   onFrame(type, end, id, payload) {
     if (!this.welcomed) {
-      if (type === RESET) throw new ProtocolError(`the gateway refused us: ${payload.toString('utf8')}`);
-      if (type !== WELCOME) throw new ProtocolError(`expected WELCOME, got frame type ${type}`);
-      if (payload.readUInt16BE(0) !== VERSION) throw new ProtocolError(`unsupported version ${payload.readUInt16BE(0)}`);
-      this.maxPayload = payload.readUInt32BE(4);
-      this.chunk = Math.max(1, Math.min(CHUNK, this.maxPayload));
-      this.welcomed = true;
+      this.welcome(type, payload);
     } else if (type === REQUEST_HEAD) {
       if (id === 0 || this.requests.has(id)) throw new ProtocolError(`REQUEST_HEAD for stream ${id} that is 0 or in use`);
-      const { method, target, headers } = decodeRequestHead(payload);
-      const req = new Request(this, id, method, target, headers, end);
-      const exchange = { req, reset: false, headSent: false };
+      const { method, target, headers, deadlineMs } = decodeRequestHead(payload, this.version);
+      const exchange = new Exchange(this, id, this.window);
+      exchange.req = new Request(exchange, method, target, headers, end,
+        deadlineMs ? performance.now() + deadlineMs : null);
       if (this.terminating) { // its body frames, if any, are ignored as for an unknown id
         this.respond(exchange, { status: 503, headers: { 'content-type': 'text/plain' }, body: 'shutting down\n' })
           .catch(() => {});
@@ -338,27 +507,74 @@ class Connection {
       this.requests.set(id, exchange);
       this.inFlight++;
       this.run(exchange);
-    } else if (type === REQUEST_BODY) {
-      // A request we already finished (or that was reset) may still get body frames.
-      const exchange = this.requests.get(id);
+    } else if (type === CREDIT) {
+      if (id === 0 || payload.length !== 4) throw new ProtocolError(`CREDIT on stream 0 or with ${payload.length} bytes`);
+      const increment = payload.readUInt32BE(0);
+      if (increment === 0 || increment > MAX_WINDOW) throw new ProtocolError(`CREDIT increment ${increment} on stream ${id}`);
+      const exchange = this.requests.get(id); // none: it crossed the end of the request
       if (exchange) {
-        exchange.req._push(payload, end);
-        this.flow();
+        if (exchange.sendWindow + increment > MAX_WINDOW) throw new ProtocolError(`CREDIT grows the window of stream ${id} past 2^31-1`);
+        exchange.sendWindow += increment;
+        exchange.wakeWriter();
       }
     } else if (type === RESET && id !== 0) {
-      const exchange = this.requests.get(id);
+      const exchange = this.requests.get(id); // none: it crossed our final frame, ignored
       if (exchange) {
         this.requests.delete(id);
         exchange.reset = true;
         exchange.req._cancel();
-        this.flow();
+        exchange.wakeWriter();
+        if (this.version < 2) this.flow();
       }
     } else {
       throw new ProtocolError(`unexpected frame type ${type} on stream ${id}`);
     }
   }
 
-  /** Stops reading the socket while some request has too much unread body. */
+  welcome(type, payload) {
+    if (type === RESET) throw new ProtocolError(`the gateway refused us: ${payload.toString('utf8')}`);
+    if (type !== WELCOME) throw new ProtocolError(`expected WELCOME, got frame type ${type}`);
+    try {
+      const version = payload.readUInt16BE(0);
+      this.maxPayload = payload.readUInt32BE(4);
+      const fields = 10 + payload.readUInt16BE(8); // after the function id
+      if (version === 2) {
+        const window = payload.readUInt32BE(fields);
+        const capabilities = payload.readUInt32BE(fields + 4);
+        if (payload.length !== fields + 8) throw new ProtocolError(`${payload.length - fields - 8} unexpected bytes after the WELCOME fields`);
+        if (window < MIN_WINDOW || window > MAX_WINDOW) throw new ProtocolError(`WELCOME window ${window} is outside ${MIN_WINDOW}..${MAX_WINDOW}`);
+        if (capabilities !== 0) throw new ProtocolError(`WELCOME accepted capabilities ${capabilities} we did not offer`);
+        this.window = window;
+      } else if (version !== 1) {
+        throw new ProtocolError(`unsupported version ${version}`);
+      }
+      this.version = version;
+      this.types = TYPES[version];
+    } catch (e) {
+      if (e instanceof ProtocolError) throw e;
+      throw new ProtocolError(`malformed WELCOME: ${e.message}`);
+    }
+    this.chunk = Math.max(1, Math.min(CHUNK, this.maxPayload));
+    this.welcomed = true;
+  }
+
+  /** The handler consumed n body bytes: CREDIT them once half a window is due (version 2). */
+  consumed(exchange, n) {
+    if (this.version < 2) {
+      this.flow();
+      return;
+    }
+    if (exchange.req._ended || exchange.final || exchange.reset) return; // nothing more to come
+    exchange.unacked += n;
+    if (exchange.unacked >= this.window / 2) {
+      const increment = exchange.unacked;
+      exchange.unacked = 0;
+      exchange.recvWindow += increment; // before the CREDIT leaves, so what it allows always fits
+      this.write([[CREDIT, 0, u32(increment)]], exchange.id);
+    }
+  }
+
+  /** Version 1: stops reading the socket while some request has too much unread body. */
   flow() {
     let full = false;
     for (const { req } of this.requests.values()) full = full || req._buffered >= BUFFER_LIMIT;
@@ -368,41 +584,68 @@ class Connection {
     }
   }
 
-  async send(exchange, type, flags, payload) {
-    if (exchange.reset) return;
-    if (!this.socket.write(frame(type, flags, exchange.req.id, payload))) {
-      this.drained = this.drained || new Promise((resolve) => this.socket.once('drain', () => {
-        this.drained = null;
-        resolve();
-      }));
-      await this.drained;
+  /** Sends frames of one request, unless it was cancelled meanwhile (then RequestReset). */
+  async emit(exchange, frames, final) {
+    if (exchange.reset) throw new RequestReset();
+    if (final) {
+      exchange.final = true;
+      this.forget(exchange); // the gateway may reuse the id as soon as the frame arrives
     }
+    if (!this.write(frames, exchange.id)) await this.drain();
+  }
+
+  /**
+   * The head (unless null), then data as RESPONSE_BODY frames of at most one chunk and what the
+   * window allows, waiting for CREDIT when it is exhausted; END_STREAM on the last frame.
+   */
+  async send(exchange, head, data, end) {
+    let frames = [];
+    if (head !== null) {
+      exchange.headSent = true;
+      frames.push([RESPONSE_HEAD, end && data.length === 0 ? END_STREAM : 0, head]);
+    } else if (end && data.length === 0) {
+      frames.push([RESPONSE_BODY, END_STREAM, EMPTY]); // costs no window
+    }
+    let pos = 0;
+    while (pos < data.length) {
+      let n = Math.min(this.chunk, data.length - pos);
+      if (this.version >= 2) {
+        if (exchange.reset) throw new RequestReset();
+        if (exchange.sendWindow === 0) {
+          if (frames.length) { // what is queued must reach the gateway before it can grant more
+            await this.emit(exchange, frames, false);
+            frames = [];
+          }
+          await new Promise((resolve) => { exchange.windowWaiter = resolve; });
+          continue;
+        }
+        n = Math.min(n, exchange.sendWindow);
+        exchange.sendWindow -= n;
+      }
+      const last = end && pos + n === data.length;
+      frames.push([RESPONSE_BODY, last ? END_STREAM : 0, data.subarray(pos, pos + n)]);
+      pos += n;
+    }
+    if (frames.length) await this.emit(exchange, frames, end);
   }
 
   async respond(exchange, result) {
     const { status, pairs, body } = normalize(result);
-    const code = Buffer.alloc(2);
-    code.writeUInt16BE(status);
-    const head = Buffer.concat([code, encodeHeaders(pairs)]);
-    exchange.headSent = true;
+    const head = encodeHead(status, pairs);
     if (isBytes(body)) {
-      await this.send(exchange, RESPONSE_HEAD, body.length ? 0 : END_STREAM, head);
-      for (let start = 0; start < body.length; start += this.chunk) {
-        const last = start + this.chunk >= body.length;
-        await this.send(exchange, RESPONSE_BODY, last ? END_STREAM : 0, body.subarray(start, start + this.chunk));
-      }
+      await this.send(exchange, head, body, true);
       return;
     }
-    await this.send(exchange, RESPONSE_HEAD, 0, head);
-    for await (const piece of body) {
-      if (exchange.reset) return; // leaving the loop closes the iterator
-      const data = typeof piece === 'string' ? Buffer.from(piece, 'utf8')
-        : isBytes(piece) ? Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength) : Buffer.from(piece);
-      for (let start = 0; start < data.length; start += this.chunk) {
-        await this.send(exchange, RESPONSE_BODY, 0, data.subarray(start, start + this.chunk));
-      }
+    try {
+      await this.send(exchange, head, EMPTY, false);
+    } catch (e) {
+      await close(body);
+      throw e;
     }
-    await this.send(exchange, RESPONSE_BODY, END_STREAM, Buffer.alloc(0));
+    for await (const piece of body) { // leaving the loop early closes the iterator
+      await this.send(exchange, null, toBuffer(piece), false);
+    }
+    await this.send(exchange, null, EMPTY, true);
   }
 
   async run(exchange) {
@@ -414,27 +657,43 @@ class Connection {
         const name = (e && e.name) || 'Error';
         try {
           if (exchange.headSent) {
-            await this.send(exchange, RESET, 0, Buffer.from(`handler threw ${name}`));
+            await this.emit(exchange, [[RESET, 0, Buffer.from(`handler threw ${name}`)]], true);
           } else {
             await this.respond(exchange, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' },
               body: `500 Internal Server Error: handler threw ${name}\n` });
           }
         } catch (ignored) {
-          // the connection is gone; 'close' ends the process
+          // reset meanwhile, or the connection is gone ('close' ends the process)
         }
       }
     } finally {
       exchange.req._discard();
-      if (this.requests.get(exchange.req.id) === exchange) this.requests.delete(exchange.req.id);
-      this.flow();
+      this.forget(exchange);
+      if (exchange.reset && !exchange.final && this.version >= 2) {
+        this.write([[RESET, 0, ACK]], exchange.id); // the acknowledgement: we no longer work on it
+      }
+      exchange.final = true;
+      if (this.version < 2) this.flow();
       this.inFlight--;
-      if (this.terminating && this.inFlight === 0) process.exit(0);
+      if (this.terminating && this.inFlight === 0) this.leave();
     }
+  }
+
+  forget(exchange) {
+    if (this.requests.get(exchange.id) === exchange) this.requests.delete(exchange.id);
   }
 
   terminate() {
     this.terminating = true;
-    if (this.inFlight === 0) process.exit(0);
+    if (this.inFlight === 0) this.leave();
+  }
+
+  /**
+   * After SIGTERM, with nothing in flight: exits once what was written has left, since the last
+   * answer may still be corked (until the end of this tick) or queued in the socket.
+   */
+  leave() {
+    this.socket.end(() => process.exit(0));
   }
 }
 

@@ -12,7 +12,8 @@ Usage::
 
 The gateway starts this program with PIPE_ADDRESS set; ``serve`` connects to it, says HELLO and
 answers requests until the gateway goes away, then exits the process (status 0). The wire
-protocol is specified in docs/protocol.md.
+protocol is specified in docs/protocol.md; this SDK speaks versions 1.0 and 1.1 and uses whichever
+the gateway chooses.
 
 The handler gets a ``Request``: ``method``, ``path``, ``query`` (text after "?" or None),
 ``target`` (path and query), ``headers`` (list of (name, value), names lower-case),
@@ -20,15 +21,35 @@ The handler gets a ``Request``: ``method``, ``path``, ``query`` (text after "?" 
 ``read(n)`` (file-like). The body arrives while the handler reads it; what it leaves unread is
 discarded.
 
+Deadline: ``request.deadline`` is the time (on the ``time.monotonic()`` clock) after which the
+gateway gives up on the request and answers 504 itself, and ``request.remaining_ms()`` the whole
+milliseconds left until then (0 once it has passed). Both are None when the request has no
+deadline, which is always the case with a protocol 1.0 gateway.
+
 It may return a ``Response(status, headers, body)`` (headers a dict or a list of pairs; body
 bytes, str, None or an iterable of bytes/str chunks, which is streamed), a tuple
 ``(status, headers, body)``, bytes (application/octet-stream), str (text/plain), a dict or list
 (JSON) or None (204). An exception becomes a 500 (traceback on stderr), or aborts the response
 if its head was already sent.
 
-When the gateway allows several requests in flight (WELCOME's concurrency), handlers run on that
-many threads at once. If the gateway cancels a request, reading its body raises ``RequestReset``
-and whatever the handler still returns or yields for it is dropped.
+Cancellation: if the gateway cancels a request (the client went away or it timed out), reading
+its body raises ``RequestReset``, a streamed body's iterator is closed (a generator sees
+GeneratorExit at its ``yield``) and whatever the handler still returns for it is dropped. Under
+protocol 1.1 the SDK tells the gateway when the handler has returned, so the gateway sends this
+instance no new request in its place before then; a handler that ignores the cancellation keeps
+its slot busy, so stop early. With concurrency 1 the handler's own thread reads the socket, so it
+meets the cancellation when it next reads its body or its streamed body is advanced; a handler
+that only computes finishes, and the gateway drops its answer. The same happens to every running
+request when the gateway goes away.
+
+Flow control (protocol 1.1): each request may have one window of body bytes (WELCOME's window,
+256 KiB from local-lambdas) buffered; the SDK grants the gateway more as the handler reads, so a
+handler that reads slowly slows only its own request. A streamed response waits (the iterator is
+not advanced) while the gateway has not granted room for more, i.e. while the client reads slowly.
+
+Concurrency: when the gateway allows several requests in flight (WELCOME's concurrency), handlers
+run on that many threads at once. With 1 (the default) the handler runs on the thread that reads
+the socket, one request after another; a second thread only watches for the gateway going away.
 
 SIGTERM lets in-flight requests finish, then exits 0.
 """
@@ -36,6 +57,8 @@ SIGTERM lets in-flight requests finish, then exits 0.
 import collections
 import json
 import os
+import re
+import select
 import signal
 import socket
 import struct
@@ -46,21 +69,33 @@ import traceback
 
 __all__ = ["Request", "Response", "RequestReset", "serve"]
 
-SDK_NAME = "python/1.0"
-VERSION = 1
+SDK_NAME = "python/1.1"
+MIN_VERSION, MAX_VERSION = 1, 2
 HELLO, WELCOME, REQUEST_HEAD, REQUEST_BODY = 0x01, 0x02, 0x10, 0x11
-RESPONSE_HEAD, RESPONSE_BODY, RESET = 0x20, 0x21, 0x30
+RESPONSE_HEAD, RESPONSE_BODY, RESET, CREDIT = 0x20, 0x21, 0x30, 0x31
 END_STREAM = 0x01
-KNOWN_TYPES = {HELLO, WELCOME, REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, RESET}
+TYPES = {1: {HELLO, WELCOME, REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, RESET}}
+TYPES[2] = TYPES[1] | {CREDIT}
 HEADER = struct.Struct(">IBBI")
+U16, U32 = struct.Struct(">H"), struct.Struct(">I")
 MAX_PAYLOAD = 1 << 20
+MIN_WINDOW, MAX_WINDOW = 1 << 16, (1 << 31) - 1
 CHUNK = 64 * 1024
-# Request body bytes buffered per request before the reader stops reading the socket, so that a
-# slow handler slows the gateway down instead of filling memory.
+# Socket reads go into a buffer this large: one recv_into usually brings several frames.
+READ_BUFFER = 256 * 1024
+# Version 1 only: request body bytes buffered per request before the reader stops reading the
+# socket, so that a slow handler slows the gateway down instead of filling memory. (Version 2
+# bounds each request by its window instead and never stops the reader.)
 BUFFER_LIMIT = 1 << 20
 # How long handlers may go on after the gateway has gone away before the process exits anyway.
 EXIT_GRACE = 0.5
 SKIPPED_HEADERS = {"content-length", "transfer-encoding"}
+_BAD_NAME = re.compile("[ \t\r\n:\0]").search
+_BAD_VALUE = re.compile("[\r\n\0]").search
+_BAD_BYTES_VALUE = re.compile(b"[\r\n\0]").search
+# Reports the gateway hanging up even while no thread reads the socket (Linux); elsewhere the
+# SDK notices when the running handler next reads its body or sends.
+POLLRDHUP = getattr(select, "POLLRDHUP", 0)
 
 
 class RequestReset(Exception):
@@ -78,64 +113,25 @@ class Response:
         self.body = body
 
 
-class _Body:
-    """Request body chunks handed from the reader thread to the handler thread."""
-
-    def __init__(self, ended):
-        self.cond = threading.Condition()
-        self.chunks = collections.deque()
-        self.buffered = 0
-        self.ended = ended
-        self.cancelled = False
-        self.discarding = False
-
-    def feed(self, data, end):
-        with self.cond:
-            while self.buffered >= BUFFER_LIMIT and not (self.cancelled or self.discarding):
-                self.cond.wait()
-            if data and not self.discarding:
-                self.chunks.append(data)
-                self.buffered += len(data)
-            self.ended = self.ended or end
-            self.cond.notify_all()
-
-    def take(self):
-        """The next chunk, b"" at the end of the body."""
-        with self.cond:
-            while not (self.chunks or self.ended or self.cancelled):
-                self.cond.wait()
-            if self.cancelled:
-                raise RequestReset()
-            if not self.chunks:
-                return b""
-            data = self.chunks.popleft()
-            self.buffered -= len(data)
-            self.cond.notify_all()
-            return data
-
-    def cancel(self):
-        with self.cond:
-            self.cancelled = True
-            self.cond.notify_all()
-
-    def discard(self):
-        with self.cond:
-            self.discarding = True
-            self.chunks.clear()
-            self.cond.notify_all()
-
-
 class Request:
-    def __init__(self, stream_id, method, target, headers, body):
-        self.id = stream_id
+    def __init__(self, exchange, method, target, headers, deadline):
+        self.id = exchange.id
         self.method = method
         self.target = target
         self.path, sep, query = target.partition("?")
         self.query = query if sep else None
         self.headers = headers
-        self._body = body
+        # time.monotonic() value after which the gateway answers 504 by itself; None: no deadline.
+        self.deadline = deadline
+        self._exchange = exchange
         self._pending = b""
         self._all = None
+
+    def remaining_ms(self):
+        """Whole milliseconds until the deadline (0 once passed), or None without a deadline."""
+        if self.deadline is None:
+            return None
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
     def header(self, name):
         name = name.lower()
@@ -148,7 +144,7 @@ class Request:
         """Up to n bytes of the body (all that is left if n < 0); b"" at the end."""
         parts, size = [self._pending], len(self._pending)
         while n < 0 or size < n:
-            chunk = self._body.take()
+            chunk = self._exchange.take()
             if not chunk:
                 break
             parts.append(chunk)
@@ -167,12 +163,12 @@ class Request:
         return self._all
 
     def stream(self):
-        """Iterate over the body in chunks as they arrive."""
+        """Iterate over the body in chunks (bytes) as they arrive."""
         if self._pending:
             data, self._pending = self._pending, b""
             yield data
         while True:
-            chunk = self._body.take()
+            chunk = self._exchange.take()
             if not chunk:
                 return
             yield chunk
@@ -188,40 +184,62 @@ def _text(value):
 
 def _str16(value):
     data = _text(value)
-    return struct.pack(">H", len(data)) + data
+    return U16.pack(len(data)) + data
 
 
-def _encode_headers(pairs):
-    out = [struct.pack(">H", len(pairs))]
+def _encode_head(status, pairs):
+    """The RESPONSE_HEAD payload."""
+    out = [struct.pack(">HH", status, len(pairs))]
     for name, value in pairs:
-        data = _text(value)
-        out.append(_str16(name) + struct.pack(">I", len(data)) + data)
+        name, value = _text(name), _text(value)
+        out += (U16.pack(len(name)), name, U32.pack(len(value)), value)
     return b"".join(out)
 
 
 class _Cursor:
-    def __init__(self, data):
-        self.data, self.pos = data, 0
+    def __init__(self, data, what):
+        self.data, self.pos, self.what = data, 0, what
 
     def take(self, fmt):
-        values = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += struct.calcsize(fmt)
-        return values[0]
+        if self.pos + fmt.size > len(self.data):
+            raise ProtocolError("%s is truncated" % self.what)
+        (value,) = fmt.unpack_from(self.data, self.pos)
+        self.pos += fmt.size
+        return value
 
     def text(self, size_fmt):
         size = self.take(size_fmt)
         if self.pos + size > len(self.data):
-            raise ProtocolError("string runs past the end of the frame")
+            raise ProtocolError("string runs past the end of %s" % self.what)
         self.pos += size
         return self.data[self.pos - size:self.pos].decode("utf-8", "surrogateescape")
 
+    def end(self):
+        if self.pos != len(self.data):
+            raise ProtocolError("%d unexpected bytes after the %s fields" % (len(self.data) - self.pos, self.what))
 
-def _decode_request_head(payload):
+
+def _decode_request_head(payload, version, u16=U16.unpack_from, u32=U32.unpack_from):
+    """(method, target, headers, deadline_ms); deadline_ms is 0 (none) in version 1.
+    Written out flat: this runs for every request."""
     try:
-        cursor = _Cursor(payload)
-        method, target = cursor.text(">H"), cursor.text(">I")
-        headers = [(cursor.text(">H"), cursor.text(">I")) for _ in range(cursor.take(">H"))]
-        return method, target, headers
+        size = len(payload)
+        start = 2
+        end = start + u16(payload, 0)[0]
+        method = payload[start:end].decode("utf-8", "surrogateescape")
+        start = end + 4
+        end = start + u32(payload, end)[0]
+        target = payload[start:end].decode("utf-8", "surrogateescape")
+        headers = []
+        pos = end + 2
+        for _ in range(u16(payload, end)[0]):
+            end = pos + 2 + u16(payload, pos)[0]
+            name = payload[pos + 2:end].decode("utf-8", "surrogateescape")
+            pos = end + 4 + u32(payload, end)[0]
+            headers.append((name, payload[end + 4:pos].decode("utf-8", "surrogateescape")))
+        if pos > size:
+            raise struct.error("a string runs past the end")
+        return method, target, headers, u32(payload, pos)[0] if version >= 2 else 0
     except struct.error as e:
         raise ProtocolError("malformed REQUEST_HEAD: %s" % e)
 
@@ -231,8 +249,12 @@ def _header_pairs(headers):
     pairs = []
     for name, value in items:
         name = str(name).lower()
-        value = value if isinstance(value, (bytes, bytearray)) else str(value)
-        if not name or any(c in name for c in " \t\r\n:\0") or any(c in _text(value) for c in b"\r\n\0"):
+        if isinstance(value, (bytes, bytearray)):
+            bad_value = _BAD_BYTES_VALUE(value)
+        else:
+            value = str(value)
+            bad_value = _BAD_VALUE(value)
+        if not name or _BAD_NAME(name) or bad_value:
             raise ValueError("invalid response header %r: %r" % (name, value))
         if name not in SKIPPED_HEADERS:
             pairs.append((name, value))
@@ -266,51 +288,207 @@ def _normalize(result):
     return status, pairs, body
 
 
-# -- connection -----------------------------------------------------------------------------------
+# -- one request ----------------------------------------------------------------------------------
 
 class _Exchange:
-    def __init__(self, conn, request):
-        self.conn = conn
-        self.request = request
-        self.reset = False
-        self.head_sent = False
+    """One request: its body coming in, its response going out, and which final frame it gets.
 
-    def send(self, frame_type, flags, payload):
-        if not self.reset:
-            self.conn.send(frame_type, flags, self.request.id, payload)
+    The reader thread feeds body chunks, CREDIT and RESET in; the handler's thread takes chunks
+    and sends. Every field below except head_sent is guarded by cond, which all requests of the
+    connection share (few threads wait on it; it saves a Condition per request). In the inline
+    mode (one thread reads and runs the handler) whoever would wait reads the next frame instead.
+    """
+
+    def __init__(self, conn, stream_id, ended):
+        self.conn = conn
+        self.id = stream_id
+        self.request = None
+        self.cond = conn.state
+        self.chunks = collections.deque()
+        self.buffered = 0
+        self.ended = ended          # the request body's END_STREAM arrived
+        self.started = False        # a handler took the request
+        self.reset = False          # cancelled by the gateway, or the connection is gone
+        self.final = False          # the final frame went out (or a RESET ack is on its way)
+        self.discarding = False     # the handler finished: body frames still arriving are dropped
+        self.send_window = conn.window
+        self.recv_window = conn.window
+        self.unacked = 0            # body bytes the handler consumed that were not credited yet
+        self.head_sent = False      # handler's thread only
+
+    # reader side
+
+    def feed(self, data, end):
+        with self.cond:
+            if self.conn.version >= 2:
+                if len(data) > self.recv_window:
+                    raise ProtocolError("REQUEST_BODY of %d bytes on stream %d exceeds its window of %d"
+                                        % (len(data), self.id, self.recv_window))
+                self.recv_window -= len(data)
+            else:
+                while (self.buffered >= BUFFER_LIMIT and not (self.reset or self.discarding)
+                       and not self.conn.inline):
+                    self.cond.wait()
+            if data and not (self.discarding or self.reset):
+                self.chunks.append(data)
+                self.buffered += len(data)
+            self.ended = self.ended or end
+            self.cond.notify_all()
+
+    def credit(self, increment):
+        with self.cond:
+            if self.send_window + increment > MAX_WINDOW:
+                raise ProtocolError("CREDIT grows the window of stream %d past 2^31-1" % self.id)
+            self.send_window += increment
+            self.cond.notify_all()
+
+    def cancel(self):
+        """The gateway's RESET. True if it must be acknowledged at once (no handler has it)."""
+        with self.cond:
+            if self.final:
+                return False  # it crossed our final frame: ignored
+            self.reset = True
+            self.chunks.clear()
+            self.buffered = 0
+            self.cond.notify_all()
+            if self.started or self.conn.version < 2:
+                return False
+            self.final = True
+            return True
+
+    def abandon(self):
+        """The connection is gone: wake whoever waits; nothing can be sent any more."""
+        with self.cond:
+            self.reset = True
+            self.cond.notify_all()
+
+    # handler side
+
+    def take(self):
+        """The next body chunk, b"" at the end of the body; sends CREDIT as the body is consumed."""
+        while True:
+            with self.cond:
+                if self.reset:
+                    raise RequestReset()
+                if self.chunks:
+                    data = self.chunks.popleft()
+                    self.buffered -= len(data)
+                    increment = 0
+                    if self.conn.version >= 2 and not (self.ended or self.final):
+                        self.unacked += len(data)
+                        if self.unacked >= self.conn.window // 2:
+                            # Widened before the CREDIT leaves, so frames it allows always fit.
+                            increment, self.unacked = self.unacked, 0
+                            self.recv_window += increment
+                    else:
+                        self.cond.notify_all()  # a version 1 reader may wait for room
+                    break
+                if self.ended or self.discarding:  # (read after the handler finished: nothing more)
+                    return b""
+                if not self.conn.inline:
+                    self.cond.wait()
+                    continue
+            self.conn.pump_for(self)
+        if increment:
+            self.conn.write([(CREDIT, 0, U32.pack(increment))], self.id)
+        return data
+
+    def allow(self, wanted, wait):
+        """How many of wanted body bytes the response window lets out now (0 if none and not wait)."""
+        if self.conn.version < 2:
+            return wanted
+        while True:
+            with self.cond:
+                if self.reset:
+                    raise RequestReset()
+                if self.send_window:
+                    allowed = min(wanted, self.send_window)
+                    self.send_window -= allowed
+                    return allowed
+                if not wait:
+                    return 0
+                if not self.conn.inline:
+                    self.cond.wait()
+                    continue
+            self.conn.pump_for(self)
+
+    def emit(self, frames, final):
+        """Sends frames of this request in one write, unless it was cancelled meanwhile."""
+        with self.cond:
+            if self.reset:
+                raise RequestReset()
+            if final:
+                self.final = True
+        if final:
+            self.conn.forget(self)  # the gateway may reuse the id as soon as the frame arrives
+        self.conn.write(frames, self.id)
+
+    def send(self, head, data, end):
+        """The head (unless None), then data as RESPONSE_BODY frames of at most one chunk and what
+        the window allows, waiting for CREDIT when it is exhausted; END_STREAM on the last frame."""
+        frames = []
+        size = len(data)
+        if head is None and self.conn.inline:
+            self.conn.pump_ready(self)  # notice a RESET or CREDIT that came meanwhile
+        if head is not None:
+            self.head_sent = True
+            frames.append((RESPONSE_HEAD, END_STREAM if end and not size else 0, head))
+        elif end and not size:
+            frames.append((RESPONSE_BODY, END_STREAM, b""))  # costs no window
+        view, pos = memoryview(data), 0
+        while pos < size:
+            n = self.allow(min(self.conn.chunk, size - pos), wait=not frames)
+            if not n:  # what is queued must reach the gateway before it can grant more
+                self.emit(frames, False)
+                frames = []
+                continue
+            last = end and pos + n == size
+            frames.append((RESPONSE_BODY, END_STREAM if last else 0, view[pos:pos + n]))
+            pos += n
+        if frames:
+            self.emit(frames, end)
 
     def respond(self, result):
         status, pairs, body = _normalize(result)
-        head = struct.pack(">H", status) + _encode_headers(pairs)
+        head = _encode_head(status, pairs)
         if isinstance(body, bytes):
-            self.head_sent = True
-            self.send(RESPONSE_HEAD, 0 if body else END_STREAM, head)
-            for start in range(0, len(body), self.conn.chunk):
-                last = start + self.conn.chunk >= len(body)
-                self.send(RESPONSE_BODY, END_STREAM if last else 0, body[start:start + self.conn.chunk])
+            self.send(head, body, True)
             return
-        self.head_sent = True
-        self.send(RESPONSE_HEAD, 0, head)
         try:
+            self.send(head, b"", False)
             for piece in body:
-                if self.reset:
-                    return
-                piece = _text(piece)
-                for start in range(0, len(piece), self.conn.chunk):
-                    self.send(RESPONSE_BODY, 0, piece[start:start + self.conn.chunk])
-            self.send(RESPONSE_BODY, END_STREAM, b"")
+                self.send(None, _text(piece), False)
+            self.send(None, b"", True)
         finally:
             if hasattr(body, "close"):
                 body.close()
 
+    def finish(self):
+        """The handler is done: drop the rest of the body; acknowledge a RESET (version 2)."""
+        with self.cond:
+            self.discarding = True
+            self.chunks.clear()
+            self.buffered = 0
+            self.cond.notify_all()
+            ack = self.reset and not self.final and self.conn.version >= 2
+            self.final = True
+        self.conn.forget(self)
+        if ack:
+            try:
+                self.conn.write([(RESET, 0, b"cancelled")], self.id)
+            except RequestReset:
+                pass
+
+
+# -- connection -----------------------------------------------------------------------------------
 
 class _Connection:
     def __init__(self, sock, handler):
         self.sock = sock
-        self.rfile = sock.makefile("rb")
         self.handler = handler
         self.write_lock = threading.Lock()
-        self.lock = threading.Lock()  # guards the fields below
+        self.lock = threading.Lock()  # guards exchanges, queue and the counters below
+        self.state = threading.Condition(threading.Lock())  # guards the exchanges' own state
         self.exchanges = {}
         self.queue = collections.deque()
         self.work = threading.Condition(self.lock)
@@ -320,32 +498,77 @@ class _Connection:
         self.closed = False
         self.terminating = False
         self.failed = False
-        self.wake = threading.Event()
+        self.version = 1
+        self.window = 0
         self.max_payload = MAX_PAYLOAD
         self.chunk = CHUNK
         self.concurrency = 1
+        self.inline = True
+        self.types = TYPES[1]
+        self.buf = memoryview(bytearray(READ_BUFFER))
+        self.spare = memoryview(bytearray(READ_BUFFER))
+        self.start = self.end = 0  # the unread bytes are buf[start:end]
+        self.wake_r, self.wake_w = os.pipe()
 
-    def send(self, frame_type, flags, stream_id, payload=b""):
-        with self.write_lock:
-            self.sock.sendall(HEADER.pack(len(payload), frame_type, flags, stream_id) + payload)
+    # -- frames
+
+    def write(self, frames, stream_id):
+        """Writes (type, flags, payload) frames in one system call, headers and payloads as they
+        are (no concatenation). A broken connection cancels the request: RequestReset."""
+        buffers = []
+        for frame_type, flags, payload in frames:
+            buffers.append(HEADER.pack(len(payload), frame_type, flags, stream_id))
+            if payload:
+                buffers.append(payload)
+        try:
+            with self.write_lock:
+                sent = self.sock.sendmsg(buffers)
+                total = sum(len(b) for b in buffers)
+                if sent < total:  # only after a signal; rare enough to flatten the rest
+                    self.sock.sendall(b"".join(bytes(b) for b in buffers)[sent:])
+        except OSError:
+            self.close_down(False)
+            raise RequestReset()
+
+    def fill(self, need):
+        """Reads until buf[start:] holds need bytes; False at end of file."""
+        while self.end - self.start < need:
+            if self.start + need > len(self.buf):
+                # Too little room after start: move the unread bytes to the front of the spare
+                # buffer (one larger than READ_BUFFER for a frame that needs it).
+                if need > len(self.spare):
+                    self.spare = memoryview(bytearray(need))
+                unread = self.end - self.start
+                self.spare[:unread] = self.buf[self.start:self.end]
+                self.buf, self.spare = self.spare, self.buf
+                self.start, self.end = 0, unread
+            got = self.sock.recv_into(self.buf[self.end:])
+            if not got:
+                return False
+            self.end += got
+        return True
 
     def read_frame(self):
         """(type, flags, stream, payload), or None at end of file."""
-        header = self.rfile.read(HEADER.size)
-        if len(header) < HEADER.size:
+        if not self.fill(HEADER.size):
             return None
-        length, frame_type, flags, stream_id = HEADER.unpack(header)
+        length, frame_type, flags, stream_id = HEADER.unpack_from(self.buf, self.start)
         if length > self.max_payload:
             raise ProtocolError("frame of %d bytes exceeds max payload %d" % (length, self.max_payload))
-        if frame_type not in KNOWN_TYPES or flags & ~END_STREAM:
+        if frame_type not in self.types or flags & ~END_STREAM:
             raise ProtocolError("bad frame type 0x%02x or flags 0x%02x" % (frame_type, flags))
-        payload = self.rfile.read(length)
-        if len(payload) < length:
+        if not self.fill(HEADER.size + length):
             return None
+        begin = self.start + HEADER.size
+        payload = self.buf[begin:begin + length].tobytes()
+        self.start = begin + length
+        if self.start == self.end:
+            self.start = self.end = 0  # empty: the next read starts at the front, no moving
         return frame_type, flags, stream_id, payload
 
     def handshake(self):
-        self.send(HELLO, 0, 0, struct.pack(">HHI", VERSION, VERSION, os.getpid()) + _str16(SDK_NAME))
+        hello = struct.pack(">HHI", MIN_VERSION, MAX_VERSION, os.getpid()) + _str16(SDK_NAME)
+        self.write([(HELLO, 0, hello)], 0)
         frame = self.read_frame()
         if frame is None:
             raise ProtocolError("the gateway closed the connection before WELCOME")
@@ -354,65 +577,152 @@ class _Connection:
             raise ProtocolError("the gateway refused us: " + payload.decode("utf-8", "replace"))
         if frame_type != WELCOME:
             raise ProtocolError("expected WELCOME, got frame type 0x%02x" % frame_type)
-        version, concurrency, max_payload = struct.unpack_from(">HHI", payload)
-        if version != VERSION:
+        welcome = _Cursor(payload, "WELCOME")
+        version, concurrency, max_payload = welcome.take(U16), welcome.take(U16), welcome.take(U32)
+        welcome.text(U16)  # the function id
+        if version == 2:
+            window, capabilities = welcome.take(U32), welcome.take(U32)
+            welcome.end()
+            if not MIN_WINDOW <= window <= MAX_WINDOW:
+                raise ProtocolError("WELCOME window %d is outside %d..%d" % (window, MIN_WINDOW, MAX_WINDOW))
+            if capabilities:  # we offered none
+                raise ProtocolError("WELCOME accepted capabilities 0x%x we did not offer" % capabilities)
+            self.window = window
+        elif version != 1:
             raise ProtocolError("gateway chose unsupported protocol version %d" % version)
+        self.version = version
+        self.types = TYPES[version]
         self.concurrency = max(1, concurrency)
+        self.inline = self.concurrency == 1
         self.max_payload = max_payload
         self.chunk = max(1, min(CHUNK, max_payload))
 
+    # -- reading
+
     def read_loop(self):
+        """The reader thread. In the inline mode it also runs the handlers."""
+        while not self.closed:
+            self.pump()
+            while self.inline and self.queue and not self.closed:
+                self.run(self.queue.popleft())
+        self.wake()
+
+    def pump_for(self, exchange):
+        """Inline mode, instead of waiting: reads and handles the next frame, which may be what
+        the exchange waits for (body, CREDIT, RESET or the end of the connection)."""
+        if self.closed:
+            exchange.abandon()  # e.g. a request refused after SIGTERM: never registered
+            return
+        self.pump()
+
+    def pump_ready(self, exchange):
+        """Inline mode, while a response streams: handles the frames that have arrived, without
+        waiting for more (one non-blocking read when no whole frame is buffered)."""
+        if not self.closed and not self.frame_ready() and self.end < len(self.buf):
+            if self.version < 2 and exchange.buffered >= BUFFER_LIMIT:
+                return  # version 1: leave the rest in the socket, as the threaded reader would
+            try:
+                got = self.sock.recv_into(self.buf[self.end:], 0, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                got = 0
+            if not got:
+                self.close_down(False)
+                return
+            self.end += got
+        while not self.closed and self.frame_ready():
+            self.pump()
+
+    def frame_ready(self):
+        """Whether a whole frame is buffered."""
+        unread = self.end - self.start
+        return unread >= HEADER.size and unread >= HEADER.size + U32.unpack_from(self.buf, self.start)[0]
+
+    def pump(self):
+        """Reads and handles one frame; a broken connection or protocol error closes it."""
         try:
-            while True:
-                frame = self.read_frame()
-                if frame is None:
-                    break
+            frame = self.read_frame()
+            if frame is None:
+                self.close_down(False)
+            else:
                 self.dispatch(*frame)
-        except (OSError, ValueError):
-            pass  # the socket broke: the same as the gateway going away
+        except (OSError, ValueError, RequestReset):
+            self.close_down(False)  # the socket broke: the same as the gateway going away
         except ProtocolError as e:
             sys.stderr.write("local_lambdas: protocol error: %s\n" % e)
-            self.failed = True
-        with self.lock:
-            self.closed = True
-            for exchange in self.exchanges.values():
-                exchange.reset = True
-                exchange.request._body.cancel()
-        self.wake.set()
+            self.close_down(True)
 
     def dispatch(self, frame_type, flags, stream_id, payload):
-        end = bool(flags & END_STREAM)
         if frame_type == REQUEST_HEAD:
-            method, target, headers = _decode_request_head(payload)
-            exchange = _Exchange(self, Request(stream_id, method, target, headers, _Body(end)))
+            self.start_request(stream_id, bool(flags & END_STREAM), payload)
+        elif frame_type == REQUEST_BODY:
+            exchange = self.exchanges.get(stream_id)
+            # A request we already finished (or that was reset) may still get body frames.
+            if exchange is not None:
+                exchange.feed(payload, bool(flags & END_STREAM))
+        elif frame_type == CREDIT:
+            if stream_id == 0 or len(payload) != 4:
+                raise ProtocolError("CREDIT on stream 0 or with a payload of %d bytes" % len(payload))
+            (increment,) = U32.unpack(payload)
+            if not 0 < increment <= MAX_WINDOW:
+                raise ProtocolError("CREDIT increment %d on stream %d" % (increment, stream_id))
+            exchange = self.exchanges.get(stream_id)
+            if exchange is not None:  # otherwise it crossed the end of the request
+                exchange.credit(increment)
+        elif frame_type == RESET and stream_id != 0:
             with self.lock:
-                if stream_id == 0 or stream_id in self.exchanges:
-                    raise ProtocolError("REQUEST_HEAD for stream %d that is 0 or in use" % stream_id)
-                refuse = self.terminating
-                if not refuse:
-                    self.exchanges[stream_id] = exchange
-                    self.in_flight += 1
-                    self.queue.append(exchange)
+                exchange = self.exchanges.pop(stream_id, None)
+            if exchange is not None and exchange.cancel():
+                with self.lock:
+                    if exchange in self.queue:
+                        self.queue.remove(exchange)
+                        self.in_flight -= 1
+                self.write([(RESET, 0, b"cancelled before it started")], stream_id)
+        else:
+            raise ProtocolError("unexpected frame type 0x%02x on stream %d" % (frame_type, stream_id))
+
+    def start_request(self, stream_id, end, payload):
+        method, target, headers, deadline_ms = _decode_request_head(payload, self.version)
+        exchange = _Exchange(self, stream_id, end)
+        deadline = time.monotonic() + deadline_ms / 1000.0 if deadline_ms else None
+        exchange.request = Request(exchange, method, target, headers, deadline)
+        with self.lock:
+            if stream_id == 0 or stream_id in self.exchanges:
+                raise ProtocolError("REQUEST_HEAD for stream %d that is 0 or in use" % stream_id)
+            refuse = self.terminating
+            if not refuse:
+                self.exchanges[stream_id] = exchange
+                self.in_flight += 1
+                # Inline, read_loop runs it once the frame is handled (never nested in a running
+                # handler that is reading frames; with version 1 a new request may come while a
+                # reset one still runs).
+                self.queue.append(exchange)
+                if not self.inline:
                     if len(self.queue) > self.idle_workers and self.workers < self.concurrency:
                         self.workers += 1
                         threading.Thread(target=self.work_loop, name="local-lambdas-worker", daemon=True).start()
                     self.work.notify()
-            if refuse:  # after SIGTERM: its body frames, if any, are ignored as for an unknown id
+        if refuse:  # after SIGTERM: its body frames, if any, are ignored as for an unknown id
+            try:
                 exchange.respond((503, {"content-type": "text/plain"}, "shutting down\n"))
-        elif frame_type == REQUEST_BODY:
-            with self.lock:
-                exchange = self.exchanges.get(stream_id)
-            # A request we already finished (or that was reset) may still get body frames.
-            if exchange is not None:
-                exchange.request._body.feed(payload, end)
-        elif frame_type == RESET and stream_id != 0:
-            with self.lock:
-                exchange = self.exchanges.pop(stream_id, None)
-            if exchange is not None:
-                exchange.reset = True
-                exchange.request._body.cancel()
-        else:
-            raise ProtocolError("unexpected frame type 0x%02x on stream %d" % (frame_type, stream_id))
+            except RequestReset:
+                pass
+
+    def close_down(self, failed):
+        """The connection is gone (or unusable): every open request is cancelled."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.failed = failed
+            open_exchanges = list(self.exchanges.values()) + list(self.queue)
+            self.exchanges.clear()
+        for exchange in open_exchanges:
+            exchange.abandon()
+        self.wake()
+
+    # -- running handlers
 
     def work_loop(self):
         while True:
@@ -425,41 +735,52 @@ class _Connection:
             self.run(exchange)
 
     def run(self, exchange):
+        with exchange.cond:
+            cancelled = exchange.reset  # then it was acknowledged already (version 2)
+            exchange.started = True
         try:
-            exchange.respond(self.handler(exchange.request))
+            if not cancelled:
+                exchange.respond(self.handler(exchange.request))
         except RequestReset:
             pass
-        except OSError:
-            pass  # the connection is gone; read_loop notices and ends the process
         except BaseException as e:
             if not exchange.reset:
                 traceback.print_exc()
                 self.fail(exchange, e)
         finally:
-            self.finished(exchange)
+            exchange.finish()
             with self.lock:
                 self.in_flight -= 1
-            self.wake.set()
+                idle = self.in_flight == 0
+            if idle and self.terminating:
+                self.wake()
 
     def fail(self, exchange, error):
         try:
             if exchange.head_sent:
-                exchange.send(RESET, 0, ("handler raised %s" % type(error).__name__).encode())
+                reason = ("handler raised %s" % type(error).__name__).encode()
+                exchange.emit([(RESET, 0, reason)], True)
             else:
                 text = "500 Internal Server Error: handler raised %s\n" % type(error).__name__
                 exchange.respond((500, {"content-type": "text/plain; charset=utf-8"}, text))
-        except OSError:
+        except RequestReset:
             pass
 
-    def finished(self, exchange):
-        exchange.request._body.discard()
+    def forget(self, exchange):
         with self.lock:
-            if self.exchanges.get(exchange.request.id) is exchange:
-                del self.exchanges[exchange.request.id]
+            if self.exchanges.get(exchange.id) is exchange:
+                del self.exchanges[exchange.id]
 
     def idle(self):
         with self.lock:
             return self.in_flight == 0
+
+    def wake(self):
+        """Wakes the main thread (safe in a signal handler: one byte to a pipe)."""
+        try:
+            os.write(self.wake_w, b"!")
+        except OSError:
+            pass
 
 
 def _exit_now(status):
@@ -483,25 +804,32 @@ def serve(handler):
         # Installed before HELLO: once the gateway sees us ready, SIGTERM is graceful.
         def on_term(signum, frame):
             conn.terminating = True
+            conn.wake()
         signal.signal(signal.SIGTERM, on_term)
     try:
         sock.connect(address)
         conn.handshake()
-    except (OSError, ProtocolError, struct.error) as e:
+    except (OSError, ProtocolError, RequestReset) as e:
         sys.stderr.write("local_lambdas: cannot connect to the gateway at %s: %s\n" % (address, e))
         sys.exit(1)
     threading.Thread(target=conn.read_loop, name="local-lambdas-reader", daemon=True).start()
-    # Only flags are touched by the signal handler, so the main thread polls them.
+    # This thread watches: for the gateway hanging up (even while a handler runs without reading
+    # the socket), for SIGTERM (only flags are touched in the signal handler) and for the end.
+    watch = select.poll()
+    watch.register(sock, POLLRDHUP)
+    watch.register(conn.wake_r, select.POLLIN)
     while not (conn.closed or (conn.terminating and conn.idle())):
-        conn.wake.wait(0.1)
-        conn.wake.clear()
+        for fd, events in watch.poll(1000):
+            if fd == conn.wake_r:
+                os.read(conn.wake_r, 512)
+            elif events & (POLLRDHUP | select.POLLHUP | select.POLLERR):
+                conn.close_down(False)
     status = 1 if conn.failed else 0
     # When the gateway is gone nobody can receive answers: give handlers a moment, no more.
     deadline = time.monotonic() + EXIT_GRACE
     while conn.closed and not conn.idle():
         if time.monotonic() >= deadline:
             _exit_now(status)
-        conn.wake.wait(0.05)
-        conn.wake.clear()
+        time.sleep(0.01)
     sock.close()
     sys.exit(status)

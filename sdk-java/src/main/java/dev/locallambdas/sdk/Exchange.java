@@ -5,18 +5,27 @@ import static dev.locallambdas.sdk.Frame.RESPONSE_BODY;
 import static dev.locallambdas.sdk.Frame.RESPONSE_HEAD;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
-/** One request on the connection: runs the handler and sends its response frames. */
+/**
+ * One request on the connection: runs the handler and sends its response frames. With protocol
+ * version 2 it also keeps the request's two flow-control windows and sees to it that the request
+ * ends with exactly one final frame: the response's END_STREAM, our RESET, or the RESET that
+ * acknowledges the gateway's (docs/protocol.md section 7).
+ */
 final class Exchange implements Runnable {
+
+  private static final byte[] ACK = "cancelled".getBytes(StandardCharsets.UTF_8);
 
   final int id;
   final RequestBody body;
   private final Server server;
   private final Request request;
+  private final boolean flowControl;
 
   // Guarded by the server's lock.
   boolean requestEnded;
@@ -24,6 +33,13 @@ final class Exchange implements Runnable {
 
   /** Set when the gateway reset the request or the connection ended; nothing more is sent. */
   private volatile String resetReason;
+
+  // Guarded by this.
+  private boolean started;
+  private boolean finalSent;
+  private long sendWindow;
+  private long recvWindow;
+  private long unacked; // body bytes the handler consumed that were not credited yet
 
   // Touched by the handler's thread only.
   private byte[] head;
@@ -34,15 +50,44 @@ final class Exchange implements Runnable {
       int id,
       String method,
       String target,
-      List<Map.Entry<String, String>> headers) {
+      List<Map.Entry<String, String>> headers,
+      long deadlineMillis) {
     this.server = server;
     this.id = id;
-    this.body = new RequestBody(server.sequential() ? server : null);
-    this.request = new Request(method, target, headers, body);
+    this.flowControl = server.version() >= 2;
+    this.sendWindow = server.window();
+    this.recvWindow = server.window();
+    this.body = new RequestBody(server.sequential() ? server : null, this, !flowControl);
+    this.request = new Request(method, target, headers, body, deadlineMillis);
   }
 
+  /**
+   * The gateway's RESET. Returns true if it must be acknowledged at once because no handler has
+   * taken the request (version 2); otherwise the acknowledgement follows the handler's return.
+   */
+  boolean cancel(String reason) {
+    boolean now;
+    synchronized (this) {
+      if (finalSent) {
+        return false; // it crossed our final frame: ignored
+      }
+      resetReason = reason;
+      notifyAll();
+      now = flowControl && !started;
+      finalSent |= now;
+    }
+    body.reset(reason);
+    return now;
+  }
+
+  /** The connection ended: reading and writing fail from now on. */
   void reset(String reason) {
-    resetReason = reason;
+    synchronized (this) {
+      if (resetReason == null) {
+        resetReason = reason;
+      }
+      notifyAll();
+    }
     body.reset(reason);
   }
 
@@ -50,8 +95,63 @@ final class Exchange implements Runnable {
     return resetReason != null;
   }
 
+  /** CREDIT from the gateway for the response. */
+  void credit(long increment) throws ProtocolException {
+    synchronized (this) {
+      if (sendWindow + increment > Frame.MAX_WINDOW) {
+        throw new ProtocolException("CREDIT grows the window of request " + id + " past 2^31-1");
+      }
+      sendWindow += increment;
+      notifyAll();
+    }
+  }
+
+  /** A REQUEST_BODY frame of length bytes arrived (version 2: it must fit the window). */
+  synchronized void received(int length) throws ProtocolException {
+    if (flowControl) {
+      if (length > recvWindow) {
+        throw new ProtocolException(
+            "REQUEST_BODY of "
+                + length
+                + " bytes on request "
+                + id
+                + " exceeds its window of "
+                + recvWindow);
+      }
+      recvWindow -= length;
+    }
+  }
+
+  /** The handler consumed count body bytes: CREDIT them once half a window is due. */
+  void consumed(int count) throws IOException {
+    if (!flowControl || body.ended()) {
+      return; // nothing more will come
+    }
+    long increment;
+    synchronized (this) {
+      if (finalSent || resetReason != null) {
+        return;
+      }
+      unacked += count;
+      if (unacked < server.window() / 2) {
+        return;
+      }
+      increment = unacked;
+      unacked = 0;
+      recvWindow += increment; // before the CREDIT leaves, so that what it allows always fits
+    }
+    server.frames().send(Frame.CREDIT, 0, id, new PayloadWriter().u32(increment).toByteArray());
+  }
+
   @Override
   public void run() {
+    synchronized (this) {
+      started = true;
+    }
+    if (isReset()) { // reset before it started: already acknowledged (version 2)
+      server.finished(this);
+      return;
+    }
     try {
       Response response = answer();
       if (response != null) {
@@ -67,6 +167,22 @@ final class Exchange implements Runnable {
       }
     } finally {
       server.finished(this);
+    }
+  }
+
+  /** After the handler: acknowledges a RESET that no final frame answered (version 2). */
+  void acknowledgeReset() {
+    boolean ack;
+    synchronized (this) {
+      ack = flowControl && resetReason != null && !finalSent;
+      finalSent = true;
+    }
+    if (ack) {
+      try {
+        server.frames().send(Frame.RESET, 0, id, ACK);
+      } catch (IOException e) {
+        // The connection is gone: nothing is waiting for the acknowledgement any more.
+      }
     }
   }
 
@@ -107,7 +223,8 @@ final class Exchange implements Runnable {
 
   /**
    * Sends body bytes (the head first if it is not sent yet), ending the response if {@code end}.
-   * Fails once the request is reset, so that a streaming writer stops.
+   * With version 2 the bytes go out as the response window allows, waiting for CREDIT while it is
+   * exhausted. Fails once the request is reset, so that a streaming writer stops.
    */
   void emit(byte[] bytes, int offset, int length, boolean end) throws IOException {
     if (headSent) {
@@ -119,6 +236,48 @@ final class Exchange implements Runnable {
     }
     if (headSent && length == 0 && !end) {
       return;
+    }
+    do {
+      int allowed = flowControl && length > 0 ? acquire(length) : length;
+      send(bytes, offset, allowed, end && allowed == length);
+      offset += allowed;
+      length -= allowed;
+    } while (length > 0);
+  }
+
+  /** Up to wanted bytes of the response window, waiting for CREDIT while it is 0. */
+  private int acquire(int wanted) throws IOException {
+    while (true) {
+      synchronized (this) {
+        if (resetReason != null) {
+          throw new IOException(resetReason);
+        }
+        if (sendWindow > 0) {
+          int allowed = (int) Math.min(wanted, sendWindow);
+          sendWindow -= allowed;
+          return allowed;
+        }
+        if (!server.sequential()) {
+          try {
+            wait(); // for credit() or a reset
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for CREDIT");
+          }
+          continue;
+        }
+      }
+      server.pumpOne(); // sequential: this thread reads the CREDIT (or RESET) it waits for
+    }
+  }
+
+  /** One RESPONSE_BODY frame (after the head if it is not sent yet). */
+  private void send(byte[] bytes, int offset, int length, boolean end) throws IOException {
+    synchronized (this) {
+      if (resetReason != null) {
+        throw new IOException(resetReason);
+      }
+      finalSent |= end;
     }
     if (end) {
       server.responseEnding(this);
@@ -149,6 +308,12 @@ final class Exchange implements Runnable {
         byte[] text = internalError().body();
         emit(text, 0, text.length, true);
       } else {
+        synchronized (this) {
+          if (resetReason != null) {
+            return; // reset meanwhile: acknowledged instead
+          }
+          finalSent = true;
+        }
         server.responseEnding(this);
         String reason = String.valueOf(cause);
         if (reason.length() > 1000) {

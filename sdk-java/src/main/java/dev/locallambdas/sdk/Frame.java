@@ -2,7 +2,10 @@ package dev.locallambdas.sdk;
 
 import java.nio.ByteBuffer;
 
-/** One frame of the pipe protocol, version 1 (docs/protocol.md section 2), and its constants. */
+/**
+ * One frame of the pipe protocol (docs/protocol.md section 2; CREDIT from section 7) and its
+ * constants.
+ */
 @SuppressWarnings("ArrayRecordComponent") // a frame owns its payload; never compared or hashed
 record Frame(int type, int flags, int stream, byte[] payload) {
 
@@ -14,6 +17,11 @@ record Frame(int type, int flags, int stream, byte[] payload) {
 
   static final int END_STREAM = 0x01;
 
+  /** The bounds of a flow-control window (version 2): WELCOME's least, and 2^31-1. */
+  static final long MIN_WINDOW = 1 << 16;
+
+  static final long MAX_WINDOW = Integer.MAX_VALUE;
+
   static final int HELLO = 0x01;
   static final int WELCOME = 0x02;
   static final int REQUEST_HEAD = 0x10;
@@ -21,13 +29,17 @@ record Frame(int type, int flags, int stream, byte[] payload) {
   static final int RESPONSE_HEAD = 0x20;
   static final int RESPONSE_BODY = 0x21;
   static final int RESET = 0x30;
+  static final int CREDIT = 0x31;
 
   boolean endStream() {
     return (flags & END_STREAM) != 0;
   }
 
-  static boolean isKnownType(int type) {
+  /** Whether the type exists in the protocol version (CREDIT only from version 2). */
+  static boolean isKnownType(int type, int version) {
     switch (type) {
+      case CREDIT:
+        return version >= 2;
       case HELLO:
       case WELCOME:
       case REQUEST_HEAD:

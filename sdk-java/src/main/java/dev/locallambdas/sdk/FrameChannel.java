@@ -13,11 +13,15 @@ final class FrameChannel implements Closeable {
 
   private final SocketChannel channel;
 
-  /** Read-ahead, in read mode: one read(2) usually brings a small frame's header and payload. */
-  private final ByteBuffer input = ByteBuffer.allocate(Frame.HEADER_SIZE + Frame.CHUNK);
+  /**
+   * Read-ahead, in read mode: one read(2) usually brings a small frame's header and payload.
+   * Direct, so that the JDK reads into it without a temporary buffer and a copy.
+   */
+  private final ByteBuffer input = ByteBuffer.allocateDirect(Frame.HEADER_SIZE + Frame.CHUNK);
 
   private final Object writeLock = new Object();
   private volatile int maxPayload = Frame.MAX_PAYLOAD;
+  private volatile int version = 1;
 
   FrameChannel(SocketChannel channel) {
     this.channel = channel;
@@ -30,6 +34,11 @@ final class FrameChannel implements Closeable {
 
   int maxPayload() {
     return maxPayload;
+  }
+
+  /** The negotiated protocol version, which decides the known frame types. */
+  void version(int version) {
+    this.version = version;
   }
 
   /** Returns the next frame, or null when the peer closed the connection between frames. */
@@ -48,7 +57,7 @@ final class FrameChannel implements Closeable {
       throw new ProtocolException(
           "frame payload of " + length + " bytes exceeds the maximum of " + maxPayload);
     }
-    if (!Frame.isKnownType(type)) {
+    if (!Frame.isKnownType(type, version)) {
       throw new ProtocolException("unknown frame type " + Frame.hex(type));
     }
     if ((flags & ~Frame.END_STREAM) != 0) {

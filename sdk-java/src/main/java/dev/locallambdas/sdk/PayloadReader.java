@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Decodes a frame payload; running past its end is a protocol error. Trailing bytes are allowed so
- * that a later revision may append fields.
+ * Decodes a frame payload; running past its end is a protocol error. Trailing bytes are allowed
+ * unless {@link #end} says otherwise (a version 2 WELCOME must end after its fields).
  */
 final class PayloadReader {
 
@@ -59,6 +59,14 @@ final class PayloadReader {
       headers.add(Map.entry(name, str32()));
     }
     return Collections.unmodifiableList(headers);
+  }
+
+  /** Refuses bytes after the fields read so far. */
+  void end() throws ProtocolException {
+    if (position != bytes.length) {
+      throw new ProtocolException(
+          (bytes.length - position) + " unexpected bytes after the " + what + " fields");
+    }
   }
 
   private String string(int length) throws ProtocolException {

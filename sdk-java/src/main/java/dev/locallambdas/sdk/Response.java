@@ -22,6 +22,13 @@ public final class Response {
      * Writes the body to {@code out}. Bytes are sent in chunks of at most 64 KiB; {@code flush()}
      * sends what is buffered at once (for server-sent events and the like). The SDK ends the body
      * when this method returns; closing {@code out} only flushes it.
+     *
+     * <p>With protocol 1.1 a write waits while the gateway has granted no room for more of the
+     * response (its window; the client reads slowly). Writes throw an {@link IOException} once the
+     * gateway has cancelled the request or the connection is gone, also a write that was waiting:
+     * let it propagate, the SDK then sends nothing more and tells the gateway when this method has
+     * returned. The writer may throw only {@code IOException} (wrap anything else); any exception
+     * becomes a 500 if nothing was sent yet, otherwise it aborts the response.
      */
     void writeTo(OutputStream out) throws IOException;
   }

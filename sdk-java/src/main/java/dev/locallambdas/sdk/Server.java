@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 
 /**
  * Serves one gateway connection: HELLO, WELCOME, then requests until the connection ends. The
@@ -25,9 +26,18 @@ final class Server {
 
   private final FrameChannel frames;
   private final Handler handler;
+
+  /**
+   * Makes the pool that runs handlers when the concurrency is above 1; null for the usual fixed
+   * pool (tests replace it to hold requests back).
+   */
+  private final IntFunction<ExecutorService> pools;
+
   private final Map<Integer, Exchange> exchanges = new HashMap<>();
 
   private int concurrency = 1;
+  private int version = 1;
+  private long window;
   private int chunkSize = Frame.CHUNK;
   private String function = "";
   private ExecutorService pool;
@@ -36,13 +46,19 @@ final class Server {
   private boolean closed;
   private ProtocolException fatal;
 
-  Server(SocketChannel channel, Handler handler) {
+  Server(SocketChannel channel, Handler handler, IntFunction<ExecutorService> pools) {
     this.frames = new FrameChannel(channel);
     this.handler = handler;
+    this.pools = pools;
   }
 
   static Server connect(String address, Handler handler) throws IOException {
-    return new Server(SocketChannel.open(UnixDomainSocketAddress.of(address)), handler);
+    return connect(address, handler, null); // no method reference: no lambda bootstrap at start
+  }
+
+  static Server connect(String address, Handler handler, IntFunction<ExecutorService> pools)
+      throws IOException {
+    return new Server(SocketChannel.open(UnixDomainSocketAddress.of(address)), handler, pools);
   }
 
   /**
@@ -54,7 +70,10 @@ final class Server {
     try {
       handshake();
       if (concurrency > 1) {
-        pool = Executors.newFixedThreadPool(concurrency, new Workers());
+        pool =
+            pools == null
+                ? Executors.newFixedThreadPool(concurrency, new Workers())
+                : pools.apply(concurrency);
       }
       while (!closed) {
         Frame frame;
@@ -90,11 +109,22 @@ final class Server {
     return concurrency;
   }
 
+  /** The protocol version WELCOME chose: 1, or 2 (1.1) with flow control and acknowledged RESET. */
+  int version() {
+    return version;
+  }
+
+  /** Version 2: every request's initial window, both directions. */
+  long window() {
+    return window;
+  }
+
   private void handshake() throws IOException {
+    // Versions 1..2 and no capabilities word: a 1.0 gateway refuses bytes after sdk.
     byte[] hello =
         new PayloadWriter()
             .u16(1)
-            .u16(1)
+            .u16(2)
             .u32(ProcessHandle.current().pid())
             .str16(SDK)
             .toByteArray();
@@ -114,9 +144,9 @@ final class Server {
               + frame.stream());
     }
     PayloadReader welcome = new PayloadReader(frame.payload(), "WELCOME");
-    int version = welcome.u16();
-    if (version != 1) {
-      throw new ProtocolException("the gateway chose protocol version " + version + ", not 1");
+    version = welcome.u16();
+    if (version != 1 && version != 2) {
+      throw new ProtocolException("the gateway chose protocol version " + version + ", not 1 or 2");
     }
     concurrency = welcome.u16();
     if (concurrency < 1) {
@@ -130,6 +160,25 @@ final class Server {
     frames.maxPayload((int) maxPayload);
     chunkSize = (int) Math.min(Frame.CHUNK, maxPayload);
     function = welcome.str16();
+    if (version == 2) {
+      window = welcome.u32();
+      long capabilities = welcome.u32();
+      welcome.end();
+      if (window < Frame.MIN_WINDOW || window > Frame.MAX_WINDOW) {
+        throw new ProtocolException(
+            "WELCOME window "
+                + window
+                + " is outside "
+                + Frame.MIN_WINDOW
+                + ".."
+                + Frame.MAX_WINDOW);
+      }
+      if (capabilities != 0) {
+        throw new ProtocolException(
+            "WELCOME accepted capabilities 0x" + Long.toHexString(capabilities) + " not offered");
+      }
+    }
+    frames.version(version);
   }
 
   private void dispatch(Frame frame) throws IOException {
@@ -142,6 +191,9 @@ final class Server {
         break;
       case Frame.RESET:
         reset(frame);
+        break;
+      case Frame.CREDIT:
+        credit(frame);
         break;
       default:
         throw new ProtocolException(
@@ -157,7 +209,9 @@ final class Server {
     PayloadReader head = new PayloadReader(frame.payload(), "REQUEST_HEAD");
     String method = head.str16();
     String target = head.str32();
-    Exchange exchange = new Exchange(this, id, method, target, head.headers());
+    List<Map.Entry<String, String>> headers = head.headers();
+    long deadlineMillis = version >= 2 ? head.u32() : 0;
+    Exchange exchange = new Exchange(this, id, method, target, headers, deadlineMillis);
     synchronized (this) {
       Exchange previous = exchanges.get(id);
       if (previous != null && !previous.responseEnded) {
@@ -204,7 +258,26 @@ final class Server {
         }
       }
     }
+    exchange.received(frame.payload().length);
     exchange.body.offer(frame.payload(), frame.endStream());
+  }
+
+  private void credit(Frame frame) throws ProtocolException {
+    if (frame.stream() == 0 || frame.payload().length != 4) {
+      throw new ProtocolException(
+          "CREDIT on stream " + frame.stream() + " with " + frame.payload().length + " bytes");
+    }
+    long increment = new PayloadReader(frame.payload(), "CREDIT").u32();
+    if (increment == 0 || increment > Frame.MAX_WINDOW) {
+      throw new ProtocolException("CREDIT of " + increment + " on request " + frame.stream());
+    }
+    Exchange exchange;
+    synchronized (this) {
+      exchange = exchanges.get(frame.stream());
+    }
+    if (exchange != null) { // otherwise it crossed the end of the request: ignored
+      exchange.credit(increment);
+    }
   }
 
   private void reset(Frame frame) throws IOException {
@@ -217,8 +290,15 @@ final class Server {
       exchange = exchanges.remove(frame.stream());
     }
     // An id not in use is a RESET that crossed our END_STREAM: ignored.
-    if (exchange != null) {
-      exchange.reset(reason.isEmpty() ? "reset by the gateway" : "reset by the gateway: " + reason);
+    if (exchange != null
+        && exchange.cancel(
+            reason.isEmpty() ? "reset by the gateway" : "reset by the gateway: " + reason)) {
+      // No handler took it yet (version 2): acknowledged at once.
+      frames.send(
+          Frame.RESET,
+          0,
+          frame.stream(),
+          "cancelled before it started".getBytes(StandardCharsets.UTF_8));
     }
   }
 
@@ -245,7 +325,10 @@ final class Server {
     exchange.responseEnded = true;
   }
 
-  /** The handler is done: forget the request, or keep discarding its late body frames. */
+  /**
+   * The handler is done: forget the request, or keep discarding its late body frames; acknowledge a
+   * RESET (version 2).
+   */
   void finished(Exchange exchange) {
     synchronized (this) {
       exchange.responseEnded = true;
@@ -254,6 +337,7 @@ final class Server {
       }
     }
     exchange.body.discard();
+    exchange.acknowledgeReset();
   }
 
   /**

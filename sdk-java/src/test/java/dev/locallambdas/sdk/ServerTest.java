@@ -15,22 +15,33 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/** The SDK against a gateway speaking protocol 1.1; {@link ServerVersion1Test} runs it with 1.0. */
 @Timeout(30)
 class ServerTest {
 
-  private static byte[] utf8(String text) {
+  /** The version the fake gateway chooses in WELCOME. */
+  int version() {
+    return 2;
+  }
+
+  FakeGateway start(Handler handler, int concurrency) throws IOException {
+    return FakeGateway.start(handler, concurrency, version());
+  }
+
+  static byte[] utf8(String text) {
     return text.getBytes(StandardCharsets.UTF_8);
   }
 
   @Test
-  void sendsHelloWithVersionPidAndSdkName() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok(""), 1)) {
+  void sendsHelloWithVersionsOneToTwoPidAndSdkName() throws Exception {
+    try (FakeGateway gateway = start(request -> Response.ok(""), 1)) {
       byte[] pid = FakeGateway.payload(out -> out.writeInt((int) ProcessHandle.current().pid()));
+      // No capabilities word: a 1.0 gateway refuses bytes after sdk (docs/protocol.md 7.1).
       byte[] expected =
           FakeGateway.payload(
               out -> {
                 out.writeShort(1);
-                out.writeShort(1);
+                out.writeShort(2);
                 out.write(pid);
                 FakeGateway.writeStr16(out, "java/0.1.0");
               });
@@ -55,7 +66,7 @@ class ServerTest {
                         + " "
                         + request.headers().size())
                 .header("X-Reply", "yes");
-    try (FakeGateway gateway = FakeGateway.start(handler, 1)) {
+    try (FakeGateway gateway = start(handler, 1)) {
       gateway.request(1, "GET", "/fn/items?id=7&x=é", true, "x-thing", "one", "x-thing", "two");
       FakeGateway.Answer answer = gateway.answer(1);
       assertThat(answer.status).isEqualTo(200);
@@ -71,8 +82,7 @@ class ServerTest {
 
   @Test
   void sendsAnEmptyResponseAsOneHeadFrameWithEndStream() throws Exception {
-    try (FakeGateway gateway =
-        FakeGateway.start(request -> Response.of(204, null).header("x-a", "b"), 1)) {
+    try (FakeGateway gateway = start(request -> Response.of(204, null).header("x-a", "b"), 1)) {
       gateway.request(5, "DELETE", "/x", true);
       Frame head = gateway.read();
       assertThat(head.type()).isEqualTo(Frame.RESPONSE_HEAD);
@@ -97,7 +107,7 @@ class ServerTest {
     byte[] data = new byte[5 * 1024 * 1024 + 17];
     new Random(42).nextBytes(data);
     try (FakeGateway gateway =
-        FakeGateway.start(request -> Response.of(200, request.bodyBytes()), concurrency)) {
+        start(request -> Response.of(200, request.bodyBytes()), concurrency)) {
       gateway.request(3, "POST", "/echo", false, "content-type", "application/octet-stream");
       gateway.bodyInChunks(3, data);
       FakeGateway.Answer answer = gateway.answer(3);
@@ -113,7 +123,7 @@ class ServerTest {
     byte[] data = new byte[3 * 1024 * 1024];
     new Random(7).nextBytes(data);
     Handler echo = request -> Response.streaming(200, out -> request.body().transferTo(out));
-    try (FakeGateway gateway = FakeGateway.start(echo, concurrency)) {
+    try (FakeGateway gateway = start(echo, concurrency)) {
       gateway.request(9, "PUT", "/echo", false);
       // Sends while it reads: the SDK answers before the body has ended.
       Thread sender =
@@ -153,7 +163,7 @@ class ServerTest {
                   out.write(big);
                   out.close();
                 });
-    try (FakeGateway gateway = FakeGateway.start(handler, 1)) {
+    try (FakeGateway gateway = start(handler, 1)) {
       gateway.request(1, "GET", "/events", true);
       Frame head = gateway.read();
       assertThat(head.type()).isEqualTo(Frame.RESPONSE_HEAD);
@@ -184,7 +194,7 @@ class ServerTest {
           }
           return Response.ok("fine");
         };
-    try (FakeGateway gateway = FakeGateway.start(handler, concurrency)) {
+    try (FakeGateway gateway = start(handler, concurrency)) {
       gateway.request(1, "GET", "/boom", true);
       FakeGateway.Answer answer = gateway.answer(1);
       assertThat(answer.status).isEqualTo(500);
@@ -205,7 +215,7 @@ class ServerTest {
                   out.flush();
                   throw new IOException("disk on fire (expected by the test)");
                 });
-    try (FakeGateway gateway = FakeGateway.start(handler, 1)) {
+    try (FakeGateway gateway = start(handler, 1)) {
       gateway.request(4, "GET", "/", true);
       FakeGateway.Answer answer = gateway.answer(4);
       assertThat(answer.status).isEqualTo(200);
@@ -227,7 +237,7 @@ class ServerTest {
           String body = new String(request.bodyBytes(), StandardCharsets.UTF_8);
           return Response.ok(request.path() + ":" + body);
         };
-    try (FakeGateway gateway = FakeGateway.start(handler, 4)) {
+    try (FakeGateway gateway = start(handler, 4)) {
       for (int id = 1; id <= 4; id++) {
         gateway.request(id, "POST", "/r" + id, false);
       }
@@ -267,11 +277,15 @@ class ServerTest {
           }
           return Response.ok("must not be sent");
         };
-    try (FakeGateway gateway = FakeGateway.start(handler, concurrency)) {
+    try (FakeGateway gateway = start(handler, concurrency)) {
       gateway.request(1, "POST", "/slow", false);
       gateway.body(1, utf8("first"), false);
       assertThat(firstChunkRead.await(10, TimeUnit.SECONDS)).isTrue();
       gateway.reset(1, "client went away");
+      if (version() == 2) {
+        // The id is in use until the SDK acknowledges the RESET, once the handler returned.
+        assertThat(gateway.answer(1).reset).isNotNull();
+      }
       gateway.request(1, "GET", "/next", true);
       // The first frames on the wire answer the new request: nothing of the reset one.
       FakeGateway.Answer answer = gateway.answer(1);
@@ -309,7 +323,7 @@ class ServerTest {
                 }
               });
         };
-    try (FakeGateway gateway = FakeGateway.start(handler, concurrency)) {
+    try (FakeGateway gateway = start(handler, concurrency)) {
       gateway.request(1, "GET", "/forever", true);
       assertThat(gateway.read().type()).isEqualTo(Frame.RESPONSE_HEAD);
       assertThat(gateway.read().type()).isEqualTo(Frame.RESPONSE_BODY);
@@ -325,7 +339,7 @@ class ServerTest {
 
   @Test
   void discardsLateBodyFramesAfterAnEarlyResponse() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.text(413, "too big"), 1)) {
+    try (FakeGateway gateway = start(request -> Response.text(413, "too big"), 1)) {
       gateway.request(1, "POST", "/upload", false);
       assertThat(gateway.answer(1).status).isEqualTo(413);
       gateway.body(1, utf8("late"), false);
@@ -335,21 +349,25 @@ class ServerTest {
     }
   }
 
-  @Test
-  void ignoresResetForAnIdNotInUse() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok("ok"), 1)) {
+  @ParameterizedTest
+  @ValueSource(ints = {1, 4})
+  void ignoresResetForAnIdNotInUse(int concurrency) throws Exception {
+    try (FakeGateway gateway = start(request -> Response.ok("ok"), concurrency)) {
       gateway.request(1, "GET", "/", true);
       gateway.answer(1);
       gateway.reset(1, "crossed the END_STREAM");
       gateway.reset(99, "");
       gateway.request(2, "GET", "/", true);
-      assertThat(gateway.answer(2).text()).isEqualTo("ok");
+      // The first frame after these RESETs answers request 2: neither was acknowledged.
+      Frame next = gateway.read();
+      assertThat(next.stream()).isEqualTo(2);
+      assertThat(next.type()).isEqualTo(Frame.RESPONSE_HEAD);
     }
   }
 
   @Test
   void returnsWhenTheGatewayClosesWhileIdle() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok("ok"), 1)) {
+    try (FakeGateway gateway = start(request -> Response.ok("ok"), 1)) {
       gateway.hangUp();
       assertThat(gateway.awaitServerEnd()).isNull();
     }
@@ -370,7 +388,7 @@ class ServerTest {
           }
           return Response.ok("unsent");
         };
-    try (FakeGateway gateway = FakeGateway.start(handler, concurrency)) {
+    try (FakeGateway gateway = start(handler, concurrency)) {
       gateway.request(1, "POST", "/", false);
       assertThat(reading.await(10, TimeUnit.SECONDS)).isTrue();
       gateway.hangUp();
@@ -384,7 +402,7 @@ class ServerTest {
   @Test
   void acceptsAFrameOfExactlyTheMaximumPayload() throws Exception {
     Handler handler = request -> Response.ok(Integer.toString(request.bodyBytes().length));
-    try (FakeGateway gateway = FakeGateway.start(handler, 1)) {
+    try (FakeGateway gateway = FakeGateway.start(handler, 1, version(), Frame.MAX_PAYLOAD)) {
       gateway.request(1, "POST", "/", false);
       gateway.body(1, new byte[1024 * 1024], true);
       assertThat(gateway.answer(1).text()).isEqualTo("1048576");
@@ -393,7 +411,7 @@ class ServerTest {
 
   @Test
   void refusesAFrameLongerThanTheMaximumPayload() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok("ok"), 1)) {
+    try (FakeGateway gateway = start(request -> Response.ok("ok"), 1)) {
       gateway.request(1, "POST", "/", false);
       java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(10);
       header.putInt(1024 * 1024 + 1).put((byte) Frame.REQUEST_BODY).put((byte) 0).putInt(1).flip();
@@ -404,7 +422,7 @@ class ServerTest {
 
   @Test
   void refusesAnUnknownFrameType() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok("ok"), 1)) {
+    try (FakeGateway gateway = start(request -> Response.ok("ok"), 1)) {
       gateway.send(0x7f, 0, 1, new byte[0]);
       assertProtocolError(gateway, "unknown frame type 0x7f");
     }
@@ -412,7 +430,7 @@ class ServerTest {
 
   @Test
   void refusesReservedFlagBits() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok("ok"), 4)) {
+    try (FakeGateway gateway = start(request -> Response.ok("ok"), 4)) {
       gateway.send(Frame.REQUEST_HEAD, 0x02, 1, new byte[0]);
       assertProtocolError(gateway, "reserved flag bits");
     }
@@ -420,7 +438,7 @@ class ServerTest {
 
   @Test
   void refusesBodyForAnUnknownRequest() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok("ok"), 4)) {
+    try (FakeGateway gateway = start(request -> Response.ok("ok"), 4)) {
       gateway.body(8, utf8("x"), true);
       assertProtocolError(gateway, "unknown request id 8");
     }
@@ -428,7 +446,7 @@ class ServerTest {
 
   @Test
   void refusesATruncatedRequestHead() throws Exception {
-    try (FakeGateway gateway = FakeGateway.start(request -> Response.ok("ok"), 1)) {
+    try (FakeGateway gateway = start(request -> Response.ok("ok"), 1)) {
       gateway.send(Frame.REQUEST_HEAD, Frame.END_STREAM, 1, new byte[] {0, 3, 'G'});
       assertProtocolError(gateway, "truncated");
     }
@@ -442,7 +460,7 @@ class ServerTest {
           release.await();
           return Response.ok("ok");
         };
-    try (FakeGateway gateway = FakeGateway.start(handler, 2)) {
+    try (FakeGateway gateway = start(handler, 2)) {
       gateway.request(1, "GET", "/", true);
       gateway.request(2, "GET", "/", true);
       gateway.request(3, "GET", "/", true);
@@ -452,7 +470,7 @@ class ServerTest {
     }
   }
 
-  private static void assertProtocolError(FakeGateway gateway, String message) throws Exception {
+  static void assertProtocolError(FakeGateway gateway, String message) throws Exception {
     assertThat(gateway.awaitServerEnd())
         .isInstanceOf(ProtocolException.class)
         .hasMessageContaining(message);
