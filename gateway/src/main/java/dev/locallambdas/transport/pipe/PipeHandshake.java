@@ -20,6 +20,9 @@ import java.util.concurrent.CompletableFuture;
  * failure saying what the child did wrong.
  */
 final class PipeHandshake extends ChannelInboundHandlerAdapter {
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger("dev.locallambdas.transport.pipe");
+
   /** The initial flow-control window the gateway announces (protocol 1.1). */
   static final int WINDOW = 256 * 1024;
 
@@ -105,6 +108,15 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
               }
             });
     ctx.writeAndFlush(welcome);
+    LOG.fine(
+        () ->
+            label
+                + ": HELLO from pid "
+                + hello.pid()
+                + " ("
+                + hello.sdk()
+                + "), protocol "
+                + (version >= FrameCodec.VERSION_2 ? "1.1" : "1.0"));
     PipeConnection connection =
         new PipeConnection(label, function.concurrency(), version, WINDOW, ctx.channel());
     ctx.pipeline().replace(this, "connection", connection);
