@@ -4,12 +4,14 @@ import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Problem;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -49,7 +51,9 @@ final class Responder {
   private boolean noBody;
   private boolean forceClose;
   private HttpResponse pendingHead;
-  private CompositeByteBuf gathered;
+
+  /** The body of a gathered response so far: the first piece itself, then a composite. */
+  private ByteBuf gathered;
   private long bytes;
 
   Responder(
@@ -103,13 +107,7 @@ final class Responder {
     HttpResponseStatus st = HttpResponseStatus.valueOf(status);
     noBody = headRequest || status == 204 || status == 304 || status < 200;
     boolean gather = contentLength >= 0 && contentLength <= GATHER_LIMIT && !noBody;
-    HttpResponse response;
-    if (gather) {
-      gathered = ctx.alloc().compositeBuffer(64);
-      response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st, gathered);
-    } else {
-      response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, st);
-    }
+    HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, st);
     HttpHeaders h = response.headers();
     for (int i = 0; i < headers.size(); i++) {
       h.add(headers.name(i), headers.value(i));
@@ -156,8 +154,15 @@ final class Responder {
       return;
     }
     bytes += n;
-    if (gathered != null) {
-      gathered.addComponent(true, content);
+    if (pendingHead != null) {
+      // A small response in one piece (the common case) is written as it came: no copy.
+      if (gathered == null) {
+        gathered = content;
+      } else if (gathered instanceof CompositeByteBuf composite) {
+        composite.addComponent(true, content);
+      } else {
+        gathered = ctx.alloc().compositeBuffer(16).addComponents(true, gathered, content);
+      }
       consumed.accept(n); // bounded by the gather limit: gathering counts as consuming
       return;
     }
@@ -177,10 +182,16 @@ final class Responder {
     ChannelFuture f;
     if (pendingHead != null) {
       committed = true;
-      if (pendingHead instanceof DefaultFullHttpResponse full) {
-        full.headers().set(HttpHeaderNames.CONTENT_LENGTH, gathered.readableBytes());
-      }
-      f = ctx.writeAndFlush(pendingHead);
+      ByteBuf body = gathered != null ? gathered : Unpooled.EMPTY_BUFFER;
+      pendingHead.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+      f =
+          ctx.writeAndFlush(
+              new DefaultFullHttpResponse(
+                  HttpVersion.HTTP_1_1,
+                  pendingHead.status(),
+                  body,
+                  pendingHead.headers(),
+                  EmptyHttpHeaders.INSTANCE));
       pendingHead = null;
       gathered = null;
     } else {
@@ -232,7 +243,7 @@ final class Responder {
   }
 
   private void discardGathered() {
-    if (pendingHead != null && gathered != null) {
+    if (gathered != null) {
       gathered.release();
     }
     gathered = null;
