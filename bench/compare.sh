@@ -8,19 +8,25 @@
 #   5. this suite's load client vs wrk against nginx (the client is not the limit)
 # Installs wrk and nginx from Debian when they are missing. Prints ratios.
 #
-#   bench/compare.sh [--duration SECONDS] [--out DIR]
+#   bench/compare.sh [--duration SECONDS] [--warmup SECONDS] [--out DIR]
+#
+# Each gateway target is warmed with wrk -c64 for --warmup seconds (default 15) before it is
+# measured: the JVM's JIT compiles the request path during the first seconds of load, and a
+# measurement taken while it does measures the compiler. nginx needs no warm-up.
 set -euo pipefail
 
 HOME_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 LL="$HOME_DIR/local-lambdas"
 DUR=10
+WARM=15
 OUT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DUR="$2"; shift 2 ;;
+    --warmup) WARM="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "compare.sh: unknown argument $1 (use --duration SECONDS, --out DIR)" >&2; exit 2 ;;
+    *) echo "compare.sh: unknown argument $1 (use --duration SECONDS, --warmup SECONDS, --out DIR)" >&2; exit 2 ;;
   esac
 done
 
@@ -122,7 +128,8 @@ if ! "$LL" validate "$T/compare.xml" >/dev/null 2>&1; then
   CACHE_NOTE="(this build's manifest has no <cache> element)"
 fi
 "$LL" serve "$T/compare.xml" --bind "127.0.0.1:$P_LL" -q 2>"$T/gateway.log" &
-PIDS+=($!)
+GW_PID=$!
+PIDS+=($GW_PID)
 wait_http "http://127.0.0.1:$P_NGX/"
 wait_http "http://127.0.0.1:$P_PROXY/"
 wait_http "http://127.0.0.1:$P_LL/nginx/"
@@ -132,13 +139,18 @@ wait_http "http://127.0.0.1:$P_LL/pipe-java/"
 to_ms() { # wrk latency ("123.45us", "1.20ms", "2.00s") to ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.4f", n }'
 }
-RPS=""; P50=""
-wrk_run() { # url connections -> sets RPS and P50 (ms)
-  local out
+RPS=""; P50=""; CPU=""
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+wrk_run() { # url connections -> sets RPS, P50 (ms) and CPU (the gateway's us of CPU per request)
+  local out c0 c1 n
+  c0="$(cpu_ticks "$GW_PID")"
   out="$(wrk -t"$([ "$2" -gt 1 ] && echo 2 || echo 1)" -c"$2" -d"${DUR}s" --latency "$1")"
+  c1="$(cpu_ticks "$GW_PID")"
   echo "$out" >>"$OUT/wrk.log"
   RPS="$(echo "$out" | awk '/Requests\/sec/ { print $2 }')"
   P50="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")"
+  n="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  CPU="$(awk -v a="$c0" -v b="$c1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else print "-" }')"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
 row() { printf "%-58s %12s %10s\n" "$1" "$2" "$3"; }
@@ -148,15 +160,17 @@ echo "(the machine may be shared: compare the ratios, which come from runs made 
 echo
 row "measurement" "req/s" "p50 ms"
 
-# warm everything once
+# warm everything: nginx once, the gateway's paths under load until the JIT has compiled them
 for u in "/" ; do curl -s -o /dev/null "http://127.0.0.1:$P_NGX$u"; done
 for i in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$P_LL/cached/cached"; done
+warm() { wrk -t2 -c64 -d"${WARM}s" "$1" >/dev/null; wrk -t1 -c1 -d2s "$1" >/dev/null; }
 
 wrk_run "http://127.0.0.1:$P_NGX/" 64;  NGX64=$RPS
 wrk_run "http://127.0.0.1:$P_NGX/" 1;   NGX1=$P50
 row "nginx return 200 (c64 req/s, c1 p50)" "$NGX64" "$NGX1"
 XCACHE="$(curl -s -D - -o /dev/null "http://127.0.0.1:$P_LL/cached/cached" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache" { print $2 }')"
 if [ "${XCACHE^^}" = "HIT" ]; then
+  warm "http://127.0.0.1:$P_LL/cached/cached"
   wrk_run "http://127.0.0.1:$P_LL/cached/cached" 64; C64=$RPS
   wrk_run "http://127.0.0.1:$P_LL/cached/cached" 1;  C1=$P50
   row "local-lambdas cached response" "$C64" "$C1"
@@ -169,10 +183,12 @@ fi
 wrk_run "http://127.0.0.1:$P_PROXY/" 64; PX64=$RPS
 wrk_run "http://127.0.0.1:$P_PROXY/" 1;  PX1=$P50
 row "nginx proxy -> nginx upstream (unix socket)" "$PX64" "$PX1"
-wrk_run "http://127.0.0.1:$P_LL/nginx/" 64; LH64=$RPS
+warm "http://127.0.0.1:$P_LL/nginx/"
+wrk_run "http://127.0.0.1:$P_LL/nginx/" 64; LH64=$RPS; LHCPU=$CPU
 wrk_run "http://127.0.0.1:$P_LL/nginx/" 1;  LH1=$P50
 row "local-lambdas HTTP mode -> nginx upstream (unix socket)" "$LH64" "$LH1"
-wrk_run "http://127.0.0.1:$P_LL/pipe-java/" 64; PJ64=$RPS
+warm "http://127.0.0.1:$P_LL/pipe-java/"
+wrk_run "http://127.0.0.1:$P_LL/pipe-java/" 64; PJ64=$RPS; PJCPU=$CPU
 wrk_run "http://127.0.0.1:$P_LL/pipe-java/" 1;  PJ1=$P50; PJ1RPS=$RPS
 row "local-lambdas pipe -> Java SDK function" "$PJ64" "$PJ1"
 
@@ -190,6 +206,7 @@ echo "== ratios =="
 echo "cached vs nginx return 200:            $CACHE_RATIO"
 echo "HTTP mode vs nginx proxy (same upstream): throughput $(ratio "$LH64" "$PX64"), p50 at c1 $(ratio "$LH1" "$PX1")"
 echo "warm Java pipe vs nginx proxy:          throughput $(ratio "$PJ64" "$PX64") (target >= 1.0x), p50 at c1 $(ratio "$PJ1" "$PX1") (target <= 1.0x)"
+echo "gateway CPU per request at c64:         pipe ${PJCPU} us (target <= 25), HTTP mode ${LHCPU} us"
 echo "gateway vs direct pipe client (c1):     p50 $(ratio "$PJ1" "$D_P50") of the floor, throughput $(ratio "$PJ1RPS" "$D_RPS")"
 echo "suite client vs wrk on nginx (c64):     $(ratio "$B_RPS" "$NGX64") of wrk's req/s"
 

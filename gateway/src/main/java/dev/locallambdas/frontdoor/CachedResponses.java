@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 final class CachedResponses {
   private static final int COPY_LIMIT = 8 * 1024;
   private static final byte[] AGE = "age: ".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] REQUEST_ID = "x-request-id: ".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] CLOSE = "connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] KEEP_ALIVE =
       "connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -47,17 +48,28 @@ final class CachedResponses {
   }
 
   static ByteBuf render(
-      ByteBufAllocator alloc, Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10) {
+      ByteBufAllocator alloc,
+      Lookup.Hit hit,
+      boolean head,
+      boolean keepAlive,
+      boolean http10,
+      String requestId) {
     byte[] prefix = hit.wireForm(CachedResponses::encode);
     String age = hit.age();
     byte[] body = head || hit.status() == 204 || hit.status() == 304 ? null : hit.body();
     int bodyLength = body == null ? 0 : body.length;
     boolean copy = bodyLength <= COPY_LIMIT;
-    ByteBuf out = alloc.ioBuffer(prefix.length + 64 + (copy ? bodyLength : 0));
+    ByteBuf out =
+        alloc.ioBuffer(prefix.length + 80 + requestId.length() + (copy ? bodyLength : 0));
     out.writeBytes(prefix);
     out.writeBytes(AGE);
     for (int i = 0; i < age.length(); i++) {
       out.writeByte(age.charAt(i));
+    }
+    out.writeBytes(CRLF);
+    out.writeBytes(REQUEST_ID);
+    for (int i = 0; i < requestId.length(); i++) {
+      out.writeByte(requestId.charAt(i)); // visible ASCII only (ForwardedHeaders.requestId)
     }
     out.writeBytes(CRLF);
     if (!keepAlive) {

@@ -162,7 +162,20 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     String method = req.method().name();
     Lookup lookup = lookup(req, r, method);
     if (lookup instanceof Lookup.Hit hit) {
-      ChannelFuture written = writeHit(hit, headRequest, r.keepAlive(), r.http10());
+      String hitId = ForwardedHeaders.requestId(req.headers());
+      ChannelFuture written = writeHit(hit, headRequest, r.keepAlive(), r.http10(), hitId);
+      if (AccessLog.LOG.isLoggable(java.util.logging.Level.INFO)) {
+        AccessLog.Entry log =
+            new AccessLog.Entry(
+                hitId,
+                r.pool().spec().id(),
+                method,
+                r.target().path(),
+                clientIp());
+        log.instance("cache", false);
+        log.status(hit.status());
+        log.done(hit.body().length);
+      }
       if (!r.keepAlive()) {
         state = State.CLOSING;
         written.addListener(f -> closeGracefully());
@@ -236,7 +249,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (next instanceof Lookup.Hit hit) {
-      writeHit(hit, headRequest, r.keepAlive(), r.http10())
+      writeHit(hit, headRequest, r.keepAlive(), r.http10(), s.requestId())
           .addListener(f -> responseComplete(!r.keepAlive() || !f.isSuccess()));
     } else {
       dispatch(r.pool(), request, s, (Lookup.Forward) next, log);
@@ -257,9 +270,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     public void clientGone() {}
   }
 
-  private ChannelFuture writeHit(Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10) {
+  private ChannelFuture writeHit(
+      Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10, String requestId) {
     return rawWriter.writeAndFlush(
-        CachedResponses.render(ctx.alloc(), hit, head, keepAlive, http10));
+        CachedResponses.render(ctx.alloc(), hit, head, keepAlive, http10, requestId));
   }
 
   private static RequestFields fields(HttpHeaders h) {
@@ -358,6 +372,17 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     String instance = failed ? null : safeInstance(req.uri());
     boolean head = !failed && Admission.isHead(req);
     var response = ProblemJson.response(p, instance, !keepAlive, head);
+    String requestId = ForwardedHeaders.requestId(req.headers());
+    response.headers().set(ForwardedHeaders.REQUEST_ID, requestId);
+    AccessLog.Entry log =
+        new AccessLog.Entry(
+            requestId,
+            p.function() != null ? p.function() : "-",
+            failed ? "-" : req.method().name(),
+            instance != null ? instance : "-",
+            clientIp());
+    log.status(p.status());
+    log.done(0);
     if (!keepAlive) {
       state = State.CLOSING;
       ctx.writeAndFlush(response).addListener(f -> closeGracefully());

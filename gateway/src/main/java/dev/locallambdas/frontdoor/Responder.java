@@ -74,6 +74,10 @@ final class Responder {
     requestId = value;
   }
 
+  String requestId() {
+    return requestId;
+  }
+
   /** Who to tell when body bytes were consumed by the client. */
   void onConsumed(IntConsumer value) {
     consumed = value;

@@ -135,6 +135,7 @@ public final class FunctionPool {
     Queued prev;
     Queued next;
     boolean queued = true;
+    int bypassed;
     Cancellable timer = Cancellable.NONE;
 
     Queued(Waiter waiter) {
@@ -204,17 +205,43 @@ public final class FunctionPool {
     waiting--;
   }
 
-  /** Hands free slots to the head of the queue, oldest first. */
+  /**
+   * Hands free slots to waiting requests, oldest first — except that a waiter whose request lives
+   * on the instance's own event loop may go ahead of older ones on other loops, so that the request
+   * never changes threads. The oldest waiter is never passed over more than {@link #MAX_BYPASS}
+   * times.
+   */
   private void grantWaiting(Actions actions) {
-    while (head != null) {
-      Instance free = pickReady(head.waiter.loop());
-      if (free == null) {
-        return;
+    for (int i = instances.size() - 1; i >= 0 && head != null; i--) {
+      Instance in = instances.get(i);
+      while (head != null && in.hasRoom(spec.concurrency())) {
+        Queued q = pickWaiter(in.endpointLoop());
+        unlink(q);
+        actions.grant(q.waiter, lease(in));
       }
-      Queued q = head;
-      unlink(q);
-      actions.grant(q.waiter, lease(free));
     }
+  }
+
+  /** How often a waiter may be passed over for a younger one on the instance's loop. */
+  static final int MAX_BYPASS = 8;
+
+  private static final int LOOKAHEAD = 8;
+
+  private Queued pickWaiter(EventLoop loop) {
+    Queued q = head;
+    if (loop == null || q.waiter.loop() == loop || q.bypassed >= MAX_BYPASS) {
+      return q;
+    }
+    int seen = 0;
+    for (Queued c = q.next; c != null && seen < LOOKAHEAD; c = c.next, seen++) {
+      if (c.waiter.loop() == loop) {
+        for (Queued s = q; s != c; s = s.next) {
+          s.bypassed++;
+        }
+        return c;
+      }
+    }
+    return q;
   }
 
   private void refuseWaiting(Problem problem, Actions actions) {

@@ -47,14 +47,17 @@ final class RunDirectory {
   }
 
   static void delete(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      java.util.logging.Logger.getLogger("dev.locallambdas.function")
-          .warning("could not remove run directory " + dir + ": " + e.getMessage());
+    // Socket files may vanish while the tree is walked (endpoints close on their event loops):
+    // walk again until the directory is gone.
+    for (int attempt = 0; dir != null && Files.exists(dir) && attempt < 5; attempt++) {
+      try (Stream<Path> walk = Files.walk(dir)) {
+        walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } catch (IOException | java.io.UncheckedIOException e) {
+        if (attempt == 4) {
+          java.util.logging.Logger.getLogger("dev.locallambdas.function")
+              .warning("could not remove run directory " + dir + ": " + e.getMessage());
+        }
+      }
     }
   }
 }

@@ -41,9 +41,10 @@ public final class EventLoops implements AutoCloseable {
     this.size = size;
   }
 
-  /** One loop per available core. */
+  /** One loop per available core, or {@code -Dlocallambdas.loops=N}. */
   public static EventLoops start() {
-    return start(Math.max(1, Runtime.getRuntime().availableProcessors()));
+    int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
+    return start(Integer.getInteger("locallambdas.loops", cores));
   }
 
   public static EventLoops start(int threads) {

@@ -374,6 +374,30 @@ class FunctionPoolTest {
   }
 
   @Test
+  void aFreedSlotPrefersAWaiterOnTheInstancesLoopButNotForever() {
+    FunctionPool pool = pool(b -> b);
+    EventLoop one = loop();
+    EventLoop two = loop();
+    Recorder holder = acquire(pool, two);
+    pool.ready(starter.started.get(0)); // the instance lives on loop two
+    Recorder oldest = acquire(pool, one);
+    List<Recorder> sameLoop = new ArrayList<>();
+    for (int i = 0; i < FunctionPool.MAX_BYPASS + 1; i++) {
+      sameLoop.add(acquire(pool, two));
+    }
+    Lease lease = holder.lease;
+    for (int i = 0; i < FunctionPool.MAX_BYPASS; i++) {
+      lease.release(Outcome.OK);
+      assertThat(sameLoop.get(i).lease).as("same-loop waiter %d goes ahead", i).isNotNull();
+      assertThat(oldest.told).isZero();
+      lease = sameLoop.get(i).lease;
+    }
+    lease.release(Outcome.OK);
+    assertThat(oldest.lease).as("passed over %d times, then served", FunctionPool.MAX_BYPASS).isNotNull();
+    assertThat(sameLoop.get(FunctionPool.MAX_BYPASS).told).isZero();
+  }
+
+  @Test
   void closingRefusesWaitersAndNewRequests() {
     FunctionPool pool = pool(b -> b);
     Recorder waiting = acquire(pool);

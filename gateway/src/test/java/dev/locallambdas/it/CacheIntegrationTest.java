@@ -108,6 +108,26 @@ class CacheIntegrationTest {
   }
 
   @Test
+  void aWriteWithABodyInvalidatesTheStoredGetAndSaysBypass() throws Exception {
+    startCue();
+    assertThat(xCache(get("/cue/items"))).isEqualTo("MISS");
+    assertThat(xCache(get("/cue/items"))).isEqualTo("HIT");
+    for (String method : new String[] {"POST", "PUT", "PATCH", "DELETE"}) {
+      HttpResponse<String> write =
+          client.send(
+              HttpRequest.newBuilder(URI.create(base + "/cue/items"))
+                  .method(method, HttpRequest.BodyPublishers.ofString("{\"name\":\"new\"}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(write.statusCode()).isEqualTo(200);
+      assertThat(xCache(write)).as(method).isEqualTo("BYPASS");
+      HttpResponse<String> after = get("/cue/items");
+      assertThat(xCache(after)).as("GET after " + method).isEqualTo("MISS");
+      assertThat(count(after)).isEqualTo(count(write) + 1);
+    }
+  }
+
+  @Test
   void noStoreAndPrivateAreNotCached() throws Exception {
     startCue();
     get("/cue/a?cc=no-store");

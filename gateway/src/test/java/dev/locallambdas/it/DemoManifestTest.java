@@ -67,6 +67,13 @@ class DemoManifestTest {
         http.post("/http/echo", "through http".getBytes(StandardCharsets.UTF_8));
     assertThat(new String(httpEcho.body(), StandardCharsets.UTF_8)).isEqualTo("through http");
 
+    // Every answer has a Date (RFC 9110 6.6.1) and the request's id, whatever the protocol.
+    for (String path : new String[] {"/python/d", "/node/d", "/java/d", "/http/d", "/nothing"}) {
+      HttpResponse<String> r = http.get(path);
+      assertThat(r.headers().firstValue("date")).as(path).isPresent();
+      assertThat(r.headers().firstValue("x-request-id")).as(path).isPresent();
+    }
+
     // /echo is an exact route: /echo/more belongs to no function.
     assertThat(http.get("/echo/more").statusCode()).isEqualTo(404);
   }
