@@ -33,6 +33,11 @@ public final class ChildProcess {
 
   private static final Executor VIRTUAL = r -> Thread.ofVirtual().name("child-stop").start(r);
 
+  /** How often, and how far apart, release() looks for a group to have emptied. */
+  private static final int RELEASE_ATTEMPTS = 20;
+
+  private static final long RELEASE_PAUSE_MILLIS = 50;
+
   private final String label;
   private final Duration stopGrace;
   private final Process process;
@@ -43,12 +48,30 @@ public final class ChildProcess {
   private final AtomicBoolean stopCalled = new AtomicBoolean();
   private volatile boolean stopRequested;
 
-  /** Takes over a just-started process: starts draining its output and observing its exit. */
+  /** The process group the child leads, or 0 when it shares the gateway's. */
+  private final long group;
+
+  /** The environment entry its processes inherit ("NAME=VALUE"), or null. */
+  private final String marker;
+
+  /** Told when the child's group is empty, so that its number may be reused; or null. */
+  private final Keeper keeper;
+
+  /** For a child started elsewhere (tests): no group of its own, no marker, no keeper. */
   ChildProcess(String label, Duration stopGrace, Process process) {
+    this(label, stopGrace, process, 0, null, null);
+  }
+
+  /** Takes over a just-started process: starts draining its output and observing its exit. */
+  ChildProcess(
+      String label, Duration stopGrace, Process process, long group, String marker, Keeper keeper) {
     this.label = label;
     this.stopGrace = stopGrace;
     this.process = process;
     this.handle = process.toHandle();
+    this.group = group;
+    this.marker = marker;
+    this.keeper = keeper;
     String prefix = "[" + label + "] ";
     CompletableFuture<Void> stdout =
         drain("stdout", process.getInputStream(), line -> log("stdout", prefix, line));
@@ -61,6 +84,9 @@ public final class ChildProcess {
               log("stderr", prefix, line);
             });
     CompletableFuture<Void> drained = CompletableFuture.allOf(stdout, stderr);
+    // What the child started may hold its output open; cleaning up after the child's own exit
+    // therefore runs before, not after, the output is drained.
+    process.onExit().thenRunAsync(this::afterExit, VIRTUAL);
     this.exit =
         process
             .onExit()
@@ -173,26 +199,71 @@ public final class ChildProcess {
   }
 
   /**
-   * Asks the child to stop: SIGTERM to it and all its descendants, then SIGKILL to whatever of them
-   * is left after the stop grace. Idempotent; every call returns the exit.
+   * Asks the child to stop: SIGTERM to every process of it (see {@link #family()}), then SIGKILL to
+   * whatever of them is left after the stop grace. Idempotent; every call returns the exit.
    */
   public CompletableFuture<ExitStatus> stop() {
     if (stopCalled.compareAndSet(false, true)) {
       stopRequested = true;
-      List<ProcessHandle> tree = ProcessTree.snapshot(handle);
-      ProcessTree.terminate(tree);
-      CompletableFuture.delayedExecutor(stopGrace.toMillis(), TimeUnit.MILLISECONDS, VIRTUAL)
-          .execute(() -> killRemaining(tree));
+      List<ProcessHandle> family = family();
+      ProcessTree.terminate(family);
+      killAfterGrace(family);
     }
     return onExit();
   }
 
-  private void killRemaining(List<ProcessHandle> tree) {
-    // Processes forked after the SIGTERM are caught too, as long as the root still lives.
-    Set<ProcessHandle> remaining = new LinkedHashSet<>(tree);
-    if (handle.isAlive()) {
-      remaining.addAll(ProcessTree.snapshot(handle));
+  /** Sends SIGKILL to every process of the child now. Idempotent. */
+  public void kill() {
+    stopRequested = true;
+    ProcessTree.kill(family());
+  }
+
+  /**
+   * The child and everything it started that can still be found: its descendants (while their chain
+   * of parents is intact), the members of its process group (orphans re-parented to init keep it),
+   * and the processes whose environment carries its marker (which also reaches those that left the
+   * group, as daemons do). Only a process that left the group <em>and</em> dropped the marker from
+   * its environment escapes, once its parent has died.
+   */
+  private List<ProcessHandle> family() {
+    Set<ProcessHandle> all = new LinkedHashSet<>(ProcessTree.snapshot(handle));
+    all.addAll(ProcessTable.find(group, marker));
+    return List.copyOf(all);
+  }
+
+  /**
+   * After the child's own exit, whether asked for or not, whatever it left behind is stopped like
+   * the child: SIGTERM, then SIGKILL after the grace. A stop already does that for its part.
+   */
+  private void afterExit() {
+    if (stopCalled.get()) {
+      return;
     }
+    List<ProcessHandle> left = ProcessTable.find(group, marker);
+    if (left.isEmpty()) {
+      release();
+      return;
+    }
+    LOG.fine(
+        () ->
+            "["
+                + label
+                + "] the process exited; stopping "
+                + left.size()
+                + " process(es) it left behind");
+    ProcessTree.terminate(left);
+    killAfterGrace(left);
+  }
+
+  private void killAfterGrace(List<ProcessHandle> signalled) {
+    CompletableFuture.delayedExecutor(stopGrace.toMillis(), TimeUnit.MILLISECONDS, VIRTUAL)
+        .execute(() -> killRemaining(signalled));
+  }
+
+  private void killRemaining(List<ProcessHandle> signalled) {
+    // Processes started after the SIGTERM are caught too.
+    Set<ProcessHandle> remaining = new LinkedHashSet<>(signalled);
+    remaining.addAll(family());
     int hit = ProcessTree.kill(List.copyOf(remaining));
     if (hit > 0) {
       LOG.info(
@@ -204,12 +275,30 @@ public final class ChildProcess {
               + stopGrace.toMillis()
               + " ms after SIGTERM; sent SIGKILL");
     }
+    release();
   }
 
-  /** Sends SIGKILL to the child and all its descendants now. Idempotent. */
-  public void kill() {
-    stopRequested = true;
-    ProcessTree.kill(handle);
+  /**
+   * Tells the keeper the child's group is gone once no process of it lives (a group's number stays
+   * taken while one does). SIGKILL takes a moment; a group that will not empty stays registered,
+   * which the keeper handles safely (it checks the leader's start time).
+   */
+  private void release() {
+    if (keeper == null || group <= 0) {
+      return;
+    }
+    for (int attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
+      if (ProcessTable.find(group, null).isEmpty()) {
+        keeper.unregister(group);
+        return;
+      }
+      try {
+        Thread.sleep(RELEASE_PAUSE_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   @Override
