@@ -15,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.UnaryOperator;
 import java.util.logging.Logger;
@@ -71,13 +72,21 @@ public final class Gateway implements AutoCloseable {
     }
     stopped = true;
     LOG.info("shutting down: draining requests for up to " + drainGrace.toMillis() + " ms");
+    long start = System.nanoTime();
     frontDoor.stopAccepting();
     supervisor.shutdown(drainGrace);
+    long functionsStopped = System.nanoTime();
     frontDoor.close();
     if (cache != null) {
       cache.invalidateAll();
     }
-    LOG.info("stopped");
+    long end = System.nanoTime();
+    LOG.info(
+        "stopped (drain and functions "
+            + TimeUnit.NANOSECONDS.toMillis(functionsStopped - start)
+            + " ms, front door "
+            + TimeUnit.NANOSECONDS.toMillis(end - functionsStopped)
+            + " ms)");
   }
 
   @Override
