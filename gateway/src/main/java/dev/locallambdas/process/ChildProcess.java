@@ -25,6 +25,9 @@ public final class ChildProcess {
   private static final int RECENT_STDERR_LINES = 20;
   private static final int RECENT_STDERR_LINE_LENGTH = 500;
 
+  /** How many of those an unasked-for exit repeats when the child's output is not logged. */
+  private static final int TAIL_LINES = 10;
+
   /**
    * How long exit reporting waits for the output pipes to reach their end. A grandchild that
    * inherited them can keep them open indefinitely; the exit is reported anyway.
@@ -46,7 +49,6 @@ public final class ChildProcess {
       new RecentLines(RECENT_STDERR_LINES, RECENT_STDERR_LINE_LENGTH);
   private final CompletableFuture<ExitStatus> exit;
   private final AtomicBoolean stopCalled = new AtomicBoolean();
-  private volatile boolean stopRequested;
 
   /** The process group the child leads, or 0 when it shares the gateway's. */
   private final long group;
@@ -105,14 +107,36 @@ public final class ChildProcess {
                 "onExit",
                 prefix + "exit could not be observed",
                 failure);
-          } else {
+          } else if (stopCalled.get()) {
             LOG.logp(
-                stopRequested ? Level.FINE : Level.INFO,
+                Level.FINE,
                 ChildProcess.class.getName(),
                 "onExit",
                 prefix + "process " + handle.pid() + " " + status.describe());
+          } else {
+            logUnaskedExit(prefix, status);
           }
         });
+  }
+
+  /**
+   * An exit the gateway did not ask for (a crash, a failed start, a kill after a timeout). Its
+   * reason is usually in the child's last stderr lines; when the log level hides the child's output
+   * (-q), they are repeated here, at WARNING, so the reason is not lost.
+   */
+  private void logUnaskedExit(String prefix, ExitStatus status) {
+    String what = prefix + "process " + handle.pid() + " " + status.describe();
+    List<String> stderr = recentStderr.snapshot();
+    if (stderr.isEmpty() || OUTPUT.isLoggable(Level.INFO)) {
+      LOG.logp(Level.INFO, ChildProcess.class.getName(), "onExit", what);
+      return;
+    }
+    List<String> tail = stderr.subList(Math.max(0, stderr.size() - TAIL_LINES), stderr.size());
+    LOG.logp(
+        Level.WARNING,
+        ChildProcess.class.getName(),
+        "onExit",
+        what + "; its last lines on stderr:\n    " + String.join("\n    ", tail));
   }
 
   private static void log(String stream, String prefix, String line) {
@@ -204,7 +228,6 @@ public final class ChildProcess {
    */
   public CompletableFuture<ExitStatus> stop() {
     if (stopCalled.compareAndSet(false, true)) {
-      stopRequested = true;
       List<ProcessHandle> family = family();
       ProcessTree.terminate(family);
       killAfterGrace(family);
@@ -214,7 +237,6 @@ public final class ChildProcess {
 
   /** Sends SIGKILL to every process of the child now. Idempotent. */
   public void kill() {
-    stopRequested = true;
     ProcessTree.kill(family());
   }
 

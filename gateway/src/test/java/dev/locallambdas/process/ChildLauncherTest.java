@@ -322,7 +322,7 @@ class ChildLauncherTest {
     awaitStderr(child, "ready");
 
     String stat = Files.readString(Path.of("/proc", Long.toString(child.pid()), "stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", -1);
     assertThat(Long.parseLong(fields[2])).as("process group").isEqualTo(child.pid());
     assertThat(Long.parseLong(fields[3])).as("session").isEqualTo(child.pid());
     assertThat(Integer.parseInt(fields[4])).as("controlling terminal").isZero();
