@@ -159,13 +159,13 @@ public final class ChildLauncher implements AutoCloseable {
     Process process = builder.start();
     // setsid makes the child the leader of a process group numbered by its own pid.
     long group = s.wrappers().setsid().isPresent() ? process.pid() : 0;
-    if (group > 0 && s.keeper() != null) {
-      // Registered before the child can have forked much; anything it forks meanwhile carries the
-      // marker, which the keeper looks for too.
-      ProcessTable.startTicks(process.pid()).ifPresent(ticks -> s.keeper().register(group, ticks));
-    }
     ChildProcess child =
         new ChildProcess(spec.label(), spec.stopGrace(), process, group, marker, s.keeper());
+    if (group > 0 && s.keeper() != null && child.startTicks() > 0) {
+      // Registered before the child can have forked much; anything it forks meanwhile carries the
+      // marker, which the keeper looks for too.
+      s.keeper().register(group, child.startTicks());
+    }
     children.add(child);
     child.onExit().whenComplete((status, failure) -> children.remove(child));
     LOG.fine(

@@ -59,6 +59,9 @@ public final class ChildProcess {
   /** Told when the child's group is empty, so that its number may be reused; or null. */
   private final Keeper keeper;
 
+  /** When the child started, in clock ticks after boot: nothing older can be its offspring. */
+  private final long startTicks;
+
   /** For a child started elsewhere (tests): no group of its own, no marker, no keeper. */
   ChildProcess(String label, Duration stopGrace, Process process) {
     this(label, stopGrace, process, 0, null, null);
@@ -74,6 +77,7 @@ public final class ChildProcess {
     this.group = group;
     this.marker = marker;
     this.keeper = keeper;
+    this.startTicks = ProcessTable.startTicks(handle.pid()).orElse(0);
     String prefix = "[" + label + "] ";
     CompletableFuture<Void> stdout =
         drain("stdout", process.getInputStream(), line -> log("stdout", prefix, line));
@@ -197,6 +201,11 @@ public final class ChildProcess {
     return stopGrace;
   }
 
+  /** When the process started, in clock ticks after boot (0 when it could not be read). */
+  long startTicks() {
+    return startTicks;
+  }
+
   public long pid() {
     return handle.pid();
   }
@@ -249,7 +258,7 @@ public final class ChildProcess {
    */
   private List<ProcessHandle> family() {
     Set<ProcessHandle> all = new LinkedHashSet<>(ProcessTree.snapshot(handle));
-    all.addAll(ProcessTable.find(group, marker));
+    all.addAll(ProcessTable.find(group, marker, startTicks));
     return List.copyOf(all);
   }
 
@@ -261,7 +270,7 @@ public final class ChildProcess {
     if (stopCalled.get()) {
       return;
     }
-    List<ProcessHandle> left = ProcessTable.find(group, marker);
+    List<ProcessHandle> left = ProcessTable.find(group, marker, startTicks);
     if (left.isEmpty()) {
       release();
       return;
@@ -310,7 +319,7 @@ public final class ChildProcess {
       return;
     }
     for (int attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
-      if (ProcessTable.find(group, null).isEmpty()) {
+      if (ProcessTable.find(group, null, startTicks).isEmpty()) {
         keeper.unregister(group);
         return;
       }

@@ -25,9 +25,10 @@ import java.util.logging.Logger;
  * carries the gateway's marker in its environment, which reaches the grandchildren that the
  * parent-death signal does not (it is not inherited across fork).
  *
- * <p>The keeper runs in a session of its own, so that a terminal's signals do not stop it, and
- * without a parent-death signal, so that it survives the gateway. If it dies anyway, it is started
- * again and told every group still registered. Thread-safe.
+ * <p>The keeper runs in a session of its own and ignores SIGTERM, so that neither a terminal's
+ * signals nor a service manager signalling every process of the service stop it before the gateway,
+ * and without a parent-death signal, so that it survives the gateway. If it dies anyway, it is
+ * started again and told every group still registered. Thread-safe.
  */
 final class Keeper implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.process");

@@ -1,10 +1,9 @@
 package dev.locallambdas.process;
 
+import java.io.FileInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,137 +16,156 @@ import java.util.OptionalLong;
  * its process group (unless it calls setsid or setpgid) and its environment (unless it replaces
  * it).
  *
- * <p>Without /proc every answer is empty, and the gateway falls back to the process tree.
+ * <p>A scan reads every process's stat file, and the environment only of processes started no
+ * earlier than the child (nothing older can be its offspring), which spares reading the environment
+ * of nearly everything else on the machine. Without /proc every answer is empty, and the gateway
+ * falls back to the process tree.
  */
 final class ProcessTable {
-  private static final Path PROC = Path.of("/proc");
+  private static final String PROC = "/proc";
+
+  /** Enough for any stat line; an environment is read in pieces of this size. */
+  private static final int BUFFER = 4096;
 
   private ProcessTable() {}
 
   /**
    * The living (not zombie) processes, other than this JVM, that are in process group {@code group}
    * (ignored when 0 or less) or whose environment holds the entry {@code marker} ("NAME=VALUE",
-   * ignored when null).
+   * ignored when null) and that started at or after {@code notBeforeTicks} (clock ticks after boot,
+   * as {@link #startTicks}).
    */
-  static List<ProcessHandle> find(long group, String marker) {
+  static List<ProcessHandle> find(long group, String marker, long notBeforeTicks) {
     byte[] entry = marker == null ? null : marker.getBytes(StandardCharsets.UTF_8);
     long self = ProcessHandle.current().pid();
+    byte[] buffer = new byte[BUFFER];
     List<ProcessHandle> found = new ArrayList<>();
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC, ProcessTable::isPid)) {
-      for (Path dir : entries) {
-        long pid = Long.parseLong(dir.getFileName().toString());
-        if (pid == self) {
-          continue;
-        }
-        Stat stat = Stat.of(dir);
-        if (stat == null || stat.state == 'Z') {
-          continue;
-        }
-        if ((group > 0 && stat.group == group) || (entry != null && hasEntry(dir, entry))) {
-          ProcessHandle.of(pid).ifPresent(found::add);
-        }
+    String[] names = new java.io.File(PROC).list();
+    if (names == null) {
+      return found; // no /proc: nothing found
+    }
+    for (String name : names) {
+      long pid = pid(name);
+      if (pid <= 0 || pid == self) {
+        continue;
       }
-    } catch (IOException e) {
-      // no /proc: nothing found
+      Stat stat = Stat.read(pid, buffer);
+      if (stat == null || stat.state == 'Z') {
+        continue;
+      }
+      if ((group > 0 && stat.group == group)
+          || (entry != null && stat.startTicks >= notBeforeTicks && hasEntry(pid, entry, buffer))) {
+        ProcessHandle.of(pid).ifPresent(found::add);
+      }
     }
     return found;
   }
 
   /** The start time of process {@code pid} in clock ticks after boot (field 22 of its stat). */
   static OptionalLong startTicks(long pid) {
-    Stat stat = Stat.of(PROC.resolve(Long.toString(pid)));
+    Stat stat = Stat.read(pid, new byte[BUFFER]);
     return stat == null ? OptionalLong.empty() : OptionalLong.of(stat.startTicks);
   }
 
-  /** The process group of process {@code pid}, when it exists. */
-  static OptionalLong group(long pid) {
-    Stat stat = Stat.of(PROC.resolve(Long.toString(pid)));
-    return stat == null ? OptionalLong.empty() : OptionalLong.of(stat.group);
-  }
-
-  private static boolean isPid(Path p) {
-    String name = p.getFileName().toString();
+  /** The digits of a /proc entry as a pid, or -1 for any other entry. */
+  private static long pid(String name) {
     if (name.isEmpty() || name.length() > 10) {
-      return false;
+      return -1;
     }
+    long pid = 0;
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c < '0' || c > '9') {
-        return false;
+        return -1;
       }
+      pid = pid * 10 + (c - '0');
     }
-    return true;
+    return pid;
   }
 
-  /** True when the NUL-separated environment of the process holds exactly {@code entry}. */
-  private static boolean hasEntry(Path dir, byte[] entry) {
-    Path environ = dir.resolve("environ");
-    // Readable only for processes of this user (the mode is 0400): checking first spares an
-    // exception for each of the other users' processes.
-    if (!Files.isReadable(environ)) {
-      return false;
-    }
-    byte[] env;
-    try {
-      env = Files.readAllBytes(environ);
+  /**
+   * True when the NUL-separated environment of the process holds exactly {@code entry}. Entries
+   * longer than the buffer are skipped, which no marker is.
+   */
+  private static boolean hasEntry(long pid, byte[] entry, byte[] buffer) {
+    // Readable only for this user's processes (and root's for root): the open fails for others.
+    try (InputStream in = new FileInputStream(PROC + "/" + pid + "/environ")) {
+      int length = 0; // bytes of the current entry held at the start of the buffer
+      boolean overlong = false;
+      int n;
+      while ((n = in.read(buffer, length, buffer.length - length)) > 0) {
+        int end = length + n;
+        int start = 0;
+        for (int i = length; i < end; i++) {
+          if (buffer[i] == 0) {
+            if (!overlong && matches(buffer, start, i, entry)) {
+              return true;
+            }
+            overlong = false;
+            start = i + 1;
+          }
+        }
+        length = end - start;
+        if (length == buffer.length) {
+          overlong = true; // longer than the buffer: cannot be the marker
+          length = 0;
+        } else {
+          System.arraycopy(buffer, start, buffer, 0, length);
+        }
+      }
+      return length > 0 && !overlong && matches(buffer, 0, length, entry);
     } catch (IOException e) {
-      return false; // exited, or not dumpable
+      return false; // another user's, exited, or not dumpable
     }
-    int start = 0;
-    while (start < env.length) {
-      int end = start;
-      while (end < env.length && env[end] != 0) {
-        end++;
-      }
-      if (end - start == entry.length && Arrays.equals(env, start, end, entry, 0, entry.length)) {
-        return true;
-      }
-      start = end + 1;
-    }
-    return false;
+  }
+
+  private static boolean matches(byte[] buffer, int from, int to, byte[] entry) {
+    return to - from == entry.length && Arrays.equals(buffer, from, to, entry, 0, entry.length);
   }
 
   /** The fields of /proc/PID/stat the gateway needs. */
   private record Stat(char state, long group, long startTicks) {
-    static Stat of(Path dir) {
-      String stat;
-      try {
-        // Latin-1 decodes any byte: a command name that is not UTF-8 must not hide a process.
-        stat = Files.readString(dir.resolve("stat"), StandardCharsets.ISO_8859_1);
-      } catch (IOException | RuntimeException e) {
+    static Stat read(long pid, byte[] buffer) {
+      int length = 0;
+      try (InputStream in = new FileInputStream(PROC + "/" + pid + "/stat")) {
+        int n;
+        while (length < buffer.length
+            && (n = in.read(buffer, length, buffer.length - length)) > 0) {
+          length += n;
+        }
+      } catch (IOException e) {
         return null; // gone, or no /proc
       }
-      // The command name is in parentheses and may itself hold ')' and spaces: fields are
-      // counted from after the last ')'. Field 3 is the state, 5 the process group, 22 the start
-      // time.
-      int close = stat.lastIndexOf(')');
-      if (close < 0) {
+      // The command name is in parentheses and may itself hold ')' and spaces: fields are counted
+      // from after the last ')'. Field 3 is the state, 5 the process group, 22 the start time.
+      int close = length - 1;
+      while (close >= 0 && buffer[close] != ')') {
+        close--;
+      }
+      if (close < 0 || close + 2 >= length) {
         return null;
       }
-      List<String> f = fields(stat, close + 2);
-      if (f.size() < 20) {
-        return null;
-      }
-      try {
-        return new Stat(f.get(0).charAt(0), Long.parseLong(f.get(2)), Long.parseLong(f.get(19)));
-      } catch (NumberFormatException | IndexOutOfBoundsException e) {
-        return null;
-      }
-    }
-
-    /** The space-separated fields of {@code line} from {@code from} on. */
-    private static List<String> fields(String line, int from) {
-      List<String> out = new ArrayList<>(52);
-      int start = from;
-      for (int i = from; i <= line.length(); i++) {
-        if (i == line.length() || line.charAt(i) == ' ' || line.charAt(i) == '\n') {
-          if (i > start) {
-            out.add(line.substring(start, i));
+      char state = (char) buffer[close + 2];
+      long group = -1;
+      long start = -1;
+      int field = 3; // the number of the last field read; the next starts at close + 4
+      long value = 0;
+      for (int i = close + 4; i <= length; i++) {
+        byte b = i < length ? buffer[i] : (byte) ' ';
+        if (b == ' ' || b == '\n') {
+          field++;
+          if (field == 5) {
+            group = value;
+          } else if (field == 22) {
+            start = value;
+            break;
           }
-          start = i + 1;
+          value = 0;
+        } else if (b >= '0' && b <= '9') {
+          value = value * 10 + (b - '0');
         }
       }
-      return out;
+      return group < 0 || start < 0 ? null : new Stat(state, group, start);
     }
   }
 }

@@ -12,8 +12,10 @@
 # its end of the pipe). Then the keeper sends SIGKILL to every group still registered and to every
 # process whose environment holds LOCAL_LAMBDAS_INSTANCE=TOKEN/..., and exits.
 
-# Signals from the terminal are for the gateway, which drains before it stops.
-trap '' HUP INT QUIT TSTP
+# Signals from the terminal are for the gateway, which drains before it stops. SIGTERM too: a
+# service manager that signals every process of the service at once (systemd's default
+# KillMode=control-group) must not end the keeper before the gateway; it exits with the gateway.
+trap '' HUP INT QUIT TSTP TERM
 
 unset LOCAL_LAMBDAS_KEEPER_SCRIPT
 token=$1
