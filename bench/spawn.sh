@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Where a child's launch time goes (docs/decisions/0006-process-isolation.md).
 #
-#   bench/spawn.sh [SAMPLES]       (default 300)
+#   bench/spawn.sh [SAMPLES] [COLD_PAIRS]       (defaults 300 and 30)
 #
 # 1. hyperfine: /bin/true started directly, and through each wrapper a child is started through
 #    (util-linux setsid, setpriv --pdeathsig KILL, both), with the medians' ratios to /bin/true.
 # 2. SpawnBenchMain (gateway test classes): the gateway's own launch path, start() to the exit
 #    observed, next to the JDK starting the program directly; the cases take turns, so that all of
-#    them see the same load. Numbers are for a report, never an assertion.
+#    them see the same load.
+# 3. spawn-cold.py: cold requests of a Python SDK function through two gateways (posix_spawn, and
+#    the JDK's way with -Dlocallambdas.spawn=jdk) next to the child started alone.
+# Numbers are for a report, never an assertion.
 # Needs: hyperfine, python3, Maven and a JDK 25.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 samples="${1:-300}"
+cold_pairs="${2:-30}"
 command -v hyperfine >/dev/null || { echo "spawn.sh: hyperfine is missing (apt-get install -y hyperfine)" >&2; exit 3; }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
@@ -46,4 +50,6 @@ java_bin="${JAVA:-$(jdk25)}" || { echo "spawn.sh: no JDK 25+ under \$JAVA_HOME o
 "$java_bin" -XX:+UseParallelGC --enable-native-access=ALL-UNNAMED \
   -cp "gateway/target/test-classes:gateway/target/classes:$(cat "$cp")" \
   dev.locallambdas.process.SpawnBenchMain "$samples"
+echo
+python3 bench/spawn-cold.py "gateway/target/classes:$(cat "$cp")" "$java_bin" "$cold_pairs"
 rm -f "$cp"

@@ -26,13 +26,15 @@ import java.util.logging.Logger;
  * Starts child processes and makes sure none of them, nor anything they start, outlives the
  * gateway. One per gateway.
  *
- * <p>Each child runs through util-linux {@code setsid} and {@code setpriv --pdeathsig KILL} (see
- * {@link Wrappers}): it leads a session and process group of its own, so a terminal's Ctrl-C
- * reaches only the gateway, which drains before it stops anything; and the kernel kills it when the
- * gateway dies. Its environment holds {@code LOCAL_LAMBDAS_INSTANCE=TOKEN/LABEL}, a marker its own
- * children inherit. A stop reaches the child's descendants, its process group and every process
- * carrying its marker (see {@link ChildProcess#stop()}); when the gateway dies, its {@link Keeper}
- * kills the registered groups and marked processes.
+ * <p>Each child is started by glibc's posix_spawn in a session of its own ({@link PosixSpawn}), or
+ * where that cannot be called by the JDK through util-linux {@code setsid}, and runs under {@code
+ * setpriv --pdeathsig KILL} (see {@link Wrappers}): it leads a session and process group of its
+ * own, so a terminal's Ctrl-C reaches only the gateway, which drains before it stops anything; and
+ * the kernel kills it when the gateway dies. Its environment holds {@code
+ * LOCAL_LAMBDAS_INSTANCE=TOKEN/LABEL}, a marker its own children inherit. A stop reaches the
+ * child's descendants, its process group and every process carrying its marker (see {@link
+ * ChildProcess#stop()}); when the gateway dies, its {@link Keeper} kills the registered groups and
+ * marked processes.
  *
  * <p>Every child is forked on one long-lived platform thread, "child-spawner", because the
  * parent-death signal fires when the forking thread ends. {@link #close()} stops all children that
@@ -56,22 +58,39 @@ public final class ChildLauncher implements AutoCloseable {
   private final Set<ChildProcess> children = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  /** What spawning needs, found once on the spawner thread so the constructor does not wait. */
-  private record Setup(Wrappers wrappers, Keeper keeper) {}
+  /**
+   * What spawning needs, found once on the spawner thread so the constructor does not wait. {@code
+   * posix} is null when children are started the JDK's way.
+   */
+  private record Setup(Wrappers wrappers, PosixSpawn posix, Keeper keeper) {}
 
-  /** Uses the wrappers installed on this machine and starts a keeper. */
+  /**
+   * Uses posix_spawn when it can, the wrappers installed on this machine, and a keeper. The system
+   * property {@code locallambdas.spawn=jdk} starts children the JDK's way even where posix_spawn
+   * works: for side-by-side measurements, and as a way out should it misbehave somewhere.
+   */
   public ChildLauncher() {
-    this(Wrappers::installed, true);
+    this(
+        Wrappers::installed, true, !"jdk".equals(System.getProperty("locallambdas.spawn", "")));
   }
 
   ChildLauncher(Supplier<Wrappers> wrappers, boolean keeper) {
+    this(wrappers, keeper, true);
+  }
+
+  /**
+   * {@code posixSpawn} false starts every child the JDK's way (ProcessBuilder, through setsid), as
+   * happens anyway where posix_spawn cannot be called (see {@link PosixSpawn}).
+   */
+  ChildLauncher(Supplier<Wrappers> wrappers, boolean keeper, boolean posixSpawn) {
     setup =
         spawner.submit(
             () -> {
+              PosixSpawn posix = posixSpawn ? PosixSpawn.load().orElse(null) : null;
               Wrappers found = wrappers.get();
-              found.missing().ifPresent(LOG::warning);
+              found.missing(posix != null).ifPresent(LOG::warning);
               return new Setup(
-                  found, keeper ? Keeper.start(token, found.setsid()).orElse(null) : null);
+                  found, posix, keeper ? Keeper.start(token, found.setsid()).orElse(null) : null);
             });
   }
 
@@ -79,6 +98,11 @@ public final class ChildLauncher implements AutoCloseable {
     byte[] b = new byte[8];
     new SecureRandom().nextBytes(b);
     return HexFormat.of().formatHex(b);
+  }
+
+  /** True when children are started by posix_spawn (see {@link PosixSpawn}), not the JDK's way. */
+  boolean usesPosixSpawn() {
+    return setup.join().posix() != null;
   }
 
   /** True when children are armed to die with the gateway (setpriv was found). */
@@ -153,12 +177,21 @@ public final class ChildLauncher implements AutoCloseable {
     // check passes is already in the set when close() looks.
     ensureOpen();
     Setup s = setup.join(); // done: it was the first task of this thread
-    List<String> full = new ArrayList<>(s.wrappers().prefix());
-    full.addAll(command);
-    builder.command(full);
-    Process process = builder.start();
-    // setsid makes the child the leader of a process group numbered by its own pid.
-    long group = s.wrappers().setsid().isPresent() ? process.pid() : 0;
+    Process process;
+    long group;
+    if (s.posix() != null) {
+      List<String> argv = new ArrayList<>(s.wrappers().parentDeathPrefix());
+      argv.addAll(command);
+      builder.command(argv);
+      process = s.posix().start(argv, builder.environment(), builder.directory().toPath());
+      group = process.pid(); // the new session's process group is numbered by the child's pid
+    } else {
+      List<String> full = new ArrayList<>(s.wrappers().prefix());
+      full.addAll(command);
+      builder.command(full);
+      process = builder.start();
+      group = s.wrappers().setsid().isPresent() ? process.pid() : 0;
+    }
     ChildProcess child =
         new ChildProcess(spec.label(), spec.stopGrace(), process, group, marker, s.keeper());
     if (group > 0 && s.keeper() != null && child.startTicks() > 0) {

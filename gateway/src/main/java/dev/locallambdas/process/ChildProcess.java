@@ -150,29 +150,20 @@ public final class ChildProcess {
     }
   }
 
-  /**
-   * Drains on a platform thread, not a virtual one: a read from a process pipe pins its carrier
-   * (the JDK compensates with an extra carrier, up to 256), so an idle child's drain costs a
-   * platform thread either way, and hundreds of them on virtual threads could exhaust the virtual
-   * thread scheduler and stall the rest of the gateway.
-   */
+  /** Drains on a pooled platform thread (see {@link ChildThreads} for why not a virtual one). */
   private CompletableFuture<Void> drain(String stream, InputStream in, Consumer<String> lines) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    Thread.ofPlatform()
-        .name("child-" + stream + "-" + label)
-        .daemon(true)
-        .uncaughtExceptionHandler(
-            (t, e) -> LOG.log(Level.SEVERE, "thread " + t.getName() + " died", e))
-        .start(
-            () -> {
-              try (in) {
-                OutputDrain.drain(in, OutputDrain.MAX_LINE_BYTES, keepReading(stream, lines));
-              } catch (IOException | RuntimeException e) {
-                LOG.log(Level.FINE, "[" + label + "] reading " + stream + " failed", e);
-              } finally {
-                done.complete(null);
-              }
-            });
+    ChildThreads.run(
+        "child-" + stream + "-" + label,
+        () -> {
+          try (in) {
+            OutputDrain.drain(in, OutputDrain.MAX_LINE_BYTES, keepReading(stream, lines));
+          } catch (IOException | RuntimeException e) {
+            LOG.log(Level.FINE, "[" + label + "] reading " + stream + " failed", e);
+          } finally {
+            done.complete(null);
+          }
+        });
     return done;
   }
 

@@ -52,17 +52,29 @@ record Wrappers(Optional<Path> setsid, Optional<Path> setpriv) {
   List<String> prefix() {
     List<String> prefix = new ArrayList<>(5);
     setsid.ifPresent(path -> prefix.add(path.toString()));
-    setpriv.ifPresent(path -> prefix.addAll(List.of(path.toString(), "--pdeathsig", "KILL", "--")));
+    prefix.addAll(parentDeathPrefix());
     return List.copyOf(prefix);
   }
 
-  /** What is missing and what it costs, for a warning; empty when both were found. */
-  Optional<String> missing() {
-    if (setsid.isPresent() && setpriv.isPresent()) {
+  /** The prefix that arms the parent-death signal only (a new session is made otherwise). */
+  List<String> parentDeathPrefix() {
+    return setpriv
+        .map(path -> List.of(path.toString(), "--pdeathsig", "KILL", "--"))
+        .orElse(List.of());
+  }
+
+  /**
+   * What is missing and what it costs, for a warning; empty when nothing needed is missing. setsid
+   * is not needed for children when {@code sessionsWithoutSetsid} (posix_spawn makes their
+   * sessions), only for the keeper, which ignores the terminal's signals without it too.
+   */
+  Optional<String> missing(boolean sessionsWithoutSetsid) {
+    boolean setsidMissing = setsid.isEmpty() && !sessionsWithoutSetsid;
+    if (!setsidMissing && setpriv.isPresent()) {
       return Optional.empty();
     }
     List<String> consequences = new ArrayList<>();
-    if (setsid.isEmpty()) {
+    if (setsidMissing) {
       consequences.add(
           "setsid was not found, so children share the gateway's process group: Ctrl-C in a"
               + " terminal reaches them directly and cuts in-flight requests");

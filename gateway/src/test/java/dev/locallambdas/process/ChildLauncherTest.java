@@ -26,7 +26,12 @@ class ChildLauncherTest {
 
   @TempDir Path dir;
 
-  private final ChildLauncher launcher = new ChildLauncher();
+  private final ChildLauncher launcher = newLauncher();
+
+  /** The launcher under test: as the gateway makes it (posix_spawn where it can be called). */
+  ChildLauncher newLauncher() {
+    return new ChildLauncher();
+  }
 
   /** Every process a test started or saw started, checked after each test. */
   private final List<ProcessHandle> seen = new ArrayList<>();
@@ -404,5 +409,13 @@ class ChildLauncherTest {
               p -> p.info().arguments().map(a -> List.of(a).contains(Keeper.NAME)).orElse(false))
           .toList();
     }
+  }
+
+  @Test
+  void childInheritsNoDescriptorButStdinStdoutAndStderr() throws Exception {
+    ChildProcess child = start(sh("exec 1>&2; ls /proc/$$/fd; readlink /proc/$$/fd/0", LONG_GRACE));
+
+    assertThat(exitOf(child).code()).isZero();
+    assertThat(child.recentStderr()).containsExactly("0", "1", "2", "/dev/null");
   }
 }

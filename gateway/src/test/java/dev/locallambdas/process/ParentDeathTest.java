@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A stand-in gateway (a JVM running {@link OrphanedChildMain}) is killed with SIGKILL: no shutdown
@@ -42,12 +44,22 @@ class ParentDeathTest {
 
   /** Starts the stand-in gateway with {@code command} and returns its child. */
   private ProcessHandle startGateway(String... command) throws IOException {
+    return startGatewaySpawning("posix", command);
+  }
+
+  /**
+   * The same, spawning its children with posix_spawn where it can ({@code spawn} "posix") or the
+   * JDK's way ("jdk").
+   */
+  private ProcessHandle startGatewaySpawning(String spawn, String... command) throws IOException {
     String java = ProcessHandle.current().info().command().orElseThrow();
     Path stderr = dir.resolve("gateway-stderr.txt");
     List<String> line =
         new ArrayList<>(
             List.of(
                 java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Dlocallambdas.spawn=" + spawn,
                 "-cp",
                 System.getProperty("java.class.path"),
                 OrphanedChildMain.class.getName()));
@@ -114,12 +126,14 @@ class ParentDeathTest {
    * own (it keeps the marker in its environment), one that replaced its environment (it stays in
    * the group).
    */
-  @Test
-  void everythingTheChildStartedDiesWhenGatewayIsKilledWithSigkill() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"posix", "jdk"})
+  void everythingTheChildStartedDiesWhenGatewayIsKilledWithSigkill(String spawn) throws Exception {
     Assumptions.assumeTrue(
         Wrappers.installed().setsid().isPresent(), "util-linux setsid is absent");
     ProcessHandle child =
-        startGateway(
+        startGatewaySpawning(
+            spawn,
             "sh",
             "-c",
             "cd \"$1\";"

@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -35,7 +34,7 @@ public final class SpawnBenchMain {
     List<String> program =
         args.length > 1 ? List.of(Arrays.copyOfRange(args, 1, args.length)) : List.of("/bin/true");
     Wrappers installed = Wrappers.installed();
-    Wrappers setprivOnly = new Wrappers(Optional.empty(), installed.setpriv());
+    PosixSpawn posix = PosixSpawn.load().orElseThrow();
     Map<String, Callable<Void>> cases = new LinkedHashMap<>();
     cases.put(
         "JDK ProcessBuilder, program directly",
@@ -48,14 +47,24 @@ public final class SpawnBenchMain {
               .waitFor();
           return null;
         });
-    try (ChildLauncher plain = new ChildLauncher(Wrappers::none, false);
-        ChildLauncher setpriv = new ChildLauncher(() -> setprivOnly, false);
-        ChildLauncher both = new ChildLauncher(() -> installed, false);
-        ChildLauncher full = new ChildLauncher()) {
-      cases.put("ChildLauncher, no wrapper, no keeper", launch(plain, program));
-      cases.put("ChildLauncher, setpriv, no keeper", launch(setpriv, program));
-      cases.put("ChildLauncher, setsid + setpriv, no keeper", launch(both, program));
-      cases.put("ChildLauncher as the gateway uses it", launch(full, program));
+    Path here = Path.of("").toAbsolutePath();
+    cases.put(
+        "posix_spawn (FFM), program directly",
+        () -> {
+          Process p = posix.start(program, System.getenv(), here);
+          p.waitFor();
+          p.getInputStream().close();
+          p.getErrorStream().close();
+          return null;
+        });
+    try (ChildLauncher jdkPlain = new ChildLauncher(Wrappers::none, false, false);
+        ChildLauncher jdkFull = new ChildLauncher(() -> installed, true, false);
+        ChildLauncher posixPlain = new ChildLauncher(Wrappers::none, false, true);
+        ChildLauncher posixFull = new ChildLauncher(() -> installed, true, true)) {
+      cases.put("ChildLauncher, JDK, no wrapper, no keeper", launch(jdkPlain, program));
+      cases.put("ChildLauncher, JDK, setsid + setpriv, keeper", launch(jdkFull, program));
+      cases.put("ChildLauncher, posix_spawn, no wrapper, no keeper", launch(posixPlain, program));
+      cases.put("ChildLauncher, posix_spawn, setpriv, keeper", launch(posixFull, program));
       long now = ProcessTable.startTicks(ProcessHandle.current().pid()).orElse(0);
       cases.put(
           "ProcessTable.find, every environment",
@@ -89,7 +98,7 @@ public final class SpawnBenchMain {
           samples,
           processes(),
           System.getProperty("jdk.lang.Process.launchMechanism", "POSIX_SPAWN (default)"));
-      System.out.printf("%-45s %9s %9s %9s %7s%n", "case", "p50 us", "p10 us", "p90 us", "ratio");
+      System.out.printf("%-52s %9s %9s %9s %7s%n", "case", "p50 us", "p10 us", "p90 us", "ratio");
       double reference = -1;
       for (Map.Entry<String, long[]> e : times.entrySet()) {
         long[] t = e.getValue().clone();
@@ -99,7 +108,7 @@ public final class SpawnBenchMain {
           reference = p50;
         }
         System.out.printf(
-            "%-45s %9.0f %9.0f %9.0f %7.2f%n",
+            "%-52s %9.0f %9.0f %9.0f %7.2f%n",
             e.getKey(),
             p50,
             t[t.length / 10] / 1000.0,
