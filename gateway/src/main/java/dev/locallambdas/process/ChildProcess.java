@@ -50,6 +50,9 @@ public final class ChildProcess {
   private final CompletableFuture<ExitStatus> exit;
   private final AtomicBoolean stopCalled = new AtomicBoolean();
 
+  /** Completes once what the child left behind has been dealt with (see {@link #settled()}). */
+  private final CompletableFuture<Void> settled = new CompletableFuture<>();
+
   /** The process group the child leads, or 0 when it shares the gateway's. */
   private final long group;
 
@@ -217,6 +220,15 @@ public final class ChildProcess {
     return exit.copy();
   }
 
+  /**
+   * Completes after the child has exited and everything it left behind has been stopped (at once
+   * when it left nothing; after the SIGKILL pass at the end of the stop grace otherwise). The
+   * launch benchmark waits for it so that one sample's clean-up does not slow the next one down.
+   */
+  CompletableFuture<Void> settled() {
+    return settled.copy();
+  }
+
   /** The last 20 lines the child wrote to stderr, oldest first, each cut to 500 characters. */
   public List<String> recentStderr() {
     return recentStderr.snapshot();
@@ -259,11 +271,12 @@ public final class ChildProcess {
    */
   private void afterExit() {
     if (stopCalled.get()) {
-      return;
+      return; // the stop's own SIGKILL pass settles it
     }
     List<ProcessHandle> left = ProcessTable.find(group, marker, startTicks);
     if (left.isEmpty()) {
       release();
+      settled.complete(null);
       return;
     }
     LOG.fine(
@@ -298,6 +311,7 @@ public final class ChildProcess {
               + " ms after SIGTERM; sent SIGKILL");
     }
     release();
+    settled.complete(null);
   }
 
   /**

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -22,6 +23,12 @@ import java.util.logging.Logger;
  * <p>Arguments: SAMPLES [PROGRAM ARGS...].
  */
 public final class SpawnBenchMain {
+  /**
+   * The clean-up of the last child (a /proc scan for anything it left), waited for outside the
+   * timed part: otherwise it would run during the next case's sample and slow that one down.
+   */
+  private static final ThreadLocal<CompletableFuture<Void>> SETTLING = new ThreadLocal<>();
+
   private SpawnBenchMain() {}
 
   /** Held: JUL keeps loggers weakly, and the level must stay set. */
@@ -83,6 +90,7 @@ public final class SpawnBenchMain {
       for (int warm = 0; warm < 20; warm++) {
         for (Callable<Void> c : cases.values()) {
           c.call();
+          settle();
         }
       }
       for (int i = 0; i < samples; i++) {
@@ -90,6 +98,7 @@ public final class SpawnBenchMain {
           long t0 = System.nanoTime();
           c.getValue().call();
           times.get(c.getKey())[i] = System.nanoTime() - t0;
+          settle();
         }
       }
       System.out.printf(
@@ -118,11 +127,21 @@ public final class SpawnBenchMain {
     }
   }
 
+  private static void settle() throws Exception {
+    CompletableFuture<Void> last = SETTLING.get();
+    if (last != null) {
+      last.get(30, TimeUnit.SECONDS);
+      SETTLING.remove();
+    }
+  }
+
   private static Callable<Void> launch(ChildLauncher launcher, List<String> program) {
     LaunchSpec spec =
         new LaunchSpec("bench", new ArrayList<>(program), null, Map.of(), Duration.ofSeconds(3));
     return () -> {
-      launcher.start(spec).onExit().get(30, TimeUnit.SECONDS);
+      ChildProcess child = launcher.start(spec);
+      child.onExit().get(30, TimeUnit.SECONDS);
+      SETTLING.set(child.settled());
       return null;
     };
   }
