@@ -70,8 +70,7 @@ public final class ChildLauncher implements AutoCloseable {
    * works: for side-by-side measurements, and as a way out should it misbehave somewhere.
    */
   public ChildLauncher() {
-    this(
-        Wrappers::installed, true, !"jdk".equals(System.getProperty("locallambdas.spawn", "")));
+    this(Wrappers::installed, true, !"jdk".equals(System.getProperty("locallambdas.spawn", "")));
   }
 
   ChildLauncher(Supplier<Wrappers> wrappers, boolean keeper) {

@@ -229,10 +229,10 @@ final class PosixSpawn {
           }
           pid = pidOut.get(INT, 0);
         } finally {
-          int _ = (int) attrDestroy.invokeExact(attributes);
+          ignore((int) attrDestroy.invokeExact(attributes));
         }
       } finally {
-        int _ = (int) actionsDestroy.invokeExact(actions);
+        ignore((int) actionsDestroy.invokeExact(actions));
       }
     } catch (IOException | RuntimeException | Error e) {
       closeAll(out, err);
@@ -253,6 +253,9 @@ final class PosixSpawn {
     closeQuietly(out[0]);
     closeQuietly(err[0]);
   }
+
+  /** For results that change nothing: destroying an attribute object, closing a descriptor. */
+  private static void ignore(int unused) {}
 
   /** A NULL-terminated array of C strings. */
   private static MemorySegment strings(Arena arena, List<String> values) {
@@ -320,7 +323,7 @@ final class PosixSpawn {
   void closeQuietly(int fd) {
     try {
       try (Arena arena = Arena.ofConfined()) {
-        int _ = (int) close.invokeExact(arena.allocate(CALL_STATE), fd);
+        ignore((int) close.invokeExact(arena.allocate(CALL_STATE), fd));
       }
     } catch (Throwable t) {
       LOG.log(Level.FINE, "close(" + fd + ") failed", t);
