@@ -1,5 +1,7 @@
 package dev.locallambdas.cli;
 
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /** Parses HOST:PORT (IPv6 as [::1]:PORT) from --bind or BIND_ADDRESS. */
@@ -48,5 +50,17 @@ final class BindAddress {
           source + " '" + text + "': cannot resolve host '" + host + "'");
     }
     return a;
+  }
+
+  /** HOST:PORT as the user writes it: IPv6 in brackets, no resolved name in front. */
+  static String format(InetSocketAddress a) {
+    return (a.getAddress() == null ? a.getHostString() : formatHost(a.getAddress()))
+        + ":"
+        + a.getPort();
+  }
+
+  /** An address as the user writes it in --bind: IPv6 in brackets. */
+  static String formatHost(InetAddress a) {
+    return a instanceof Inet6Address ? "[" + a.getHostAddress() + "]" : a.getHostAddress();
   }
 }

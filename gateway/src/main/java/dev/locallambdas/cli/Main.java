@@ -11,6 +11,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -57,6 +59,7 @@ public final class Main implements Callable<Integer> {
       System.arraycopy(args, 0, effective, 1, args.length);
     }
     CommandLine cli = new CommandLine(new Main());
+    showServeOptions(cli);
     cli.setExecutionExceptionHandler(
         (e, cmd, parsed) -> {
           cmd.getErr().println("local-lambdas: " + e.getMessage());
@@ -68,28 +71,39 @@ public final class Main implements Callable<Integer> {
     }
   }
 
+  /**
+   * 'serve' is the default command, so the top-level help lists its options too (after the
+   * commands), taken from the serve command itself so the two never disagree.
+   */
+  private static void showServeOptions(CommandLine cli) {
+    CommandLine serve = cli.getSubcommands().get("serve");
+    String key = "serveOptions";
+    List<String> keys = new ArrayList<>(cli.getHelpSectionKeys());
+    keys.add(keys.indexOf(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST) + 1, key);
+    cli.setHelpSectionKeys(keys);
+    cli.getHelpSectionMap()
+        .put(
+            key,
+            help ->
+                "%nOptions of serve (the default command: 'local-lambdas [MANIFEST] [OPTIONS]'):%n"
+                        .formatted()
+                    + serve.getHelp().optionList());
+  }
+
   static class LogOptions {
     @Option(
         names = {"-q", "--quiet"},
-        description = "Log warnings and errors only.")
+        description = "Log warnings and errors only (as LOCAL_LAMBDAS_LOG=warn).")
     boolean quiet;
 
     @Option(
         names = {"-d", "--debug"},
-        description = "Log everything, including each child's lifecycle in detail.")
+        description =
+            "Log everything, including each child's lifecycle in detail (as LOCAL_LAMBDAS_LOG=debug).")
     boolean debug;
 
     void apply() {
-      String env = System.getenv("LOCAL_LAMBDAS_LOG");
-      Level level = Level.INFO;
-      if (env != null) {
-        level =
-            switch (env.trim().toLowerCase(java.util.Locale.ROOT)) {
-              case "debug", "trace" -> Level.FINE;
-              case "warn", "warning", "error", "quiet" -> Level.WARNING;
-              default -> Level.INFO;
-            };
-      }
+      Level level = fromEnvironment(System.getenv("LOCAL_LAMBDAS_LOG"));
       if (quiet) {
         level = Level.WARNING;
       }
@@ -97,6 +111,27 @@ public final class Main implements Callable<Integer> {
         level = Level.FINE;
       }
       LogSetup.configure(level);
+    }
+
+    /**
+     * The level LOCAL_LAMBDAS_LOG asks for (INFO when unset or empty). An unknown value is refused
+     * rather than ignored: a typo would otherwise silently give the wrong amount of logging.
+     */
+    static Level fromEnvironment(String value) {
+      if (value == null || value.isBlank()) {
+        return Level.INFO;
+      }
+      return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+        case "debug", "trace" -> Level.FINE;
+        case "info" -> Level.INFO;
+        case "warn", "warning", "error", "quiet" -> Level.WARNING;
+        default ->
+            throw new IllegalArgumentException(
+                "LOCAL_LAMBDAS_LOG '"
+                    + value
+                    + "' is not a log level: use debug (or trace), info, or warn (or warning,"
+                    + " error, quiet), or unset it");
+      };
     }
   }
 
@@ -145,7 +180,8 @@ public final class Main implements Callable<Integer> {
       try {
         gateway = Gateway.start(m, address);
       } catch (IOException e) {
-        System.err.println("local-lambdas: " + e.getMessage());
+        System.err.println(
+            "local-lambdas: " + BindFailure.explain(address, e).orElse(e.getMessage()));
         return 1;
       }
       CountDownLatch stopped = new CountDownLatch(1);
@@ -164,11 +200,7 @@ public final class Main implements Callable<Integer> {
               + " function(s) from "
               + file
               + " on http://"
-              + (a.getAddress() instanceof java.net.Inet6Address
-                  ? "[" + a.getHostString() + "]"
-                  : a.getHostString())
-              + ":"
-              + a.getPort());
+              + BindAddress.format(a));
       for (FunctionSpec f : m.functions()) {
         logger.info(
             "  "

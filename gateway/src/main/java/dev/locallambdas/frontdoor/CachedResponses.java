@@ -59,8 +59,7 @@ final class CachedResponses {
     byte[] body = head || hit.status() == 204 || hit.status() == 304 ? null : hit.body();
     int bodyLength = body == null ? 0 : body.length;
     boolean copy = bodyLength <= COPY_LIMIT;
-    ByteBuf out =
-        alloc.ioBuffer(prefix.length + 80 + requestId.length() + (copy ? bodyLength : 0));
+    ByteBuf out = alloc.ioBuffer(prefix.length + 80 + requestId.length() + (copy ? bodyLength : 0));
     out.writeBytes(prefix);
     out.writeBytes(AGE);
     for (int i = 0; i < age.length(); i++) {

@@ -166,12 +166,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       ChannelFuture written = writeHit(hit, headRequest, r.keepAlive(), r.http10(), hitId);
       if (AccessLog.LOG.isLoggable(java.util.logging.Level.INFO)) {
         AccessLog.Entry log =
-            new AccessLog.Entry(
-                hitId,
-                r.pool().spec().id(),
-                method,
-                r.target().path(),
-                clientIp());
+            new AccessLog.Entry(hitId, r.pool().spec().id(), method, r.target().path(), clientIp());
         log.instance("cache", false);
         log.status(hit.status());
         log.done(hit.body().length);

@@ -54,6 +54,7 @@ final class Responder {
 
   /** The body of a gathered response so far: the first piece itself, then a composite. */
   private ByteBuf gathered;
+
   private long bytes;
 
   Responder(

@@ -5,11 +5,12 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,44 +18,95 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Starts child processes and makes sure none outlives the gateway. One per gateway.
+ * Starts child processes and makes sure none of them, nor anything they start, outlives the
+ * gateway. One per gateway.
  *
- * <p>Every child is forked on one long-lived platform thread, "child-spawner". When util-linux
- * {@code setpriv} is installed, each command runs as {@code setpriv --pdeathsig KILL -- command},
- * so the kernel kills the child when the gateway dies, however it dies (even by SIGKILL). {@link
- * #close()} stops all children that are still alive and waits for them.
+ * <p>Each child is started by glibc's posix_spawn in a session of its own ({@link PosixSpawn}), or
+ * where that cannot be called by the JDK through util-linux {@code setsid}, and runs under {@code
+ * setpriv --pdeathsig KILL} (see {@link Wrappers}): it leads a session and process group of its
+ * own, so a terminal's Ctrl-C reaches only the gateway, which drains before it stops anything; and
+ * the kernel kills it when the gateway dies. Its environment holds {@code
+ * LOCAL_LAMBDAS_INSTANCE=TOKEN/LABEL}, a marker its own children inherit. A stop reaches the
+ * child's descendants, its process group and every process carrying its marker (see {@link
+ * ChildProcess#stop()}); when the gateway dies, its {@link Keeper} kills the registered groups and
+ * marked processes.
+ *
+ * <p>Every child is forked on one long-lived platform thread, "child-spawner", because the
+ * parent-death signal fires when the forking thread ends. {@link #close()} stops all children that
+ * are still alive and waits for them.
  */
 public final class ChildLauncher implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.process");
 
+  /** The environment variable that marks every process of a child: TOKEN/LABEL. */
+  public static final String INSTANCE_VARIABLE = "LOCAL_LAMBDAS_INSTANCE";
+
   /** Added to the longest stop grace when close() waits: SIGKILL takes effect promptly. */
   private static final Duration CLOSE_SLACK = Duration.ofSeconds(5);
 
-  private final Optional<Path> setpriv;
+  /** How long close() lets the keeper sweep for processes left behind. */
+  private static final long KEEPER_SWEEP_MILLIS = 5_000;
+
   private final Spawner spawner = new Spawner();
+  private final String token = newToken();
+  private final CompletableFuture<Setup> setup;
   private final Set<ChildProcess> children = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  /**
+   * What spawning needs, found once on the spawner thread so the constructor does not wait. {@code
+   * posix} is null when children are started the JDK's way.
+   */
+  private record Setup(Wrappers wrappers, PosixSpawn posix, Keeper keeper) {}
+
+  /**
+   * Uses posix_spawn when it can, the wrappers installed on this machine, and a keeper. The system
+   * property {@code locallambdas.spawn=jdk} starts children the JDK's way even where posix_spawn
+   * works: for side-by-side measurements, and as a way out should it misbehave somewhere.
+   */
   public ChildLauncher() {
-    this(ParentDeathSignal.setpriv());
-    if (setpriv.isEmpty()) {
-      LOG.warning(
-          "setpriv with --pdeathsig not found (looked at /usr/bin/setpriv and on PATH): children"
-              + " will outlive the gateway if it is killed; install the util-linux package");
-    }
+    this(Wrappers::installed, true, !"jdk".equals(System.getProperty("locallambdas.spawn", "")));
   }
 
-  ChildLauncher(Optional<Path> setpriv) {
-    this.setpriv = setpriv;
+  ChildLauncher(Supplier<Wrappers> wrappers, boolean keeper) {
+    this(wrappers, keeper, true);
+  }
+
+  /**
+   * {@code posixSpawn} false starts every child the JDK's way (ProcessBuilder, through setsid), as
+   * happens anyway where posix_spawn cannot be called (see {@link PosixSpawn}).
+   */
+  ChildLauncher(Supplier<Wrappers> wrappers, boolean keeper, boolean posixSpawn) {
+    setup =
+        spawner.submit(
+            () -> {
+              PosixSpawn posix = posixSpawn ? PosixSpawn.load().orElse(null) : null;
+              Wrappers found = wrappers.get();
+              found.missing(posix != null).ifPresent(LOG::warning);
+              return new Setup(
+                  found, posix, keeper ? Keeper.start(token, found.setsid()).orElse(null) : null);
+            });
+  }
+
+  private static String newToken() {
+    byte[] b = new byte[8];
+    new SecureRandom().nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+
+  /** True when children are started by posix_spawn (see {@link PosixSpawn}), not the JDK's way. */
+  boolean usesPosixSpawn() {
+    return setup.join().posix() != null;
   }
 
   /** True when children are armed to die with the gateway (setpriv was found). */
   public boolean childrenDieWithGateway() {
-    return setpriv.isPresent();
+    return setup.join().wrappers().setpriv().isPresent();
   }
 
   /**
@@ -83,16 +135,17 @@ public final class ChildLauncher implements AutoCloseable {
     environment.putAll(spec.extraEnvironment());
     Path program =
         ProgramLookup.resolve(spec.command().getFirst(), directory, environment.get("PATH"), label);
+    String marker = INSTANCE_VARIABLE + "=" + token + "/" + label;
+    environment.put(INSTANCE_VARIABLE, token + "/" + label);
     List<String> command = new ArrayList<>();
-    setpriv.ifPresent(path -> command.addAll(ParentDeathSignal.prefix(path)));
     command.add(program.toString());
     command.addAll(spec.command().subList(1, spec.command().size()));
     builder
-        .command(command)
         .directory(directory.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
 
-    CompletableFuture<ChildProcess> started = spawner.submit(() -> spawn(spec, builder));
+    CompletableFuture<ChildProcess> started =
+        spawner.submit(() -> spawn(spec, builder, command, marker));
     try {
       return started.get();
     } catch (InterruptedException e) {
@@ -103,7 +156,7 @@ public final class ChildLauncher implements AutoCloseable {
       Throwable cause = e.getCause();
       if (cause instanceof IOException io) {
         throw new IOException(
-            "cannot start '" + label + "' " + command + ": " + io.getMessage(), io);
+            "cannot start '" + label + "' " + builder.command() + ": " + io.getMessage(), io);
       }
       if (cause instanceof RuntimeException re) {
         throw re;
@@ -111,17 +164,40 @@ public final class ChildLauncher implements AutoCloseable {
       if (cause instanceof Error error) {
         throw error;
       }
-      throw new IOException("cannot start '" + label + "' " + command, cause);
+      throw new IOException("cannot start '" + label + "' " + builder.command(), cause);
     }
   }
 
   /** Runs on the spawner thread. */
-  private ChildProcess spawn(LaunchSpec spec, ProcessBuilder builder) throws IOException {
+  private ChildProcess spawn(
+      LaunchSpec spec, ProcessBuilder builder, List<String> command, String marker)
+      throws IOException {
     // Checked here too: close() waits for tasks queued before it, so a child started after this
     // check passes is already in the set when close() looks.
     ensureOpen();
-    Process process = builder.start();
-    ChildProcess child = new ChildProcess(spec.label(), spec.stopGrace(), process);
+    Setup s = setup.join(); // done: it was the first task of this thread
+    Process process;
+    long group;
+    if (s.posix() != null) {
+      List<String> argv = new ArrayList<>(s.wrappers().parentDeathPrefix());
+      argv.addAll(command);
+      builder.command(argv);
+      process = s.posix().start(argv, builder.environment(), builder.directory().toPath());
+      group = process.pid(); // the new session's process group is numbered by the child's pid
+    } else {
+      List<String> full = new ArrayList<>(s.wrappers().prefix());
+      full.addAll(command);
+      builder.command(full);
+      process = builder.start();
+      group = s.wrappers().setsid().isPresent() ? process.pid() : 0;
+    }
+    ChildProcess child =
+        new ChildProcess(spec.label(), spec.stopGrace(), process, group, marker, s.keeper());
+    if (group > 0 && s.keeper() != null && child.startTicks() > 0) {
+      // Registered before the child can have forked much; anything it forks meanwhile carries the
+      // marker, which the keeper looks for too.
+      s.keeper().register(group, child.startTicks());
+    }
     children.add(child);
     child.onExit().whenComplete((status, failure) -> children.remove(child));
     LOG.fine(
@@ -183,6 +259,12 @@ public final class ChildLauncher implements AutoCloseable {
                 + alive.stream().filter(ChildProcess::isAlive).toList());
         break;
       }
+    }
+    // The keeper kills what escaped the stops (a daemon in a session of its own that kept the
+    // marker) and whatever a child still running after the wait left.
+    Setup s = setup.getNow(null);
+    if (s != null && s.keeper() != null) {
+      s.keeper().close(KEEPER_SWEEP_MILLIS);
     }
     // Ending the spawner thread fires the parent-death signal of anything left.
     spawner.close();

@@ -16,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.UnaryOperator;
 import java.util.logging.Logger;
@@ -75,14 +76,22 @@ public final class Gateway implements AutoCloseable {
     }
     stopped = true;
     LOG.info("shutting down: draining requests for up to " + drainGrace.toMillis() + " ms");
+    long start = System.nanoTime();
     frontDoor.stopAccepting();
     supervisor.shutdown(drainGrace);
+    long functionsStopped = System.nanoTime();
     frontDoor.close();
     loops.close();
     if (cache != null) {
       cache.invalidateAll();
     }
-    LOG.info("stopped");
+    long end = System.nanoTime();
+    LOG.info(
+        "stopped (drain and functions "
+            + TimeUnit.NANOSECONDS.toMillis(functionsStopped - start)
+            + " ms, front door "
+            + TimeUnit.NANOSECONDS.toMillis(end - functionsStopped)
+            + " ms)");
   }
 
   @Override

@@ -89,7 +89,10 @@ class ConnectionHandlerTest {
     call.respond(200, "hello");
     String out = written();
     assertThat(out).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\nhello");
-    assertThat(out).contains("content-length: 5").contains("date: ").contains("x-request-id: " + id);
+    assertThat(out)
+        .contains("content-length: 5")
+        .contains("date: ")
+        .contains("x-request-id: " + id);
     assertThat(call.consumed).isEqualTo(5);
     assertThat(channel.isOpen()).isTrue();
   }
@@ -152,7 +155,10 @@ class ConnectionHandlerTest {
     ScriptedCall call = endpoint.next();
     call.head(200, -1).chunk("part");
     call.fail(Kind.CHILD_FAILED, "child closed the connection", Outcome.BROKEN);
-    assertThat(written()).startsWith("HTTP/1.1 200 OK").contains("part").doesNotEndWith("0\r\n\r\n");
+    assertThat(written())
+        .startsWith("HTTP/1.1 200 OK")
+        .contains("part")
+        .doesNotEndWith("0\r\n\r\n");
     assertThat(channel.isOpen()).isFalse();
   }
 

@@ -393,7 +393,9 @@ class FunctionPoolTest {
       lease = sameLoop.get(i).lease;
     }
     lease.release(Outcome.OK);
-    assertThat(oldest.lease).as("passed over %d times, then served", FunctionPool.MAX_BYPASS).isNotNull();
+    assertThat(oldest.lease)
+        .as("passed over %d times, then served", FunctionPool.MAX_BYPASS)
+        .isNotNull();
     assertThat(sameLoop.get(FunctionPool.MAX_BYPASS).told).isZero();
   }
 

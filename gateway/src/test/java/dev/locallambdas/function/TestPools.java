@@ -22,7 +22,11 @@ public final class TestPools {
   }
 
   public static FunctionPool instant(
-      FunctionSpec spec, Supplier<Endpoint> endpoints, Clock clock, Scheduler scheduler, Stops stops) {
+      FunctionSpec spec,
+      Supplier<Endpoint> endpoints,
+      Clock clock,
+      Scheduler scheduler,
+      Stops stops) {
     Starter starter =
         new Starter() {
           @Override

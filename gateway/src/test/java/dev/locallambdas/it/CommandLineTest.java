@@ -2,10 +2,16 @@ package dev.locallambdas.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -143,5 +149,116 @@ class CommandLineTest {
             temp, temp.resolve("logs"), "serve", good.toString(), "--bind", "127.0.0.1:0");
     serving.awaitServing();
     await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marker));
+  }
+
+  /** 'serve' is the default command, so its options belong in the first help a user sees. */
+  @Test
+  void topLevelHelpListsTheOptionsOfServe() throws Exception {
+    MainProcess help = run(TestManifests.repo(), "--help");
+    assertThat(help.exitCode()).as(help.stderr()).isZero();
+    assertThat(help.stdout())
+        .contains("Options of serve (the default command")
+        .contains("--bind=HOST:PORT")
+        .contains("--drain-grace")
+        .contains("-q, --quiet")
+        .contains("-d, --debug");
+  }
+
+  @Test
+  void unknownLogLevelInTheEnvironmentIsRefusedWithTheValidOnes() throws Exception {
+    MainProcess serve =
+        MainProcess.run(
+            Map.of("LOCAL_LAMBDAS_LOG", "verbose"),
+            TestManifests.repo(),
+            temp.resolve("logs"),
+            "serve",
+            "examples/manifest.xml",
+            "--bind",
+            "127.0.0.1:0");
+    assertThat(serve.exitCode()).isNotZero();
+    assertThat(serve.stderr())
+        .contains("LOCAL_LAMBDAS_LOG 'verbose' is not a log level")
+        .contains("debug")
+        .contains("info")
+        .contains("warn")
+        .doesNotContain("serving");
+  }
+
+  @Test
+  void bindToAnAddressOfAnotherMachineSaysSoInWords() throws Exception {
+    InetAddress elsewhere = InetAddress.getByName("203.0.113.7"); // TEST-NET-3, documentation only
+    assumeTrue(NetworkInterface.getByInetAddress(elsewhere) == null, "203.0.113.7 is local here");
+    MainProcess serve =
+        run(TestManifests.repo(), "serve", "examples/manifest.xml", "--bind", "203.0.113.7:3999");
+    assertThat(serve.exitCode()).isNotZero();
+    assertThat(serve.stderr())
+        .contains(
+            "cannot listen on 203.0.113.7:3999: 203.0.113.7 is not an address of this machine")
+        .contains("127.0.0.1")
+        .doesNotContain("error(-99)")
+        .doesNotContain("bind(..)");
+  }
+
+  @Test
+  void bindToAPortInUseSaysSoInWords() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      String address = "127.0.0.1:" + taken.getLocalPort();
+      MainProcess serve =
+          run(TestManifests.repo(), "serve", "examples/manifest.xml", "--bind", address);
+      assertThat(serve.exitCode()).isNotZero();
+      assertThat(serve.stderr())
+          .contains("cannot listen on " + address + ": another process is already listening")
+          .doesNotContain("bind(..)");
+    }
+  }
+
+  /**
+   * With -q the child's own output is not logged, so its last stderr lines come with the warning.
+   */
+  @Test
+  void quietStartFailureStillShowsTheChildsStderrAsWarning() throws Exception {
+    Path manifest = temp.resolve("broken.xml");
+    Files.writeString(
+        manifest,
+        """
+        <manifest version="1">
+          <function>
+            <id>broken</id>
+            <executable>sh</executable>
+            <arg>-c</arg>
+            <arg>echo "broken: cannot open settings.yaml" >&amp;2; exit 1</arg>
+            <route>/broken/*</route>
+          </function>
+        </manifest>
+        """);
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort(); // -q hides the line that says the address: choose it here
+    }
+    serving =
+        MainProcess.start(
+            temp,
+            temp.resolve("logs"),
+            "serve",
+            manifest.toString(),
+            "--bind",
+            "127.0.0.1:" + port,
+            "-q");
+    HttpTestClient http =
+        new HttpTestClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+    int status =
+        await("the gateway to answer")
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(() -> http.get("/broken/x").statusCode(), s -> s > 0);
+
+    assertThat(status).isEqualTo(503);
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> serving.stderr().contains("broken: cannot open settings.yaml"));
+    assertThat(serving.stderr().lines())
+        .anySatisfy(l -> assertThat(l).contains("WARN").contains("exited with status 1"))
+        .noneSatisfy(l -> assertThat(l).contains("INFO"));
   }
 }

@@ -127,9 +127,10 @@ class GatewayProcessTest {
         .until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
     try (var files = Files.list(run)) {
       // Pipe sockets are unlinked as soon as the child connects, so nothing is left but the
-      // directory.
+      // directory and its lock file, which the next gateway removes (ProcessIsolationTest).
       assertThat(files.filter(p -> p.toString().endsWith(".sock")).toList()).isEmpty();
     }
+    Files.deleteIfExists(run.resolve("lock"));
     Files.deleteIfExists(run);
   }
 

@@ -35,6 +35,13 @@ final class MainProcess {
 
   /** Starts {@code Main ARGS} in {@code workingDir}; output is kept in {@code logs}. */
   static MainProcess start(Path workingDir, Path logs, String... args) throws IOException {
+    return start(java.util.Map.of(), workingDir, logs, args);
+  }
+
+  /** The same with {@code environment} laid over the test JVM's. */
+  static MainProcess start(
+      java.util.Map<String, String> environment, Path workingDir, Path logs, String... args)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(TestManifests.java());
     command.add("--enable-native-access=ALL-UNNAMED");
@@ -45,13 +52,14 @@ final class MainProcess {
     Files.createDirectories(logs);
     Path out = Files.createTempFile(logs, "stdout", ".txt");
     Path err = Files.createTempFile(logs, "stderr", ".txt");
-    Process p =
+    ProcessBuilder builder =
         new ProcessBuilder(command)
             .directory(workingDir.toFile())
             .redirectOutput(out.toFile())
             .redirectError(err.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-            .start();
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    builder.environment().putAll(environment);
+    Process p = builder.start();
     return new MainProcess(p, out, err);
   }
 
@@ -61,7 +69,14 @@ final class MainProcess {
    */
   static MainProcess run(Path workingDir, Path logs, String... args)
       throws IOException, InterruptedException {
-    MainProcess m = start(workingDir, logs, args);
+    return run(java.util.Map.of(), workingDir, logs, args);
+  }
+
+  /** The same with {@code environment} laid over the test JVM's. */
+  static MainProcess run(
+      java.util.Map<String, String> environment, Path workingDir, Path logs, String... args)
+      throws IOException, InterruptedException {
+    MainProcess m = start(environment, workingDir, logs, args);
     if (!m.process.waitFor(60, TimeUnit.SECONDS)) {
       m.process.destroyForcibly().waitFor();
       throw new AssertionError(

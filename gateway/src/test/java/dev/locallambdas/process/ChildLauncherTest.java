@@ -3,6 +3,7 @@ package dev.locallambdas.process;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +26,12 @@ class ChildLauncherTest {
 
   @TempDir Path dir;
 
-  private final ChildLauncher launcher = new ChildLauncher();
+  private final ChildLauncher launcher = newLauncher();
+
+  /** The launcher under test: as the gateway makes it (posix_spawn where it can be called). */
+  ChildLauncher newLauncher() {
+    return new ChildLauncher();
+  }
 
   /** Every process a test started or saw started, checked after each test. */
   private final List<ProcessHandle> seen = new ArrayList<>();
@@ -109,7 +115,7 @@ class ChildLauncherTest {
 
   @Test
   void runsWithoutSetprivToo() throws Exception {
-    try (ChildLauncher plain = new ChildLauncher(Optional.empty())) {
+    try (ChildLauncher plain = new ChildLauncher(Wrappers::none, false)) {
       assertThat(plain.childrenDieWithGateway()).isFalse();
       ChildProcess child = start(plain, sh("echo plain >&2; exit 3", LONG_GRACE));
       assertThat(exitOf(child).describe()).isEqualTo("exited with status 3");
@@ -292,5 +298,124 @@ class ChildLauncherTest {
               assertThat(t.isDaemon()).isTrue();
               assertThat(t.isVirtual()).isFalse();
             });
+  }
+
+  /** The pid a child's script wrote to {@code name} in the test directory, once it is there. */
+  private ProcessHandle pidFrom(String name) throws IOException {
+    Path file = dir.resolve(name);
+    await("pid file " + name)
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Files.exists(file) && Files.readString(file).endsWith("\n"));
+    ProcessHandle p =
+        ProcessHandle.of(Long.parseLong(Files.readString(file).strip())).orElseThrow();
+    seen.add(p);
+    return p;
+  }
+
+  private LaunchSpec inDir(String script) {
+    return new LaunchSpec("sh-test", List.of("sh", "-c", script), dir, Map.of(), LONG_GRACE);
+  }
+
+  /**
+   * A terminal sends Ctrl-C (SIGINT), Ctrl-\ and Ctrl-Z to its foreground process group, and a
+   * hang-up to its session: a child in a session of its own gets none of them.
+   */
+  @Test
+  void childLeadsASessionAndProcessGroupOfItsOwn() throws Exception {
+    assumeTrue(Wrappers.installed().setsid().isPresent(), "util-linux setsid is absent");
+    ChildProcess child = start(sh("echo ready >&2; exec sleep 1000", LONG_GRACE));
+    awaitStderr(child, "ready");
+
+    String stat = Files.readString(Path.of("/proc", Long.toString(child.pid()), "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", -1);
+    assertThat(Long.parseLong(fields[2])).as("process group").isEqualTo(child.pid());
+    assertThat(Long.parseLong(fields[3])).as("session").isEqualTo(child.pid());
+    assertThat(Integer.parseInt(fields[4])).as("controlling terminal").isZero();
+  }
+
+  @Test
+  void childEnvironmentCarriesItsInstanceMarker() throws Exception {
+    ChildProcess child = start(inDir("echo \"$LOCAL_LAMBDAS_INSTANCE\" > marker.txt"));
+    exitOf(child);
+
+    assertThat(Files.readString(dir.resolve("marker.txt")).strip()).matches("[0-9a-f]{16}/sh-test");
+  }
+
+  /** A grandchild whose parent exited is re-parented to init: no longer a descendant. */
+  @Test
+  void stopReachesAnOrphanedGrandchildInTheChildsProcessGroup() throws Exception {
+    assumeTrue(Wrappers.installed().setsid().isPresent(), "util-linux setsid is absent");
+    ChildProcess child =
+        start(inDir("(env -i /bin/sleep 1000 & echo $! > orphan.pid); exec sleep 1000"));
+    ProcessHandle orphan = pidFrom("orphan.pid");
+
+    child.stop().get(20, TimeUnit.SECONDS);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessTree.isRunning(orphan));
+  }
+
+  /** A daemon leaves the group (setsid) and its parent, but keeps the environment it inherited. */
+  @Test
+  void stopReachesADaemonThatLeftTheProcessGroupThroughItsMarker() throws Exception {
+    ChildProcess child =
+        start(
+            inDir(
+                "(setsid sleep 1000 & echo $! > daemon.pid) 2>/dev/null"
+                    + " || (sleep 1000 & echo $! > daemon.pid); exec sleep 1000"));
+    ProcessHandle daemon = pidFrom("daemon.pid");
+
+    child.stop().get(20, TimeUnit.SECONDS);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessTree.isRunning(daemon));
+  }
+
+  @Test
+  void whatAChildLeftBehindIsStoppedWhenTheChildExitsOnItsOwn() throws Exception {
+    ChildProcess child =
+        start(
+            inDir(
+                "sh -c 'trap \"echo TERM > left.got; exit 0\" TERM; echo $$ > left.pid;"
+                    + " while :; do sleep 0.1; done' &"
+                    + " while [ ! -s left.pid ]; do sleep 0.01; done; exit 3"));
+    assertThat(exitOf(child).code()).isEqualTo(3);
+    long left = Long.parseLong(Files.readString(dir.resolve("left.pid")).strip());
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> ProcessHandle.of(left).filter(ProcessTree::isRunning).isEmpty());
+    assertThat(dir.resolve("left.got")).hasContent("TERM\n");
+  }
+
+  @Test
+  void closeLetsTheKeeperGoAndLeavesNoProcess() throws Exception {
+    ChildProcess child = start(inDir("(sleep 1000 & echo $! > orphan.pid); exec sleep 1000"));
+    ProcessHandle orphan = pidFrom("orphan.pid");
+    List<ProcessHandle> before = keepers();
+    assertThat(before).isNotEmpty();
+
+    launcher.close();
+
+    assertThat(child.isAlive()).isFalse();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessTree.isRunning(orphan));
+    assertThat(before).noneMatch(ProcessTree::isRunning);
+  }
+
+  /** This test JVM's keeper processes. */
+  private static List<ProcessHandle> keepers() {
+    try (Stream<ProcessHandle> children = ProcessHandle.current().children()) {
+      return children
+          .filter(ProcessTree::isRunning)
+          .filter(
+              p -> p.info().arguments().map(a -> List.of(a).contains(Keeper.NAME)).orElse(false))
+          .toList();
+    }
+  }
+
+  @Test
+  void childInheritsNoDescriptorButStdinStdoutAndStderr() throws Exception {
+    ChildProcess child = start(sh("exec 1>&2; ls /proc/$$/fd; readlink /proc/$$/fd/0", LONG_GRACE));
+
+    assertThat(exitOf(child).code()).isZero();
+    assertThat(child.recentStderr()).containsExactly("0", "1", "2", "/dev/null");
   }
 }
