@@ -834,7 +834,14 @@ class PipeCallTest {
     await().until(call::writable);
     child.respond(head.stream(), 204, Headers.empty(), new byte[0]);
     call.await();
-    assertThat(call.writabilityChanges()).containsExactly(false, true);
+    // The socket's own buffer may also make the call unwritable for a moment while the first
+    // window is flushed, so the exact number of flips depends on timing; what matters is that
+    // changes alternate, the call was held back, and it ended writable.
+    List<Boolean> changes = call.writabilityChanges();
+    assertThat(changes).startsWith(false).endsWith(true);
+    for (int i = 1; i < changes.size(); i++) {
+      assertThat(changes.get(i)).isNotEqualTo(changes.get(i - 1));
+    }
     clean(call);
   }
 
