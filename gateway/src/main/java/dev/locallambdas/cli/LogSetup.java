@@ -18,10 +18,16 @@ final class LogSetup {
   // JUL holds loggers weakly: without a strong reference the level set below could be collected
   // with the logger, and every gateway logger would fall back to the root's WARNING.
   private static final Logger GATEWAY = Logger.getLogger("dev.locallambdas");
+  private static final Logger ACCESS = Logger.getLogger("dev.locallambdas.access");
 
   private LogSetup() {}
 
   static void configure(Level level) {
+    configure(level, false);
+  }
+
+  /** With {@code accessLog}, one logfmt line per request on stderr, whatever the level. */
+  static void configure(Level level, boolean accessLog) {
     LogManager.getLogManager().reset();
     Logger root = Logger.getLogger("");
     Handler handler = new StderrHandler();
@@ -30,6 +36,7 @@ final class LogSetup {
     root.addHandler(handler);
     root.setLevel(Level.WARNING); // libraries: warnings only
     GATEWAY.setLevel(level);
+    ACCESS.setLevel(accessLog ? Level.INFO : Level.OFF);
   }
 
   /**

@@ -102,7 +102,7 @@ public final class Main implements Callable<Integer> {
             "Log everything, including each child's lifecycle in detail (as LOCAL_LAMBDAS_LOG=debug).")
     boolean debug;
 
-    void apply() {
+    void apply(boolean accessLog) {
       Level level = fromEnvironment(System.getenv("LOCAL_LAMBDAS_LOG"));
       if (quiet) {
         level = Level.WARNING;
@@ -110,7 +110,7 @@ public final class Main implements Callable<Integer> {
       if (debug) {
         level = Level.FINE;
       }
-      LogSetup.configure(level);
+      LogSetup.configure(level, accessLog);
     }
 
     /**
@@ -162,12 +162,31 @@ public final class Main implements Callable<Integer> {
             "On SIGINT/SIGTERM, how long in-flight requests may take to finish (default: ${DEFAULT-VALUE}).")
     String drainGrace;
 
+    @Option(
+        names = "--loops",
+        paramLabel = "N",
+        description =
+            "Event loop threads for the front door and every function connection (default: half"
+                + " the cores, at least 1: the functions need the rest).")
+    Integer loops;
+
+    @Option(
+        names = "--access-log",
+        description =
+            "Log one line per request on stderr (logfmt: request id, function, instance, method,"
+                + " path, status, bytes, duration, cold or warm), whatever the log level.")
+    boolean accessLog;
+
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
     LogOptions log = new LogOptions();
 
     @Override
     public Integer call() throws Exception {
-      log.apply();
+      log.apply(accessLog);
+      if (loops != null && (loops < 1 || loops > 1024)) {
+        System.err.println("local-lambdas: --loops " + loops + " is not allowed: use 1 to 1024");
+        return 2;
+      }
       Logger logger = Logger.getLogger("dev.locallambdas.server");
       Path file = resolveManifest(manifest);
       Duration grace = Durations.parse("--drain-grace", drainGrace);
@@ -178,7 +197,11 @@ public final class Main implements Callable<Integer> {
       }
       Gateway gateway;
       try {
-        gateway = Gateway.start(m, address);
+        Gateway.Builder builder = Gateway.builder(m).bind(address);
+        if (loops != null) {
+          builder.loops(loops);
+        }
+        gateway = builder.start();
       } catch (IOException e) {
         System.err.println(
             "local-lambdas: " + BindFailure.explain(address, e).orElse(e.getMessage()));

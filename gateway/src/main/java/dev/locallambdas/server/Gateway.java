@@ -107,6 +107,7 @@ public final class Gateway implements AutoCloseable {
     private UnaryOperator<Supervisor.Builder> supervisor = UnaryOperator.identity();
     private Map<String, String> environment = System.getenv();
     private LongSupplier cacheTicker;
+    private int loops = EventLoops.defaultSize();
 
     private Builder(Manifest manifest) {
       this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -120,6 +121,15 @@ public final class Gateway implements AutoCloseable {
     /** Adjusts the supervisor (tests pass a fake ticker and turn background cleanup off). */
     public Builder supervisor(UnaryOperator<Supervisor.Builder> value) {
       this.supervisor = Objects.requireNonNull(value, "supervisor");
+      return this;
+    }
+
+    /** How many event loops (threads) carry the front door and every function connection. */
+    public Builder loops(int value) {
+      if (value < 1 || value > 1024) {
+        throw new IllegalArgumentException("loops must be between 1 and 1024, not " + value);
+      }
+      this.loops = value;
       return this;
     }
 
@@ -151,7 +161,7 @@ public final class Gateway implements AutoCloseable {
         cache = b.build();
         LOG.info(cacheSettings.describe());
       }
-      EventLoops loops = EventLoops.start();
+      EventLoops loops = EventLoops.start(this.loops);
       Supervisor sup;
       try {
         sup =

@@ -165,6 +165,54 @@ class CommandLineTest {
   }
 
   @Test
+  void accessLogWritesOneLinePerRequestEvenWhenQuiet() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    Path marker = temp.resolve("started");
+    Path good = markerManifest(marker, null);
+    serving =
+        MainProcess.start(
+            temp,
+            temp.resolve("logs"),
+            "serve",
+            good.toString(),
+            "--bind",
+            "127.0.0.1:" + port,
+            "--access-log",
+            "--loops",
+            "1",
+            "-q");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .failFast("the gateway exited: " + serving.stderr(), () -> !serving.process().isAlive())
+        .ignoreExceptions()
+        .until(() -> get("http://127.0.0.1:" + port + "/nowhere?x=1") == 404);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(serving.stderr())
+                    .containsPattern("method=GET path=\\S*/nowhere\\S* status=404"));
+  }
+
+  private static int get(String url) throws Exception {
+    return java.net.http.HttpClient.newHttpClient()
+        .send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+            java.net.http.HttpResponse.BodyHandlers.discarding())
+        .statusCode();
+  }
+
+  @Test
+  void loopsOutOfRangeIsRefused() throws Exception {
+    MainProcess serve = run(TestManifests.repo(), "serve", "examples/manifest.xml", "--loops", "0");
+    assertThat(serve.exitCode()).isNotZero();
+    assertThat(serve.stderr()).contains("--loops 0 is not allowed: use 1 to 1024");
+  }
+
+  @Test
   void unknownLogLevelInTheEnvironmentIsRefusedWithTheValidOnes() throws Exception {
     MainProcess serve =
         MainProcess.run(

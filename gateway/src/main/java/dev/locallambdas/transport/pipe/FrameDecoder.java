@@ -16,6 +16,15 @@ import java.util.List;
 final class FrameDecoder extends ByteToMessageDecoder {
   private boolean first = true;
 
+  FrameDecoder() {
+    // The merging cumulator copies every read into its buffer while a frame is incomplete, and,
+    // because the frames handed on are retained slices of that buffer, copies the buffer itself
+    // whenever it must grow: a 256 KiB body arriving in socket-sized reads was copied several
+    // times. A composite cumulation adds the reads as components instead, so a body is never
+    // copied between the socket and the client.
+    setCumulator(COMPOSITE_CUMULATOR);
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     while (in.readableBytes() >= FrameCodec.HEADER_SIZE) {
