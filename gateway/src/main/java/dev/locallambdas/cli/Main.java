@@ -1,5 +1,6 @@
 package dev.locallambdas.cli;
 
+import dev.locallambdas.frontdoor.TrustedProxies;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.manifest.ManifestCheck;
@@ -171,6 +172,16 @@ public final class Main implements Callable<Integer> {
     Integer loops;
 
     @Option(
+        names = "--trust-proxy",
+        paramLabel = "CIDR",
+        split = ",",
+        description =
+            "Addresses or CIDR blocks of proxies in front of the gateway (e.g. 127.0.0.1,"
+                + " 10.0.0.0/8; repeatable or comma-separated): their X-Forwarded-* and Forwarded"
+                + " fields are kept and extended; from anyone else they are replaced.")
+    List<String> trustProxy = new ArrayList<>();
+
+    @Option(
         names = "--access-log",
         description =
             "Log one line per request on stderr (logfmt: request id, function, instance, method,"
@@ -191,13 +202,20 @@ public final class Main implements Callable<Integer> {
       Path file = resolveManifest(manifest);
       Duration grace = Durations.parse("--drain-grace", drainGrace);
       InetSocketAddress address = BindAddress.resolve(bind, System.getenv("BIND_ADDRESS"));
+      TrustedProxies trusted;
+      try {
+        trusted = TrustedProxies.parse(trustProxy);
+      } catch (IllegalArgumentException e) {
+        System.err.println("local-lambdas: " + e.getMessage());
+        return 2;
+      }
       Manifest m = check(file);
       if (m == null) {
         return 2;
       }
       Gateway gateway;
       try {
-        Gateway.Builder builder = Gateway.builder(m).bind(address);
+        Gateway.Builder builder = Gateway.builder(m).bind(address).trustProxies(trusted);
         if (loops != null) {
           builder.loops(loops);
         }

@@ -84,6 +84,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private final RouteTable<FunctionPool> routes;
   private final ResponseCache cache;
   private final AdminApi admin;
+  private final TrustedProxies trustedProxies;
   private final ArrayDeque<Object> backlog = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
 
@@ -97,9 +98,18 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private boolean bodyPaused;
 
   ConnectionHandler(RouteTable<FunctionPool> routes, ResponseCache cache, AdminApi admin) {
+    this(routes, cache, admin, TrustedProxies.NONE);
+  }
+
+  ConnectionHandler(
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      TrustedProxies trustedProxies) {
     this.routes = routes;
     this.cache = cache;
     this.admin = admin;
+    this.trustedProxies = trustedProxies;
   }
 
   @Override
@@ -182,7 +192,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     String requestId = ForwardedHeaders.requestId(h);
     Headers headers =
         ForwardedHeaders.forFunction(
-            h, clientIp, r.host() == null || r.host().isEmpty() ? null : r.host(), requestId);
+            h,
+            clientIp,
+            r.host() == null || r.host().isEmpty() ? null : r.host(),
+            requestId,
+            fromTrustedProxy());
     Request request =
         new Request(method, r.target().path(), r.target().query(), headers, r.length(), clientIp);
     Responder s =
@@ -297,6 +311,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     AdminExchange e = new AdminExchange(admin, ctx.channel().eventLoop(), s);
     exchange = e;
     e.start(req.method().name(), a.target(), a.host(), peer);
+  }
+
+  private boolean fromTrustedProxy() {
+    return !trustedProxies.isEmpty()
+        && ctx.channel().remoteAddress() instanceof InetSocketAddress a
+        && trustedProxies.trusts(a.getAddress());
   }
 
   private String clientIp() {

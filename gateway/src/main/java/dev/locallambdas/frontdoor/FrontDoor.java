@@ -85,7 +85,7 @@ public final class FrontDoor implements AutoCloseable {
       throws IOException {
     EventLoops loops = EventLoops.start();
     try {
-      return start(bind, routes, cache, admin, headerTimeout, loops, true);
+      return start(bind, routes, cache, admin, headerTimeout, loops, TrustedProxies.NONE, true);
     } catch (IOException | RuntimeException e) {
       loops.close();
       throw e;
@@ -105,7 +105,20 @@ public final class FrontDoor implements AutoCloseable {
       Duration headerTimeout,
       EventLoops loops)
       throws IOException {
-    return start(bind, routes, cache, admin, headerTimeout, loops, false);
+    return start(bind, routes, cache, admin, headerTimeout, loops, TrustedProxies.NONE, false);
+  }
+
+  /** As above, believing the forwarding fields of requests from {@code trustedProxies}. */
+  public static FrontDoor start(
+      InetSocketAddress bind,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      EventLoops loops,
+      TrustedProxies trustedProxies)
+      throws IOException {
+    return start(bind, routes, cache, admin, headerTimeout, loops, trustedProxies, false);
   }
 
   private static FrontDoor start(
@@ -115,6 +128,7 @@ public final class FrontDoor implements AutoCloseable {
       AdminApi admin,
       Duration headerTimeout,
       EventLoops loops,
+      TrustedProxies trustedProxies,
       boolean ownsLoops)
       throws IOException {
     if (headerTimeout.isNegative() || headerTimeout.isZero()) {
@@ -139,7 +153,7 @@ public final class FrontDoor implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    configure(ch.pipeline(), routes, cache, admin, headerTimeout);
+                    configure(ch.pipeline(), routes, cache, admin, headerTimeout, trustedProxies);
                   }
                 });
     try {
@@ -184,6 +198,16 @@ public final class FrontDoor implements AutoCloseable {
       ResponseCache cache,
       AdminApi admin,
       Duration headerTimeout) {
+    configure(pipeline, routes, cache, admin, headerTimeout, TrustedProxies.NONE);
+  }
+
+  static void configure(
+      ChannelPipeline pipeline,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      TrustedProxies trustedProxies) {
     HeadDeadline deadline = new HeadDeadline(headerTimeout);
     pipeline
         .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
@@ -191,7 +215,7 @@ public final class FrontDoor implements AutoCloseable {
         .addLast("decoder", new StrictRequestDecoder(decoderConfig()))
         .addLast("head-end", deadline.heads())
         .addLast("encoder", new HttpResponseEncoder())
-        .addLast("gateway", new ConnectionHandler(routes, cache, admin));
+        .addLast("gateway", new ConnectionHandler(routes, cache, admin, trustedProxies));
   }
 
   /** The address actually bound (useful with port 0). */

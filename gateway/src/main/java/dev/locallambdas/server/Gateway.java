@@ -4,6 +4,7 @@ import dev.locallambdas.admin.AdminApi;
 import dev.locallambdas.cache.CacheSettings;
 import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.frontdoor.FrontDoor;
+import dev.locallambdas.frontdoor.TrustedProxies;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.function.Supervisor;
 import dev.locallambdas.loops.EventLoops;
@@ -108,6 +109,7 @@ public final class Gateway implements AutoCloseable {
     private Map<String, String> environment = System.getenv();
     private LongSupplier cacheTicker;
     private int loops = EventLoops.defaultSize();
+    private TrustedProxies trustedProxies = TrustedProxies.NONE;
 
     private Builder(Manifest manifest) {
       this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -130,6 +132,12 @@ public final class Gateway implements AutoCloseable {
         throw new IllegalArgumentException("loops must be between 1 and 1024, not " + value);
       }
       this.loops = value;
+      return this;
+    }
+
+    /** Peers whose X-Forwarded-* and Forwarded fields are kept and extended (default: none). */
+    public Builder trustProxies(TrustedProxies value) {
+      this.trustedProxies = Objects.requireNonNull(value, "trustedProxies");
       return this;
     }
 
@@ -187,7 +195,8 @@ public final class Gateway implements AutoCloseable {
                 cache,
                 new AdminApi(sup, cache),
                 FrontDoor.DEFAULT_HEADER_TIMEOUT,
-                loops);
+                loops,
+                trustedProxies);
         return new Gateway(loops, sup, door, cache);
       } catch (IOException | RuntimeException e) {
         sup.close();

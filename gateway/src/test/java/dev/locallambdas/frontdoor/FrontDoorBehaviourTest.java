@@ -258,6 +258,57 @@ class FrontDoorBehaviourTest {
   }
 
   @Test
+  void aTrustedProxysForwardedFieldsAreKeptAndExtendedWithItsHop() throws Exception {
+    try (TestGateway trusting = TestGateway.start(TrustedProxies.parse(List.of("127.0.0.0/8")));
+        RawConnection c = trusting.connect()) {
+      RawResponse r =
+          c.send(
+                  "GET /cue/headers HTTP/1.1\r\n"
+                      + H
+                      + "X-Forwarded-For: 203.0.113.9, 10.0.0.2\r\n"
+                      + "X-Forwarded-For: 10.0.0.3\r\n"
+                      + "X-Forwarded-Proto: https\r\n"
+                      + "X-Forwarded-Host: shop.example\r\n"
+                      + "X-Forwarded-Prefix: /shop\r\n"
+                      + "Forwarded: for=203.0.113.9;proto=https\r\n"
+                      + "X-Real-IP: 203.0.113.9\r\n\r\n")
+              .read();
+      assertThat(r.status()).isEqualTo(200);
+      List<String> seen = headerPairs(r.text());
+      assertThat(seen)
+          .contains(
+              "x-forwarded-for: 203.0.113.9, 10.0.0.2, 10.0.0.3, 127.0.0.1",
+              "x-forwarded-proto: https",
+              "x-forwarded-host: shop.example",
+              "x-forwarded-prefix: /shop",
+              "x-real-ip: 203.0.113.9");
+      assertThat(seen).filteredOn(h -> h.startsWith("x-forwarded-proto:")).hasSize(1);
+      assertThat(r.text()).contains("for=203.0.113.9;proto=https, for=127.0.0.1;proto=http");
+    }
+  }
+
+  @Test
+  void anUntrustedPeersForwardedFieldsAreReplacedEvenWhenSomeProxyIsTrusted() throws Exception {
+    try (TestGateway trusting = TestGateway.start(TrustedProxies.parse(List.of("10.0.0.0/8")));
+        RawConnection c = trusting.connect()) {
+      RawResponse r =
+          c.send(
+                  "GET /cue/headers HTTP/1.1\r\n"
+                      + H
+                      + "X-Forwarded-For: 6.6.6.6\r\n"
+                      + "X-Forwarded-Proto: https\r\n"
+                      + "Forwarded: for=6.6.6.6\r\n\r\n")
+              .read();
+      assertThat(r.status()).isEqualTo(200);
+      List<String> seen = headerPairs(r.text());
+      assertThat(seen)
+          .contains("x-forwarded-for: 127.0.0.1", "x-forwarded-proto: http")
+          .noneMatch(h -> h.startsWith("forwarded:"));
+      assertThat(r.text()).doesNotContain("6.6.6.6");
+    }
+  }
+
+  @Test
   void absoluteFormTargetIsRoutedByItsPathAndItsAuthorityIsTheHost() throws Exception {
     try (RawConnection c = gateway.connect()) {
       RawResponse r =

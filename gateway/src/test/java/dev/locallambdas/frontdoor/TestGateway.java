@@ -30,6 +30,11 @@ final class TestGateway implements AutoCloseable {
   }
 
   static TestGateway start() throws IOException {
+    return start(TrustedProxies.NONE);
+  }
+
+  /** A gateway that believes the forwarding fields of {@code trusted} peers. */
+  static TestGateway start(TrustedProxies trusted) throws IOException {
     Manifest manifest =
         new Manifest(
             repo().resolve("test-manifest.xml"),
@@ -38,7 +43,11 @@ final class TestGateway implements AutoCloseable {
                 cue("cue").maxInstances(1).build(),
                 cue("guard").build(),
                 cue("small").maxBodyBytes(SMALL_LIMIT).build()));
-    return new TestGateway(Gateway.start(manifest, new InetSocketAddress("127.0.0.1", 0)));
+    return new TestGateway(
+        Gateway.builder(manifest)
+            .bind(new InetSocketAddress("127.0.0.1", 0))
+            .trustProxies(trusted)
+            .start());
   }
 
   InetSocketAddress address() {

@@ -152,6 +152,7 @@ class FunctionPoolTest {
     }
     assertThat(starter.started).hasSize(1);
     assertThat(pool.waiting()).isEqualTo(50);
+    assertThat(waiting).allMatch(r -> r.told == 0);
   }
 
   @Test
