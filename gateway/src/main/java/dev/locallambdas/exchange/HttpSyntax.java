@@ -88,7 +88,7 @@ public final class HttpSyntax {
   public static Headers endToEnd(Headers headers) {
     Set<String> drop = new HashSet<>(HOP_BY_HOP);
     for (String connection : headers.all("connection")) {
-      for (String option : connection.split(",")) {
+      for (String option : connection.split(",", -1)) {
         String o = option.strip().toLowerCase(Locale.ROOT);
         if (!o.isEmpty()) {
           drop.add(o);
@@ -107,7 +107,7 @@ public final class HttpSyntax {
   /** True when a comma-separated field value lists {@code option} (case-insensitive). */
   public static boolean hasOption(Headers headers, String field, String option) {
     for (String value : headers.all(field)) {
-      for (String part : value.split(",")) {
+      for (String part : value.split(",", -1)) {
         if (part.strip().equalsIgnoreCase(option)) {
           return true;
         }

@@ -83,7 +83,6 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
   private final ArrayDeque<ByteBuf> replay = new ArrayDeque<>(2);
   private long replayBytes;
   private boolean replayable = true;
-  private boolean callWritable = true;
 
   Dispatch(
       ConnectionHandler connection,
@@ -221,7 +220,6 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
 
   @Override
   public void bodyWritable(boolean writable) {
-    callWritable = writable;
     if (phase == Phase.CALLING) {
       connection.readBody(writable);
     }

@@ -14,6 +14,8 @@ final class HttpDate {
 
   private HttpDate() {}
 
+  // Netty's DateFormatter (RFC 1123 without java.time's allocation) takes a java.util.Date.
+  @SuppressWarnings("JavaUtilDate")
   static String now() {
     long millis = System.currentTimeMillis();
     long second = millis / 1000;

@@ -68,7 +68,17 @@ public final class TrustedProxies {
     return networks.toString();
   }
 
-  private record Network(byte[] address, int prefix, String text) {
+  private static final class Network {
+    private final byte[] address;
+    private final int prefix;
+    private final String text;
+
+    private Network(byte[] address, int prefix, String text) {
+      this.address = address;
+      this.prefix = prefix;
+      this.text = text;
+    }
+
     static Network parse(String value) {
       int slash = value.indexOf('/');
       String host = slash < 0 ? value : value.substring(0, slash);
@@ -148,16 +158,6 @@ public final class TrustedProxies {
     @Override
     public String toString() {
       return text;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Network n && prefix == n.prefix && Arrays.equals(address, n.address);
-    }
-
-    @Override
-    public int hashCode() {
-      return 31 * Arrays.hashCode(address) + prefix;
     }
   }
 }

@@ -113,7 +113,7 @@ public final class FunctionPool {
     for (int i = instances.size() - 1; i >= 0; i--) {
       Instance in = instances.get(i);
       if (in.hasRoom(spec.concurrency())) {
-        if (in.endpointLoop() == loop) {
+        if (sameLoop(in.endpointLoop(), loop)) {
           return in;
         }
         if (any == null) {
@@ -229,12 +229,12 @@ public final class FunctionPool {
 
   private Queued pickWaiter(EventLoop loop) {
     Queued q = head;
-    if (loop == null || q.waiter.loop() == loop || q.bypassed >= MAX_BYPASS) {
+    if (loop == null || sameLoop(q.waiter.loop(), loop) || q.bypassed >= MAX_BYPASS) {
       return q;
     }
     int seen = 0;
     for (Queued c = q.next; c != null && seen < LOOKAHEAD; c = c.next, seen++) {
-      if (c.waiter.loop() == loop) {
+      if (sameLoop(c.waiter.loop(), loop)) {
         for (Queued s = q; s != c; s = s.next) {
           s.bypassed++;
         }
@@ -683,6 +683,12 @@ public final class FunctionPool {
 
   static String human(java.time.Duration d) {
     return Failures.human(d);
+  }
+
+  /** Event loops are threads: the same loop is the same object. */
+  @SuppressWarnings("ReferenceEquality")
+  private static boolean sameLoop(EventLoop a, EventLoop b) {
+    return a == b;
   }
 
   /**

@@ -237,6 +237,8 @@ public abstract class BlockingEndpoint implements Endpoint {
       }
     }
 
+    // Every caller re-checks its condition in a loop around this.
+    @SuppressWarnings("WaitNotInLoop")
     private void awaitChange() throws InterruptedIOException {
       try {
         changed.await();

@@ -80,7 +80,7 @@ public final class HttpPorts {
       }
       for (int i = 1; i < lines.size(); i++) {
         // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-        String[] f = lines.get(i).trim().split("\\s+");
+        String[] f = lines.get(i).trim().split("\\s+", -1);
         if (f.length < 10 || !f[3].equals(LISTEN)) {
           continue;
         }

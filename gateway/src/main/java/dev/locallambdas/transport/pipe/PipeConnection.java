@@ -274,7 +274,7 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg == FrameDecoder.TRUNCATED) {
+    if (FrameDecoder.TRUNCATED.equals(msg)) {
       fail(new TransportException(Kind.CHILD_FAILED, label + ": " + msg));
       return;
     }

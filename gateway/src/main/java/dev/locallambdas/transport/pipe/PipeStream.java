@@ -290,7 +290,7 @@ final class PipeStream implements Call, ChannelFutureListener {
       if (receiveWindow < 0) {
         payload.release();
         throw new FrameException(
-            "request " + id + " got " + (-receiveWindow) + " body bytes more than its window");
+            "request " + id + " got " + -receiveWindow + " body bytes more than its window");
       }
     }
     if (cancelled != null) {
