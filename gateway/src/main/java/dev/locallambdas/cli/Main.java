@@ -30,7 +30,7 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "local-lambdas",
     mixinStandardHelpOptions = true,
-    version = "local-lambdas 0.1.0",
+    version = "local-lambdas " + Gateway.VERSION,
     description = {
       "A local function gateway: one HTTP front door routes each request by path to a function, a"
           + " local process declared in manifest.xml, started on demand and kept warm.",
@@ -165,9 +165,22 @@ public final class Main implements Callable<Integer> {
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
     LogOptions log = new LogOptions();
 
+    @Option(
+        names = "--access-log",
+        description =
+            "Log one line per request (request id, function, instance, status, bytes, duration).")
+    boolean accessLog;
+
+    /** Held so the logger's level, set before the front door first uses it, is not collected. */
+    private static Logger access;
+
     @Override
     public Integer call() throws Exception {
       log.apply();
+      if (accessLog) {
+        access = Logger.getLogger("dev.locallambdas.access");
+        access.setLevel(java.util.logging.Level.INFO);
+      }
       Logger logger = Logger.getLogger("dev.locallambdas.server");
       Path file = resolveManifest(manifest);
       Duration grace = Durations.parse("--drain-grace", drainGrace);

@@ -4,6 +4,7 @@ import dev.locallambdas.admin.AdminApi;
 import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.loops.EventLoops;
+import dev.locallambdas.metrics.GatewayMetrics;
 import dev.locallambdas.routing.RouteTable;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -85,7 +86,7 @@ public final class FrontDoor implements AutoCloseable {
       throws IOException {
     EventLoops loops = EventLoops.start();
     try {
-      return start(bind, routes, cache, admin, headerTimeout, loops, true);
+      return start(bind, routes, cache, admin, headerTimeout, loops, new GatewayMetrics(), true);
     } catch (IOException | RuntimeException e) {
       loops.close();
       throw e;
@@ -105,7 +106,20 @@ public final class FrontDoor implements AutoCloseable {
       Duration headerTimeout,
       EventLoops loops)
       throws IOException {
-    return start(bind, routes, cache, admin, headerTimeout, loops, false);
+    return start(bind, routes, cache, admin, headerTimeout, loops, new GatewayMetrics(), false);
+  }
+
+  /** As above, recording requests, connections and refusals in {@code metrics}. */
+  public static FrontDoor start(
+      InetSocketAddress bind,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      EventLoops loops,
+      GatewayMetrics metrics)
+      throws IOException {
+    return start(bind, routes, cache, admin, headerTimeout, loops, metrics, false);
   }
 
   private static FrontDoor start(
@@ -115,6 +129,7 @@ public final class FrontDoor implements AutoCloseable {
       AdminApi admin,
       Duration headerTimeout,
       EventLoops loops,
+      GatewayMetrics metrics,
       boolean ownsLoops)
       throws IOException {
     if (headerTimeout.isNegative() || headerTimeout.isZero()) {
@@ -139,7 +154,7 @@ public final class FrontDoor implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    configure(ch.pipeline(), routes, cache, admin, headerTimeout);
+                    configure(ch.pipeline(), routes, cache, admin, headerTimeout, metrics);
                   }
                 });
     try {
@@ -184,6 +199,16 @@ public final class FrontDoor implements AutoCloseable {
       ResponseCache cache,
       AdminApi admin,
       Duration headerTimeout) {
+    configure(pipeline, routes, cache, admin, headerTimeout, new GatewayMetrics());
+  }
+
+  static void configure(
+      ChannelPipeline pipeline,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      GatewayMetrics metrics) {
     HeadDeadline deadline = new HeadDeadline(headerTimeout);
     pipeline
         .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
@@ -191,7 +216,7 @@ public final class FrontDoor implements AutoCloseable {
         .addLast("decoder", new StrictRequestDecoder(decoderConfig()))
         .addLast("head-end", deadline.heads())
         .addLast("encoder", new HttpResponseEncoder())
-        .addLast("gateway", new ConnectionHandler(routes, cache, admin));
+        .addLast("gateway", new ConnectionHandler(routes, cache, admin, metrics));
   }
 
   /** The address actually bound (useful with port 0). */
