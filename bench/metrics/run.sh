@@ -8,6 +8,19 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
+jdk25() {
+  local d
+  for d in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [ -n "$d" ] && [ -x "$d/bin/javac" ] || continue
+    if "$d/bin/java" -XshowSettings:properties -version 2>&1 | grep -Eq 'java\.specification\.version = (2[5-9]|[3-9][0-9])'; then
+      echo "$d"
+      return 0
+    fi
+  done
+  return 1
+}
+JDK="$(jdk25)" || { echo "run.sh: no JDK 25+ found under \$JAVA_HOME or /usr/lib/jvm" >&2; exit 3; }
+export PATH="$JDK/bin:$PATH"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && mvn -B -q -DskipTests package -pl gateway -am)
 fi
