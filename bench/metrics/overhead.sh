@@ -2,12 +2,13 @@
 # What recording metrics costs on the data path (ADR 0014): the gateway built from BASE (default:
 # the commit this branch started from, without metrics) and from this tree, side by side in one
 # run, serving the same warm Java pipe function (bench/core's BenchHello), measured alternately
-# with wrk. Prints each pair and the median of the per-pair ratios (after / before).
+# with wrk. Prints each pair (req/s, p50 latency, and the gateway process's CPU time per request,
+# from /proc) and the median of the per-pair ratios (after / before).
 #
 #   bench/metrics/overhead.sh [BASE]
 #
 # Environment: REPEATS (5), DURATION (10s), WARMUP (15s), PATH_NAME (java-c8: 1 instance x
-# concurrency 8; java-i2: 2 x 1). Needs wrk, a JDK 25, Maven (offline is fine once built).
+# concurrency 8; java-i2: 2 x 1), SKIP_BUILD=1 (this tree is built already). Needs wrk, a JDK 25, Maven (offline is fine once built).
 set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -27,11 +28,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "building $BASE (before) and this tree (after)" >&2
-mkdir -p "$W/before"
-git -C "$ROOT" archive "$BASE" | tar -x -C "$W/before"
-(cd "$W/before" && mvn -B -q -o -DskipTests package -pl gateway -am)
-(cd "$ROOT" && mvn -B -q -o -DskipTests package -pl gateway -am)
+# The "before" build is kept (by commit) in /tmp, so a second run does not build it again.
+BEFORE_DIR="/tmp/ll-metrics-before-$(git -C "$ROOT" rev-parse --short "$BASE")"
+if [ ! -f "$BEFORE_DIR/.built" ]; then
+  echo "building $BASE (before) in $BEFORE_DIR" >&2
+  rm -rf "$BEFORE_DIR" && mkdir -p "$BEFORE_DIR"
+  git -C "$ROOT" archive "$BASE" | tar -x -C "$BEFORE_DIR"
+  (cd "$BEFORE_DIR" && mvn -B -q -o -DskipTests package -pl gateway -am)
+  touch "$BEFORE_DIR/.built"
+fi
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  echo "building this tree (after)" >&2
+  (cd "$ROOT" && mvn -B -q -o -DskipTests package -pl sdk-java,gateway -am)
+fi
 mkdir -p "$W/classes"
 javac --release 17 -nowarn -cp "$ROOT/sdk-java/target/classes" -d "$W/classes" "$ROOT/bench/core/BenchHello.java"
 
@@ -71,7 +80,7 @@ serve() { # DIR PORT
     dev.locallambdas.cli.Main serve "$W/manifest.xml" --bind "127.0.0.1:$2" -q >"$W/gw-$2.log" 2>&1 &
   PIDS+=($!)
 }
-BEFORE_PORT="$(free_port)"; serve "$W/before" "$BEFORE_PORT"
+BEFORE_PORT="$(free_port)"; serve "$BEFORE_DIR" "$BEFORE_PORT"
 AFTER_PORT="$(free_port)"; serve "$ROOT" "$AFTER_PORT"
 for port in "$BEFORE_PORT" "$AFTER_PORT"; do
   for _ in $(seq 1 600); do
@@ -79,19 +88,29 @@ for port in "$BEFORE_PORT" "$AFTER_PORT"; do
     sleep 0.1
   done
 done
+BEFORE_PID="${PIDS[0]}"; AFTER_PID="${PIDS[1]}"
 BEFORE="http://127.0.0.1:$BEFORE_PORT/$PATH_NAME/"
 AFTER="http://127.0.0.1:$AFTER_PORT/$PATH_NAME/"
 
-wrk_run() { # CONNS URL -> "rps p50_us"
-  local threads=2
+# Gateway CPU time (user + system, in clock ticks) of the JVM listening on a port.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+wrk_run() { # CONNS URL GATEWAY_PID -> "rps p50_us cpu_us_per_request"
+  local threads=2 before after
   [ "$1" -lt 2 ] && threads=1
-  wrk -t"$threads" -c"$1" -d"$DURATION" --latency "$2" 2>&1 | awk '
+  before="$(cpu_ticks "$3")"
+  wrk -t"$threads" -c"$1" -d"$DURATION" --latency "$2" > "$W/wrk.out" 2>&1
+  after="$(cpu_ticks "$3")"
+  awk -v ticks="$((after - before))" -v tick_us="$TICK_US" '
     / 50% / { v = $2; u = 1
               if (v ~ /us$/) { u = 1 } else if (v ~ /ms$/) { u = 1000 } else if (v ~ /s$/) { u = 1000000 }
               sub(/[a-z]+$/, "", v); p50 = v * u }
     /Requests\/sec/ { rps = $2 }
+    / requests in / { n = $1 }
     /Non-2xx|Socket errors/ { bad = bad " " $0 }
-    END { if (bad != "") print "overhead.sh: wrk reported errors:" bad > "/dev/stderr"; printf "%s %s\n", rps, p50 }'
+    END { if (bad != "") print "overhead.sh: wrk reported errors:" bad > "/dev/stderr";
+          printf "%s %s %.1f\n", rps, p50, (n > 0 ? ticks * tick_us / n : 0) }' "$W/wrk.out"
 }
 
 echo "warming both gateways for $WARMUP each (the JIT compiles the request path first)" >&2
@@ -99,24 +118,26 @@ wrk -t2 -c64 -d"$WARMUP" "$BEFORE" >/dev/null 2>&1
 wrk -t2 -c64 -d"$WARMUP" "$AFTER" >/dev/null 2>&1
 
 echo "base $BASE; $PATH_NAME; $REPEATS repeats of $DURATION per run; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-4s %-5s %12s %12s %8s %12s %12s %8s\n' rep conns before_rps after_rps ratio before_p50 after_p50 ratio
+printf '%-4s %-5s %11s %11s %7s %10s %10s %7s %9s %9s %7s\n' rep conns before_rps after_rps ratio before_p50 after_p50 ratio before_cpu after_cpu ratio
 for conns in 64 1; do
-  ratios_rps=(); ratios_p50=()
+  ratios=()
   for rep in $(seq 1 "$REPEATS"); do
     # Alternate who goes first, so a drift in the machine's load favours neither.
     if [ $((rep % 2)) = 1 ]; then
-      read -r brps bp50 < <(wrk_run "$conns" "$BEFORE"); read -r arps ap50 < <(wrk_run "$conns" "$AFTER")
+      read -r brps bp50 bcpu < <(wrk_run "$conns" "$BEFORE" "$BEFORE_PID"); read -r arps ap50 acpu < <(wrk_run "$conns" "$AFTER" "$AFTER_PID")
     else
-      read -r arps ap50 < <(wrk_run "$conns" "$AFTER"); read -r brps bp50 < <(wrk_run "$conns" "$BEFORE")
+      read -r arps ap50 acpu < <(wrk_run "$conns" "$AFTER" "$AFTER_PID"); read -r brps bp50 bcpu < <(wrk_run "$conns" "$BEFORE" "$BEFORE_PID")
     fi
-    r1="$(python3 -c "print(f'{$arps/$brps:.3f}')")"; r2="$(python3 -c "print(f'{$ap50/$bp50:.3f}')")"
-    ratios_rps+=("$r1"); ratios_p50+=("$r2")
-    printf '%-4s %-5s %12s %12s %8s %12s %12s %8s\n' "$rep" "c$conns" "$brps" "$arps" "$r1" "$bp50" "$ap50" "$r2"
+    line="$(python3 -c "print(f'{$arps/$brps:.3f} {$ap50/$bp50:.3f} {$acpu/$bcpu:.3f}')")"
+    ratios+=("$line")
+    read -r r1 r2 r3 <<<"$line"
+    printf '%-4s %-5s %11s %11s %7s %10s %10s %7s %9s %9s %7s\n' "$rep" "c$conns" "$brps" "$arps" "$r1" "$bp50" "$ap50" "$r2" "$bcpu" "$acpu" "$r3"
   done
-  python3 - "$conns" "${ratios_rps[*]}" "${ratios_p50[*]}" <<'PY'
+  printf '%s\n' "${ratios[@]}" | python3 -c "
 import statistics, sys
-c, rps, p50 = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
-print(f"c{c}: median after/before req/s {statistics.median(rps):.3f} (min {min(rps):.3f}, max {max(rps):.3f});"
-      f" p50 {statistics.median(p50):.3f} (min {min(p50):.3f}, max {max(p50):.3f})")
-PY
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+names = ['req/s', 'p50', 'gateway CPU us/request']
+print('c$conns: median after/before ' + '; '.join(
+    f'{n} {statistics.median(c):.3f} (min {min(c):.3f}, max {max(c):.3f})' for n, c in zip(names, zip(*rows))))
+"
 done

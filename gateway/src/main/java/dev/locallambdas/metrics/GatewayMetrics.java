@@ -133,12 +133,12 @@ public final class GatewayMetrics {
     GaugeWithCallback.builder()
         .name("local_lambdas_open_connections")
         .help("Client connections open now")
-        .callback(cb -> cb.call(openConnections.sum()))
+        .callback(cb -> cb.call((double) openConnections.sum()))
         .register(registry);
     CounterWithCallback.builder()
         .name("local_lambdas_connections_total")
         .help("Client connections accepted")
-        .callback(cb -> cb.call(connections.sum()))
+        .callback(cb -> cb.call((double) connections.sum()))
         .register(registry);
     GaugeWithCallback.builder()
         .name("local_lambdas_start_time_seconds")
@@ -294,7 +294,7 @@ public final class GatewayMetrics {
               for (FunctionPool pool : supervisor.pools()) {
                 String id = pool.spec().id();
                 if (cache.function(id) != null) {
-                  cb.call(cache.stats(id).bytes(), id);
+                  cb.call((double) cache.stats(id).bytes(), id);
                 }
               }
             })
@@ -331,7 +331,7 @@ public final class GatewayMetrics {
               for (FunctionPool pool : supervisor.pools()) {
                 String id = pool.spec().id();
                 if (cache.function(id) != null) {
-                  cb.call(value.apply(cache.stats(id)), id);
+                  cb.call((double) value.apply(cache.stats(id)), id);
                 }
               }
             })

@@ -3,12 +3,13 @@ package dev.locallambdas.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.locallambdas.server.Gateway;
-import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -50,7 +51,7 @@ class DashboardBrowserTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(TestManifests.cue("cue").minInstances(1).build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     String base = "http://127.0.0.1:" + gateway.address().getPort();
     Path shots = Path.of("target/surefire-reports/dashboard").toAbsolutePath();
     Path log = Files.createTempFile("dashboard-test", ".log");
@@ -73,8 +74,8 @@ class DashboardBrowserTest {
         .isZero();
   }
 
-  private static boolean onPath(String program) throws IOException {
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+  private static boolean onPath(String program) {
+    for (String dir : Pattern.compile(":").split(System.getenv().getOrDefault("PATH", ""))) {
       if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
         return true;
       }

@@ -7,6 +7,7 @@ import dev.locallambdas.function.InstanceState;
 import dev.locallambdas.function.InstanceView;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,7 +38,7 @@ class ObservabilityTest {
       throws IOException {
     gateway =
         Gateway.builder(TestManifests.manifest(functions))
-            .bind(new InetSocketAddress("127.0.0.1", 0))
+            .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
             .environment(env)
             .start();
     base = "http://127.0.0.1:" + gateway.address().getPort();
