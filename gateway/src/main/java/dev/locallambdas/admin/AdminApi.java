@@ -1,42 +1,83 @@
 package dev.locallambdas.admin;
 
-import dev.locallambdas.cache.CacheStats;
+import dev.locallambdas.cache.FunctionCache;
 import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.exchange.Problem;
 import dev.locallambdas.function.FunctionPool;
-import dev.locallambdas.function.InstanceView;
 import dev.locallambdas.function.Supervisor;
-import java.net.InetAddress;
+import dev.locallambdas.manifest.Manifest;
+import dev.locallambdas.metrics.GatewayMetrics;
+import dev.locallambdas.routing.BadTargetException;
+import dev.locallambdas.routing.RequestTarget;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
- * The gateway's own endpoints under {@value #PREFIX}: status, cache purge and stopping a function's
- * instances. Only for clients on the loopback interface that name a loopback host (a web page on
- * another origin cannot reach it through DNS rebinding), and nothing changes state on GET.
- *
- * <pre>
- * GET  /.local-lambdas/functions                  status of every function (JSON)
- * POST /.local-lambdas/cache/purge[?function=ID]  drop cached responses (all, or one function's)
- * POST /.local-lambdas/functions/ID/stop          stop ID's instances; the next request starts one
- * </pre>
+ * The gateway's own endpoints under {@value #PREFIX} (docs/admin.md): the dashboard, Prometheus
+ * metrics, the gateway's and the functions' state, and the actions (start, stop, restart, drain,
+ * cache purge). Only for clients on the loopback interface that name a loopback host (a web page on
+ * another origin cannot reach it through DNS rebinding); state changes only on POST or DELETE, and
+ * not from a page of another origin (Origin and Sec-Fetch-Site are checked, so a form on a web site
+ * cannot post to it either).
  */
 public final class AdminApi {
   public static final String PREFIX = "/.local-lambdas/";
 
+  private static final String GET = "GET, HEAD";
+  private static final String ENDPOINTS =
+      "GET "
+          + PREFIX
+          + " (dashboard), GET metrics, GET gateway, GET manifest, GET functions, GET functions/ID,"
+          + " POST functions/ID/start|stop|restart|drain, POST cache/purge or DELETE cache"
+          + " [?function=ID[&url=/path?query]]";
+
   private final Supervisor supervisor;
   private final ResponseCache cache;
+  private final GatewayMetrics metrics;
+  private final Info info;
+  private final FunctionsView view;
+  private final Map<String, Asset> assets = new LinkedHashMap<>();
 
-  public AdminApi(Supervisor supervisor, ResponseCache cache) {
-    this.supervisor = supervisor;
-    this.cache = cache;
-  }
+  /** What the gateway says about itself: its version and the manifest in effect (text or null). */
+  public record Info(String version, Manifest manifest, String manifestText) {}
 
   /** A successful admin answer; the body array is the caller's to send, never modified. */
   @SuppressWarnings("ArrayRecordComponent")
-  public record Answer(int status, byte[] body) {
-    public String contentType() {
-      return "application/json";
+  public record Answer(int status, String contentType, byte[] body) {}
+
+  @SuppressWarnings("ArrayRecordComponent")
+  private record Asset(String contentType, byte[] body) {}
+
+  /** Without metrics and gateway information (tests of the front door). */
+  public AdminApi(Supervisor supervisor, ResponseCache cache) {
+    this(supervisor, cache, null, new Info("unknown", null, null));
+  }
+
+  public AdminApi(Supervisor supervisor, ResponseCache cache, GatewayMetrics metrics, Info info) {
+    this.supervisor = supervisor;
+    this.cache = cache;
+    this.metrics = metrics;
+    this.info = info;
+    this.view = new FunctionsView(cache, metrics);
+    asset("index.html", "text/html; charset=utf-8");
+    asset("dashboard.js", "text/javascript; charset=utf-8");
+    asset("dashboard.css", "text/css; charset=utf-8");
+  }
+
+  private void asset(String name, String contentType) {
+    try (InputStream in = AdminApi.class.getResourceAsStream("dashboard/" + name)) {
+      if (in == null) {
+        throw new IllegalStateException("dashboard file " + name + " is missing from the build");
+      }
+      assets.put(name, new Asset(contentType, in.readAllBytes()));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -45,133 +86,232 @@ public final class AdminApi {
     return path.startsWith(PREFIX) || path.equals(PREFIX.substring(0, PREFIX.length() - 1));
   }
 
-  /** Answers one admin request; may block (stopping instances). */
-  public Answer handle(String method, String path, String query, String host, InetAddress peer)
-      throws Problem {
-    if (peer == null || !peer.isLoopbackAddress()) {
-      throw Problem.of(403, "admin-forbidden", "Forbidden")
-          .detail("the admin endpoints answer only clients on the loopback interface")
-          .build();
+  /** Answers one admin request; may block briefly (stopping instances), never on an event loop. */
+  public Answer handle(AdminRequest r) throws Problem {
+    if (r.peer() == null || !r.peer().isLoopbackAddress()) {
+      throw forbidden("the admin endpoints answer only clients on the loopback interface");
     }
-    if (!loopbackHost(host)) {
-      throw Problem.of(403, "admin-forbidden", "Forbidden")
-          .detail(
-              "the admin endpoints answer only requests for localhost, 127.0.0.1 or [::1], not Host '"
-                  + host
-                  + "' (protection against DNS rebinding)")
-          .build();
+    if (!loopbackHost(r.host())) {
+      throw forbidden(
+          "the admin endpoints answer only requests for localhost, 127.0.0.1 or [::1], not Host '"
+              + r.host()
+              + "' (protection against DNS rebinding)");
     }
+    String path = r.path();
     String rest = path.length() >= PREFIX.length() ? path.substring(PREFIX.length()) : "";
-    if (rest.equals("functions")) {
-      requireMethod(method, "GET", path);
-      return new Answer(200, json(status()));
+    if (rest.isEmpty()) {
+      rest = "index.html";
     }
-    if (rest.equals("cache/purge")) {
-      requireMethod(method, "POST", path);
-      String function = param(query, "function");
-      if (cache == null) {
-        return new Answer(200, json("{\"purged\":\"nothing\",\"reason\":\"the cache is off\"}"));
+    Asset asset = assets.get(rest);
+    if (asset != null) {
+      allow(r, GET);
+      return new Answer(200, asset.contentType(), asset.body());
+    }
+    switch (rest) {
+      case "metrics" -> {
+        allow(r, GET);
+        if (metrics == null) {
+          throw notFound("metrics are not recorded by this gateway");
+        }
+        GatewayMetrics.Scrape s = metrics.scrape(r.accept());
+        return new Answer(200, s.contentType(), s.body());
       }
-      if (function == null) {
-        cache.invalidateAll();
-        return new Answer(200, json("{\"purged\":\"all\"}"));
+      case "gateway" -> {
+        allow(r, GET);
+        return json(200, gateway());
       }
-      pool(function);
+      case "manifest" -> {
+        allow(r, GET);
+        if (info.manifestText() == null) {
+          throw notFound(
+              "the manifest's text is not known (the gateway was not started from a file)");
+        }
+        return new Answer(
+            200,
+            "application/xml; charset=utf-8",
+            info.manifestText().getBytes(StandardCharsets.UTF_8));
+      }
+      case "functions" -> {
+        allow(r, GET);
+        Json j = new Json().open().array("functions");
+        for (FunctionPool pool : supervisor.pools()) {
+          view.write(j, pool);
+        }
+        return json(200, j.closeArray().close());
+      }
+      case "cache/purge" -> {
+        allow(r, "POST");
+        return purge(r);
+      }
+      case "cache" -> {
+        allow(r, "DELETE");
+        return purge(r);
+      }
+      default -> {}
+    }
+    if (rest.startsWith("functions/")) {
+      String tail = rest.substring("functions/".length());
+      int slash = tail.indexOf('/');
+      if (slash < 0) {
+        allow(r, GET);
+        Json j = new Json();
+        view.write(j, pool(tail));
+        return json(200, j);
+      }
+      String id = tail.substring(0, slash);
+      String action = tail.substring(slash + 1);
+      if (action.equals("start")
+          || action.equals("stop")
+          || action.equals("restart")
+          || action.equals("drain")) {
+        allow(r, "POST");
+        return act(pool(id), action);
+      }
+    }
+    throw notFound("no admin endpoint at " + path + "; there are " + ENDPOINTS);
+  }
+
+  private Answer act(FunctionPool pool, String action) {
+    String id = pool.spec().id();
+    Json j = new Json().open();
+    switch (action) {
+      case "start" -> {
+        pool.start();
+        j.field("started", id);
+      }
+      case "stop" -> {
+        pool.stopInstances();
+        if (cache != null) {
+          cache.invalidate(id);
+        }
+        j.field("stopped", id);
+      }
+      case "drain" -> {
+        pool.drain();
+        j.field("drained", id);
+      }
+      default -> {
+        int n = pool.restart();
+        j.field("restarting", id).field("instances", n);
+      }
+    }
+    return json(200, j.close());
+  }
+
+  private Answer purge(AdminRequest r) throws Problem {
+    String function = param(r.query(), "function");
+    String url = param(r.query(), "url");
+    if (cache == null) {
+      return json(
+          200,
+          new Json().open().field("purged", "nothing").field("reason", "the cache is off").close());
+    }
+    if (function == null) {
+      if (url != null) {
+        throw Problem.of(400, "admin-bad-request", "Bad Request")
+            .detail("purging one URL needs its function too: ?function=ID&url=" + url)
+            .build();
+      }
+      cache.invalidateAll();
+      return json(200, new Json().open().field("purged", "all").close());
+    }
+    pool(function);
+    if (url == null) {
       cache.invalidate(function);
-      return new Answer(200, json("{\"purged\":" + quote(function) + "}"));
+      return json(200, new Json().open().field("purged", function).close());
     }
-    if (rest.startsWith("functions/") && rest.endsWith("/stop")) {
-      requireMethod(method, "POST", path);
-      String id = rest.substring("functions/".length(), rest.length() - "/stop".length());
-      FunctionPool pool = pool(id);
-      pool.stopInstances();
-      if (cache != null) {
-        cache.invalidate(id);
-      }
-      return new Answer(200, json("{\"stopped\":" + quote(id) + "}"));
+    RequestTarget target;
+    try {
+      target = RequestTarget.parse(url);
+    } catch (BadTargetException e) {
+      throw Problem.of(400, "admin-bad-request", "Bad Request")
+          .detail("url '" + url + "' is not a request target (/path?query): " + e.getMessage())
+          .build();
     }
-    throw Problem.of(404, "admin-not-found", "Not Found")
-        .detail(
-            "no admin endpoint at "
-                + path
-                + "; there are GET "
-                + PREFIX
-                + "functions, POST "
-                + PREFIX
-                + "cache/purge[?function=ID] and POST "
-                + PREFIX
-                + "functions/ID/stop")
-        .build();
+    FunctionCache fc = cache.function(function);
+    if (fc != null) {
+      fc.invalidate(target.path(), target.query());
+    }
+    String shown = target.path() + (target.query() != null ? "?" + target.query() : "");
+    return json(200, new Json().open().field("purged", function).field("url", shown).close());
+  }
+
+  private Json gateway() {
+    Json j = new Json().open();
+    j.field("version", info.version());
+    long started = metrics != null ? metrics.startMillis() : 0;
+    if (started > 0) {
+      j.field("startedAt", Instant.ofEpochMilli(started).toString());
+      j.field("uptimeSeconds", (System.currentTimeMillis() - started) / 1000);
+    }
+    j.field("pid", ProcessHandle.current().pid());
+    j.field("java", Runtime.version().toString());
+    j.field("cache", cache != null);
+    Manifest m = info.manifest();
+    if (m != null) {
+      j.open("manifest");
+      j.field("path", m.source() != null ? m.source().toString() : null);
+      j.field("format", m.originalFormat() ? "original" : "version 1");
+      j.field("functions", m.functions().size());
+      j.close();
+    }
+    return j.close();
   }
 
   private FunctionPool pool(String id) throws Problem {
     FunctionPool pool = supervisor.pool(id);
     if (pool == null) {
-      throw Problem.of(404, "admin-not-found", "Not Found")
-          .detail("there is no function '" + id + "' in the manifest")
-          .build();
+      throw notFound("there is no function '" + id + "' in the manifest");
     }
     return pool;
   }
 
-  private static void requireMethod(String method, String expected, String path) throws Problem {
-    if (!method.equals(expected)) {
+  /**
+   * Checks the method against what the endpoint takes ({@code allowed}, as in an Allow field), and
+   * that a state change does not come from a page of another origin.
+   */
+  private static void allow(AdminRequest r, String allowed) throws Problem {
+    String method = r.method();
+    boolean ok =
+        allowed.equals(GET)
+            ? method.equals("GET") || method.equals("HEAD")
+            : method.equals(allowed);
+    if (!ok) {
       throw Problem.of(405, "admin-method", "Method Not Allowed")
-          .detail(path + " takes " + expected + ", not " + method)
-          .header("allow", expected)
+          .detail(r.path() + " takes " + allowed + ", not " + method)
+          .header("allow", allowed)
           .build();
+    }
+    if (allowed.equals(GET)) {
+      return;
+    }
+    String site = r.fetchSite();
+    if (site != null && !site.equals("same-origin") && !site.equals("none")) {
+      throw forbidden(
+          "the admin API takes state changes only from its own pages or from tools such as curl,"
+              + " not from a "
+              + site
+              + " page (Sec-Fetch-Site)");
+    }
+    String origin = r.origin();
+    if (origin != null && !origin.equalsIgnoreCase("http://" + r.host())) {
+      throw forbidden(
+          "the admin API takes state changes only from its own pages or from tools such as curl,"
+              + " not from a page of origin "
+              + origin);
     }
   }
 
-  private String status() {
-    StringBuilder sb = new StringBuilder("{\"functions\":[");
-    boolean first = true;
-    for (FunctionPool pool : supervisor.pools()) {
-      if (!first) {
-        sb.append(',');
-      }
-      first = false;
-      sb.append("{\"id\":").append(quote(pool.spec().id()));
-      sb.append(",\"protocol\":").append(quote(pool.spec().protocol().manifestName()));
-      sb.append(",\"routes\":[");
-      for (int i = 0; i < pool.spec().routes().size(); i++) {
-        sb.append(i > 0 ? "," : "").append(quote(pool.spec().routes().get(i)));
-      }
-      sb.append("],\"inFlight\":").append(pool.inFlight()).append(",\"instances\":[");
-      boolean firstInstance = true;
-      for (InstanceView v : pool.instances()) {
-        sb.append(firstInstance ? "" : ",");
-        firstInstance = false;
-        sb.append("{\"number\":")
-            .append(v.number())
-            .append(",\"pid\":")
-            .append(v.pid())
-            .append(",\"state\":")
-            .append(quote(v.state().name().toLowerCase(Locale.ROOT)))
-            .append(",\"inFlight\":")
-            .append(v.inFlight())
-            .append(",\"served\":")
-            .append(v.served())
-            .append('}');
-      }
-      sb.append(']');
-      if (cache != null && cache.function(pool.spec().id()) != null) {
-        CacheStats c = cache.stats(pool.spec().id());
-        sb.append(",\"cache\":{\"hits\":")
-            .append(c.hits())
-            .append(",\"misses\":")
-            .append(c.misses())
-            .append(",\"stores\":")
-            .append(c.stores())
-            .append(",\"evictions\":")
-            .append(c.evictions())
-            .append(",\"bytes\":")
-            .append(c.bytes())
-            .append('}');
-      }
-      sb.append('}');
-    }
-    return sb.append("]}").toString();
+  private static Problem forbidden(String detail) {
+    return Problem.of(403, "admin-forbidden", "Forbidden").detail(detail).build();
+  }
+
+  private static Problem notFound(String detail) {
+    return Problem.of(404, "admin-not-found", "Not Found").detail(detail).build();
+  }
+
+  private static Answer json(int status, Json j) {
+    return new Answer(status, "application/json", (j + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
   static boolean loopbackHost(String host) {
@@ -207,24 +347,5 @@ public final class AdminApi {
       }
     }
     return null;
-  }
-
-  private static byte[] json(String s) {
-    return (s + "\n").getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static String quote(String s) {
-    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '"' || c == '\\') {
-        sb.append('\\').append(c);
-      } else if (c < 0x20) {
-        sb.append(String.format("\\u%04x", (int) c));
-      } else {
-        sb.append(c);
-      }
-    }
-    return sb.append('"').toString();
   }
 }

@@ -29,6 +29,7 @@ public final class FunctionCache {
   final LongAdder stores = new LongAdder();
   final LongAdder evictions = new LongAdder();
   final LongAdder bytes = new LongAdder();
+  final LongAdder bypasses = new LongAdder();
 
   FunctionCache(
       String functionId, ResponseCache owner, Cache<Key, Variants> entries, CacheSetting setting) {
@@ -58,6 +59,7 @@ public final class FunctionCache {
     Key key = new Key(functionId, path, query);
     if (!get && !head) {
       boolean unsafe = !method.equals("OPTIONS") && !method.equals("TRACE");
+      bypasses.increment();
       return new Lookup.Forward(this, key, fields, false, false, false, unsafe, null, 0);
     }
     String requestCc = fields.get("cache-control");
@@ -123,6 +125,7 @@ public final class FunctionCache {
   }
 
   private Lookup.Forward bypass(Key key, RequestFields fields) {
+    bypasses.increment();
     return new Lookup.Forward(this, key, fields, false, false, false, false, null, 0);
   }
 
@@ -262,13 +265,23 @@ public final class FunctionCache {
     entries.asMap().keySet().removeIf(k -> k.functionId().equals(functionId));
   }
 
+  /**
+   * Drops the stored responses of one URL ({@code query} without '?', null when absent), and keeps
+   * responses of this function in flight from landing.
+   */
+  public void invalidate(String path, String query) {
+    newGeneration();
+    entries.invalidate(new Key(functionId, path, query));
+  }
+
   void newGeneration() {
     generation.incrementAndGet();
   }
 
   /** The counters now. {@code bytes} follows removals on Caffeine's executor, so it may lag. */
   public CacheStats stats() {
-    return new CacheStats(hits.sum(), misses.sum(), stores.sum(), evictions.sum(), bytes.sum());
+    return new CacheStats(
+        hits.sum(), misses.sum(), stores.sum(), evictions.sum(), bytes.sum(), bypasses.sum());
   }
 
   void removed(Variants v, boolean evicted) {

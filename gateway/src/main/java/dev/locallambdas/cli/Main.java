@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "local-lambdas",
     mixinStandardHelpOptions = true,
-    version = "local-lambdas 0.1.0",
+    version = "local-lambdas " + Gateway.VERSION,
     description = {
       "A local function gateway: one HTTP front door routes each request by path to a function, a"
           + " local process declared in manifest.xml, started on demand and kept warm.",

@@ -1,5 +1,8 @@
 package dev.locallambdas.frontdoor;
 
+import dev.locallambdas.exchange.Problem;
+import dev.locallambdas.metrics.CompletedRequest;
+import dev.locallambdas.metrics.FunctionMetrics;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -21,25 +24,41 @@ final class AccessLog {
 
   private AccessLog() {}
 
-  /** A request being served; {@link #done} writes its line once. */
-  static final class Entry {
+  /**
+   * A request being served: {@link #done} writes its line once and records it in the function's
+   * metrics (when it is a function's request), which read this very object (no copy).
+   */
+  static final class Entry implements CompletedRequest {
     private final long start = System.nanoTime();
     private final String requestId;
     private final String function;
     private final String method;
     private final String path;
     private final String client;
+    private final FunctionMetrics metrics;
     private String instance = "-";
     private String warmth = "-";
     private int status;
+    private long granted;
+    private long end;
+    private long bytesIn;
+    private long bytesOut;
     private boolean written;
 
-    Entry(String requestId, String function, String method, String path, String client) {
+    /** {@code metrics}: the function's instruments, or null for a request no function got. */
+    Entry(
+        String requestId,
+        String function,
+        String method,
+        String path,
+        String client,
+        FunctionMetrics metrics) {
       this.requestId = requestId;
       this.function = function;
       this.method = method;
       this.path = path;
       this.client = client;
+      this.metrics = metrics;
     }
 
     void instance(String label, boolean cold) {
@@ -51,13 +70,55 @@ final class AccessLog {
       status = value;
     }
 
+    /** The request got its (first) slot: the time since its head is its queue wait. */
+    void granted() {
+      if (granted == 0) {
+        granted = System.nanoTime();
+        if (metrics != null) {
+          metrics.queueWait(granted - start);
+        }
+      }
+    }
+
+    /** The first response of a fresh instance started: its time since the grant is recorded. */
+    void firstResponse() {
+      if (metrics != null && granted != 0) {
+        metrics.firstResponse(System.nanoTime() - granted);
+      }
+    }
+
+    /** The request timed out in its instance. */
+    void timedOut() {
+      if (metrics != null) {
+        metrics.requestTimedOut();
+      }
+    }
+
+    /** The gateway answered with its own error instead of the function's response. */
+    void rejected(Problem problem) {
+      if (metrics != null) {
+        metrics.rejected(problem.status(), problem.type());
+      }
+    }
+
+    void bytesIn(long n) {
+      bytesIn = n;
+    }
+
     void done(long bytes) {
-      if (written || !LOG.isLoggable(Level.INFO)) {
-        written = true;
+      if (written) {
         return;
       }
       written = true;
-      double ms = (System.nanoTime() - start) / (double) TimeUnit.MILLISECONDS.toNanos(1);
+      end = System.nanoTime();
+      bytesOut = bytes;
+      if (metrics != null) {
+        metrics.completed(this);
+      }
+      if (!LOG.isLoggable(Level.INFO)) {
+        return;
+      }
+      double ms = (end - start) / (double) TimeUnit.MILLISECONDS.toNanos(1);
       StringBuilder b = new StringBuilder(160);
       b.append("request_id=").append(requestId);
       b.append(" function=").append(function);
@@ -73,6 +134,51 @@ final class AccessLog {
         b.append(" client=").append(client);
       }
       LOG.info(b.toString());
+    }
+
+    @Override
+    public String requestId() {
+      return requestId;
+    }
+
+    @Override
+    public String method() {
+      return method;
+    }
+
+    @Override
+    public String path() {
+      return path;
+    }
+
+    @Override
+    public int status() {
+      return status;
+    }
+
+    @Override
+    public String instance() {
+      return instance;
+    }
+
+    @Override
+    public long durationNanos() {
+      return end - start;
+    }
+
+    @Override
+    public long endNanos() {
+      return end;
+    }
+
+    @Override
+    public long bytesIn() {
+      return bytesIn;
+    }
+
+    @Override
+    public long bytesOut() {
+      return bytesOut;
     }
   }
 

@@ -1,12 +1,16 @@
 package dev.locallambdas.frontdoor;
 
 import dev.locallambdas.admin.AdminApi;
+import dev.locallambdas.admin.AdminRequest;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Problem;
 import dev.locallambdas.routing.RequestTarget;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.net.InetAddress;
 import java.util.logging.Level;
@@ -29,14 +33,25 @@ final class AdminExchange implements ConnectionHandler.Exchange {
     this.responder = responder;
   }
 
-  void start(String method, RequestTarget target, String host, InetAddress peer) {
+  void start(HttpRequest req, RequestTarget target, String host, InetAddress peer) {
+    HttpHeaders h = req.headers();
+    AdminRequest request =
+        new AdminRequest(
+            req.method().name(),
+            target.path(),
+            target.query(),
+            host,
+            peer,
+            h.get(HttpHeaderNames.ACCEPT),
+            h.get(HttpHeaderNames.ORIGIN),
+            h.get("sec-fetch-site"));
     Thread.ofVirtual()
         .name("admin")
         .start(
             () -> {
               Runnable write;
               try {
-                AdminApi.Answer a = admin.handle(method, target.path(), target.query(), host, peer);
+                AdminApi.Answer a = admin.handle(request);
                 Headers headers =
                     Headers.builder()
                         .add("content-type", a.contentType())

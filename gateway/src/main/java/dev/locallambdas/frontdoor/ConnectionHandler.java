@@ -10,6 +10,7 @@ import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Problem;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.function.FunctionPool;
+import dev.locallambdas.metrics.GatewayMetrics;
 import dev.locallambdas.routing.RouteTable;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -85,6 +86,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private final ResponseCache cache;
   private final AdminApi admin;
   private final TrustedProxies trustedProxies;
+  private final GatewayMetrics metrics;
   private final ArrayDeque<Object> backlog = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
 
@@ -97,19 +99,23 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private boolean replaying;
   private boolean bodyPaused;
 
-  ConnectionHandler(RouteTable<FunctionPool> routes, ResponseCache cache, AdminApi admin) {
-    this(routes, cache, admin, TrustedProxies.NONE);
-  }
-
   ConnectionHandler(
       RouteTable<FunctionPool> routes,
       ResponseCache cache,
       AdminApi admin,
+      GatewayMetrics metrics,
       TrustedProxies trustedProxies) {
     this.routes = routes;
     this.cache = cache;
     this.admin = admin;
+    this.metrics = metrics;
     this.trustedProxies = trustedProxies;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    metrics.connectionOpened();
+    super.channelActive(ctx);
   }
 
   @Override
@@ -174,13 +180,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     if (lookup instanceof Lookup.Hit hit) {
       String hitId = ForwardedHeaders.requestId(req.headers());
       ChannelFuture written = writeHit(hit, headRequest, r.keepAlive(), r.http10(), hitId);
-      if (AccessLog.LOG.isLoggable(java.util.logging.Level.INFO)) {
-        AccessLog.Entry log =
-            new AccessLog.Entry(hitId, r.pool().spec().id(), method, r.target().path(), clientIp());
-        log.instance("cache", false);
-        log.status(hit.status());
-        log.done(hit.body().length);
-      }
+      String id = r.pool().spec().id();
+      AccessLog.Entry log =
+          new AccessLog.Entry(
+              hitId, id, method, r.target().path(), clientIp(), metrics.function(id));
+      log.instance("cache", false);
+      log.status(hit.status());
+      log.done(headRequest ? 0 : hit.body().length);
       if (!r.keepAlive()) {
         state = State.CLOSING;
         written.addListener(f -> closeGracefully());
@@ -204,8 +210,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     s.requestId(requestId);
     responder = s;
     state = r.hasBody() ? State.RECEIVING : State.RESPONDING;
+    String functionId = r.pool().spec().id();
     AccessLog.Entry log =
-        new AccessLog.Entry(requestId, r.pool().spec().id(), method, r.target().path(), clientIp);
+        new AccessLog.Entry(
+            requestId,
+            functionId,
+            method,
+            r.target().path(),
+            clientIp,
+            metrics.function(functionId));
     if (lookup instanceof Lookup.Wait wait) {
       // Another request is fetching this URL: wait for its response without holding a thread.
       exchange = new Waiting(); // bodiless: nothing to receive meanwhile
@@ -258,6 +271,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (next instanceof Lookup.Hit hit) {
+      log.instance("cache", false);
+      log.status(hit.status());
+      log.done(headRequest ? 0 : hit.body().length);
       writeHit(hit, headRequest, r.keepAlive(), r.http10(), s.requestId())
           .addListener(f -> responseComplete(!r.keepAlive() || !f.isSuccess()));
     } else {
@@ -310,7 +326,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         ctx.channel().remoteAddress() instanceof InetSocketAddress addr ? addr.getAddress() : null;
     AdminExchange e = new AdminExchange(admin, ctx.channel().eventLoop(), s);
     exchange = e;
-    e.start(req.method().name(), a.target(), a.host(), peer);
+    e.start(req, a.target(), a.host(), peer);
   }
 
   private boolean fromTrustedProxy() {
@@ -395,7 +411,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             p.function() != null ? p.function() : "-",
             failed ? "-" : req.method().name(),
             instance != null ? instance : "-",
-            clientIp());
+            clientIp(),
+            null);
+    metrics.rejected(p.status(), p.type());
     log.status(p.status());
     log.done(0);
     if (!keepAlive) {
@@ -470,6 +488,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    metrics.connectionClosed();
     Exchange e = exchange;
     if (e != null) {
       e.clientGone();
@@ -482,9 +501,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    if (HeadDeadline.EXPIRED.equals(evt)) {
+    if (evt == HeadDeadline.EXPIRED) {
       if (state == State.IDLE && backlog.isEmpty()) {
         state = State.CLOSING;
+        metrics.rejected(408, "header-timeout");
         ctx.writeAndFlush(
                 ProblemJson.response(
                     Problem.of(408, "bad-request", "Request Timeout")

@@ -141,6 +141,7 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
     }
     lease = granted;
     phase = Phase.CALLING;
+    log.granted();
     log.instance(granted.label(), granted.cold());
     long timeout = spec.requestTimeout().toMillis();
     call = granted.endpoint().open(request, timeout, loop, this);
@@ -240,6 +241,9 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
   public void head(int status, Headers headers, long contentLength) {
     if (phase != Phase.CALLING) {
       return;
+    }
+    if (!responseStarted && lease.cold()) {
+      log.firstResponse();
     }
     responseStarted = true;
     dropReplay();
@@ -364,6 +368,7 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
             + spec.requestTimeout().toMillis()
             + " ms; replacing the instance");
     Call c = call;
+    log.timedOut();
     if (phase == Phase.CALLING) {
       phase = Phase.DONE;
       if (responder.committed()) {
@@ -414,6 +419,7 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
       return;
     }
     log.status(problem.status());
+    log.rejected(problem);
     if (phase == Phase.QUEUED) {
       ticket.cancel();
       finish();
@@ -454,6 +460,7 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
       capture.done();
     }
     try {
+      log.bytesIn(bodyBytes);
       log.done(responder.bytes());
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "access log failed", e);

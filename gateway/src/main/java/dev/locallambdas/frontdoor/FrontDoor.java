@@ -4,6 +4,7 @@ import dev.locallambdas.admin.AdminApi;
 import dev.locallambdas.cache.ResponseCache;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.loops.EventLoops;
+import dev.locallambdas.metrics.GatewayMetrics;
 import dev.locallambdas.routing.RouteTable;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -85,7 +86,7 @@ public final class FrontDoor implements AutoCloseable {
       throws IOException {
     EventLoops loops = EventLoops.start();
     try {
-      return start(bind, routes, cache, admin, headerTimeout, loops, TrustedProxies.NONE, true);
+      return start(bind, routes, cache, admin, headerTimeout, loops, new GatewayMetrics(), TrustedProxies.NONE, true);
     } catch (IOException | RuntimeException e) {
       loops.close();
       throw e;
@@ -105,10 +106,13 @@ public final class FrontDoor implements AutoCloseable {
       Duration headerTimeout,
       EventLoops loops)
       throws IOException {
-    return start(bind, routes, cache, admin, headerTimeout, loops, TrustedProxies.NONE, false);
+    return start(bind, routes, cache, admin, headerTimeout, loops, new GatewayMetrics(), TrustedProxies.NONE, false);
   }
 
-  /** As above, believing the forwarding fields of requests from {@code trustedProxies}. */
+  /**
+   * As above, recording requests, connections and refusals in {@code metrics} and believing the
+   * forwarding fields of requests from {@code trustedProxies}.
+   */
   public static FrontDoor start(
       InetSocketAddress bind,
       RouteTable<FunctionPool> routes,
@@ -116,9 +120,10 @@ public final class FrontDoor implements AutoCloseable {
       AdminApi admin,
       Duration headerTimeout,
       EventLoops loops,
+      GatewayMetrics metrics,
       TrustedProxies trustedProxies)
       throws IOException {
-    return start(bind, routes, cache, admin, headerTimeout, loops, trustedProxies, false);
+    return start(bind, routes, cache, admin, headerTimeout, loops, metrics, trustedProxies, false);
   }
 
   private static FrontDoor start(
@@ -128,6 +133,7 @@ public final class FrontDoor implements AutoCloseable {
       AdminApi admin,
       Duration headerTimeout,
       EventLoops loops,
+      GatewayMetrics metrics,
       TrustedProxies trustedProxies,
       boolean ownsLoops)
       throws IOException {
@@ -153,7 +159,8 @@ public final class FrontDoor implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    configure(ch.pipeline(), routes, cache, admin, headerTimeout, trustedProxies);
+                    configure(
+                        ch.pipeline(), routes, cache, admin, headerTimeout, metrics, trustedProxies);
                   }
                 });
     try {
@@ -198,7 +205,8 @@ public final class FrontDoor implements AutoCloseable {
       ResponseCache cache,
       AdminApi admin,
       Duration headerTimeout) {
-    configure(pipeline, routes, cache, admin, headerTimeout, TrustedProxies.NONE);
+    configure(
+        pipeline, routes, cache, admin, headerTimeout, new GatewayMetrics(), TrustedProxies.NONE);
   }
 
   static void configure(
@@ -207,6 +215,7 @@ public final class FrontDoor implements AutoCloseable {
       ResponseCache cache,
       AdminApi admin,
       Duration headerTimeout,
+      GatewayMetrics metrics,
       TrustedProxies trustedProxies) {
     HeadDeadline deadline = new HeadDeadline(headerTimeout);
     pipeline
@@ -215,7 +224,7 @@ public final class FrontDoor implements AutoCloseable {
         .addLast("decoder", new StrictRequestDecoder(decoderConfig()))
         .addLast("head-end", deadline.heads())
         .addLast("encoder", new HttpResponseEncoder())
-        .addLast("gateway", new ConnectionHandler(routes, cache, admin, trustedProxies));
+        .addLast("gateway", new ConnectionHandler(routes, cache, admin, metrics, trustedProxies));
   }
 
   /** The address actually bound (useful with port 0). */

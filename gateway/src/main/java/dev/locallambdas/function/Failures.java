@@ -23,6 +23,19 @@ public final class Failures {
         .build();
   }
 
+  static Problem drained(FunctionSpec spec) {
+    return Problem.of(503, "drained", "Service Unavailable")
+        .function(spec.id())
+        .detail(
+            "function '"
+                + spec.id()
+                + "' was drained through the admin API and takes no requests; start it again with"
+                + " POST /.local-lambdas/functions/"
+                + spec.id()
+                + "/start")
+        .build();
+  }
+
   static Problem overloaded(FunctionSpec spec) {
     return Problem.of(503, "overloaded", "Service Unavailable")
         .function(spec.id())

@@ -51,25 +51,45 @@ public final class FunctionPool {
   private final EventLoops loops;
   private final Clock clock;
   private final Scheduler scheduler;
+  private final PoolObserver observer;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final List<Instance> instances = new ArrayList<>();
   private final Backoff backoff = new Backoff(Math::random);
   private final ArrayDeque<StartRecord> recentStarts = new ArrayDeque<>();
+
+  /** Instances a restart replaces: each drains once a replacement is ready (oldest first). */
+  private final ArrayDeque<Instance> retiring = new ArrayDeque<>();
+
   private Queued head;
   private Queued tail;
   private int waiting;
   private int nextNumber = 1;
   private boolean closed;
+
+  /** Drained through the admin API: no requests, no starts, until started again. */
+  private boolean drained;
+
   private Problem lastFailure;
 
   FunctionPool(
       FunctionSpec spec, Starter starter, EventLoops loops, Clock clock, Scheduler scheduler) {
+    this(spec, starter, loops, clock, scheduler, PoolObserver.NONE);
+  }
+
+  FunctionPool(
+      FunctionSpec spec,
+      Starter starter,
+      EventLoops loops,
+      Clock clock,
+      Scheduler scheduler,
+      PoolObserver observer) {
     this.spec = spec;
     this.starter = starter;
     this.loops = loops;
     this.clock = clock;
     this.scheduler = scheduler;
+    this.observer = observer;
   }
 
   public FunctionSpec spec() {
@@ -88,6 +108,8 @@ public final class FunctionPool {
       Instance free = closed ? null : pickReady(waiter.loop());
       if (closed) {
         actions.refuse(waiter, Failures.shuttingDown(spec));
+      } else if (drained) {
+        actions.refuse(waiter, Failures.drained(spec));
       } else if (free != null) {
         actions.grant(waiter, lease(free));
       } else if (countStartingOrReady() == 0 && backoff.active(now)) {
@@ -167,6 +189,7 @@ public final class FunctionPool {
         lock.unlock();
       }
       if (expired) {
+        observer.queueTimedOut();
         waiter.refused(Failures.queueTimeout(spec));
       }
     }
@@ -270,6 +293,9 @@ public final class FunctionPool {
       }
       if (outcome == Outcome.BROKEN || outcome == Outcome.HUNG) {
         in.crashed |= outcome == Outcome.BROKEN && !in.stopRequested;
+        if (in.stopCause == null) {
+          in.stopCause = outcome == Outcome.HUNG ? StopCause.TIMEOUT : StopCause.CRASH;
+        }
         if (!in.is(InstanceState.STOPPED) && !in.is(InstanceState.DRAINING)) {
           in.moveTo(InstanceState.DRAINING);
         }
@@ -281,6 +307,7 @@ public final class FunctionPool {
           && spec.maxRequestsPerInstance() > 0
           && in.served >= spec.maxRequestsPerInstance()) {
         in.moveTo(InstanceState.DRAINING); // recycled
+        in.stopCause = StopCause.RECYCLE;
       }
       if (in.is(InstanceState.DRAINING) && in.inFlight == 0 && !in.stopRequested) {
         in.stopRequested = true;
@@ -310,7 +337,7 @@ public final class FunctionPool {
 
   /** Starts instances while the waiting demand exceeds what is starting (under the lock). */
   private void startIfNeeded(long now, EventLoop loop, Actions actions) {
-    if (closed || backoff.active(now)) {
+    if (closed || drained || backoff.active(now)) {
       return;
     }
     int starting = 0;
@@ -326,7 +353,7 @@ public final class FunctionPool {
     }
   }
 
-  private void startInstance(long now, EventLoop loop, Actions actions) {
+  private Instance startInstance(long now, EventLoop loop, Actions actions) {
     EventLoop home = loop != null ? loop : loops != null ? loops.next() : null;
     Instance in = new Instance(nextNumber, spec.id() + "#" + nextNumber, now, home);
     nextNumber++;
@@ -334,6 +361,7 @@ public final class FunctionPool {
     in.startupTimer =
         scheduler.schedule(() -> startupTimedOut(in), spec.startupTimeout().toNanos());
     actions.add(() -> starter.start(this, in));
+    return in;
   }
 
   /**
@@ -368,10 +396,15 @@ public final class FunctionPool {
       long pid = in.process != null ? in.process.pid() : -1;
       long ms = TimeUnit.NANOSECONDS.toMillis(in.readyNanos - in.spawnRequestedNanos);
       LOG.info(in.label + ": ready (pid " + pid + ", " + ms + " ms)");
-      if (closed) {
+      observer.started(
+          in.label, pid, in.spawnedNanos - in.spawnRequestedNanos, in.readyNanos - in.spawnedNanos);
+      if (closed || drained) {
         in.moveTo(InstanceState.DRAINING);
+        in.stopCause = closed ? StopCause.SHUTDOWN : StopCause.ADMIN;
         in.stopRequested = true;
         actions.stop(in, false);
+      } else if (in.replacement) {
+        retireOne(actions);
       }
       grantWaiting(actions);
     } finally {
@@ -392,12 +425,17 @@ public final class FunctionPool {
       startFailed(
           in,
           "it did not signal readiness within its startup_timeout of "
-              + human(spec.startupTimeout()));
+              + human(spec.startupTimeout()),
+          true);
     }
   }
 
   /** Reported by the starter (or the start-up timer): the instance will not become ready. */
   void startFailed(Instance in, String reason) {
+    startFailed(in, reason, false);
+  }
+
+  private void startFailed(Instance in, String reason, boolean timedOut) {
     Actions actions = new Actions();
     String exit = in.exitStatus != null ? " (the process " + in.exitStatus.describe() + ")" : "";
     lock.lock();
@@ -407,6 +445,7 @@ public final class FunctionPool {
         return; // already reported
       }
       LOG.warning(in.label + ": failed to start: " + reason + exit);
+      observer.startFailed(in.label, reason + exit, timedOut);
       in.moveTo(InstanceState.STOPPED);
       instances.remove(in);
       in.stopRequested = true;
@@ -449,6 +488,15 @@ public final class FunctionPool {
             Failures.crashed(
                 spec, in.label, status, in.process != null ? in.process.recentStderr() : List.of());
       }
+      StopCause cause =
+          unexpected && in.stopCause != StopCause.TIMEOUT
+              ? StopCause.CRASH
+              : in.stopCause != null ? in.stopCause : StopCause.ADMIN;
+      observer.stopped(
+          in.label,
+          cause,
+          status.describe(),
+          in.process != null ? in.process.recentOutput() : List.of());
       actions.closeEndpoint(in);
       if (head != null && countStartingOrReady() == 0) {
         if (backoff.active(now)) {
@@ -475,7 +523,10 @@ public final class FunctionPool {
   // ---------------------------------------------------------------- minimum, idle, stop
 
   private void ensureMinimum(long now, Actions actions) {
-    while (!closed && countStartingOrReady() < spec.minInstances() && !backoff.active(now)) {
+    while (!closed
+        && !drained
+        && countStartingOrReady() < spec.minInstances()
+        && !backoff.active(now)) {
       startInstance(now, null, actions);
     }
   }
@@ -532,6 +583,7 @@ public final class FunctionPool {
         long idleFor = now - in.lastUsedNanos;
         if (idleFor >= idle && ready > spec.minInstances()) {
           in.moveTo(InstanceState.DRAINING);
+          in.stopCause = StopCause.IDLE;
           in.stopRequested = true;
           ready--;
           LOG.info(in.label + ": idle for " + human(spec.idleTimeout()) + ", stopping");
@@ -563,6 +615,7 @@ public final class FunctionPool {
       for (Instance in : instances) {
         if (in.is(InstanceState.READY)) { // a starting instance is left to serve its waiters
           in.moveTo(InstanceState.DRAINING);
+          in.stopCause = StopCause.ADMIN;
           if (in.inFlight == 0) {
             in.stopRequested = true;
             actions.stop(in, false);
@@ -573,6 +626,84 @@ public final class FunctionPool {
       lock.unlock();
     }
     actions.run();
+  }
+
+  /**
+   * Replaces every ready instance without a moment of downtime: starts one new instance per ready
+   * one (max_instances may be exceeded meanwhile), and each time a new one is ready, the oldest old
+   * one drains (finishes its requests, then stops). A replacement that fails to start leaves its
+   * old instance serving. Also undoes a drain. Returns how many instances are being replaced.
+   */
+  public int restart() {
+    Actions actions = new Actions();
+    int replaced = 0;
+    lock.lock();
+    try {
+      if (closed) {
+        return 0;
+      }
+      drained = false;
+      long now = clock.nanoTime();
+      for (Instance in : new ArrayList<>(instances)) {
+        if (in.is(InstanceState.READY) && !retiring.contains(in)) {
+          retiring.add(in);
+          startInstance(now, null, actions).replacement = true;
+          replaced++;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    actions.run();
+    return replaced;
+  }
+
+  /** A replacement is ready: the oldest instance it replaces drains (under the lock). */
+  private void retireOne(Actions actions) {
+    Instance old;
+    while ((old = retiring.poll()) != null) {
+      if (old.is(InstanceState.READY)) {
+        old.moveTo(InstanceState.DRAINING);
+        old.stopCause = StopCause.ADMIN;
+        if (old.inFlight == 0) {
+          old.stopRequested = true;
+          actions.stop(old, false);
+        }
+        return;
+      }
+    }
+  }
+
+  /**
+   * Takes the function out of service (the admin "drain"): waiting and new requests get 503, ready
+   * instances finish their requests and stop, and nothing starts until {@link #start}.
+   */
+  public void drain() {
+    Actions actions = new Actions();
+    lock.lock();
+    try {
+      drained = true;
+      retiring.clear();
+      refuseWaiting(Failures.drained(spec), actions);
+    } finally {
+      lock.unlock();
+    }
+    actions.run();
+    stopInstances();
+  }
+
+  /**
+   * Puts a drained function back in service and starts its first instances now (min_instances, at
+   * least one), as an eager start would; a running function gets an instance if it has none.
+   */
+  public void start() {
+    lock.lock();
+    try {
+      drained = false;
+    } finally {
+      lock.unlock();
+    }
+    startEagerly();
   }
 
   /** Takes no new requests; waiting requests get 503. */
@@ -611,9 +742,13 @@ public final class FunctionPool {
       closed = true;
       refuseWaiting(Failures.shuttingDown(spec), actions);
       all = new ArrayList<>(instances);
+      retiring.clear();
       for (Instance in : all) {
         if (!in.is(InstanceState.DRAINING) && !in.is(InstanceState.STOPPED)) {
           in.moveTo(InstanceState.DRAINING);
+        }
+        if (in.stopCause == null) {
+          in.stopCause = StopCause.SHUTDOWN;
         }
         in.startupTimer.cancel();
         in.stopRequested = true;
@@ -669,6 +804,38 @@ public final class FunctionPool {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Waiting, in flight, drained and back-off, in one consistent snapshot. */
+  public PoolStatus status() {
+    lock.lock();
+    try {
+      int busy = 0;
+      for (Instance in : instances) {
+        busy += in.inFlight;
+      }
+      long now = clock.nanoTime();
+      long remaining = backoff.active(now) ? backoff.until() - now : 0;
+      return new PoolStatus(waiting, busy, drained, backoff.failures(), remaining);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The last output lines (stdout and stderr, oldest first) of instance {@code number}. */
+  public List<String> recentOutput(int number) {
+    ChildProcess process = null;
+    lock.lock();
+    try {
+      for (Instance in : instances) {
+        if (in.number == number) {
+          process = in.process;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    return process != null ? process.recentOutput() : List.of();
   }
 
   /** Requests waiting for a slot. */

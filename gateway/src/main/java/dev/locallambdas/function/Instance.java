@@ -26,6 +26,12 @@ final class Instance {
   /** The instance broke while serving a request: its death counts as a crash. */
   boolean crashed;
 
+  /** Why the pool took it out of service (null: it was not asked to stop). */
+  StopCause stopCause;
+
+  /** Started by a restart: once ready, one of the instances it replaces drains. */
+  boolean replacement;
+
   Cancellable startupTimer = Cancellable.NONE;
   Endpoint endpoint;
   ChildProcess process;

@@ -52,7 +52,9 @@ public final class Supervisor implements AutoCloseable {
     for (FunctionSpec spec : b.manifest.functions()) {
       Transport transport = b.transports.apply(spec.protocol());
       Starter starter = new ProcessStarter(spec, transport, launcher, runDirectory, b.loops);
-      pools.put(spec.id(), new FunctionPool(spec, starter, b.loops, clock, scheduler));
+      pools.put(
+          spec.id(),
+          new FunctionPool(spec, starter, b.loops, clock, scheduler, b.observers.apply(spec)));
     }
     for (FunctionPool pool : pools.values()) {
       if (pool.spec().startPolicy() == StartPolicy.EAGER) {
@@ -180,6 +182,7 @@ public final class Supervisor implements AutoCloseable {
     private Clock clock = Clock.system();
     private Scheduler scheduler;
     private boolean backgroundCleanup = true;
+    private Function<FunctionSpec, PoolObserver> observers = spec -> PoolObserver.NONE;
 
     private Builder(Manifest manifest) {
       this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -206,6 +209,12 @@ public final class Supervisor implements AutoCloseable {
     /** Where queue and start-up timeouts and the idle sweep are scheduled (default: the loops). */
     public Builder scheduler(Scheduler value) {
       this.scheduler = Objects.requireNonNull(value, "scheduler");
+      return this;
+    }
+
+    /** Who is told about each function's lifecycle events (metrics). */
+    public Builder observers(Function<FunctionSpec, PoolObserver> value) {
+      this.observers = Objects.requireNonNull(value, "observers");
       return this;
     }
 

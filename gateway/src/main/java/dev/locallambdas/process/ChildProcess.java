@@ -24,6 +24,7 @@ public final class ChildProcess {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.process");
   private static final int RECENT_STDERR_LINES = 20;
   private static final int RECENT_STDERR_LINE_LENGTH = 500;
+  private static final int RECENT_OUTPUT_LINES = 50;
 
   /** How many of those an unasked-for exit repeats when the child's output is not logged. */
   private static final int TAIL_LINES = 10;
@@ -47,6 +48,11 @@ public final class ChildProcess {
   private final ProcessHandle handle;
   private final RecentLines recentStderr =
       new RecentLines(RECENT_STDERR_LINES, RECENT_STDERR_LINE_LENGTH);
+
+  /** Both streams, each line prefixed with its stream's name, for the dashboard. */
+  private final RecentLines recentOutput =
+      new RecentLines(RECENT_OUTPUT_LINES, RECENT_STDERR_LINE_LENGTH);
+
   private final CompletableFuture<ExitStatus> exit;
   private final AtomicBoolean stopCalled = new AtomicBoolean();
 
@@ -83,13 +89,20 @@ public final class ChildProcess {
     this.startTicks = ProcessTable.startTicks(handle.pid()).orElse(0);
     String prefix = "[" + label + "] ";
     CompletableFuture<Void> stdout =
-        drain("stdout", process.getInputStream(), line -> log("stdout", prefix, line));
+        drain(
+            "stdout",
+            process.getInputStream(),
+            line -> {
+              recentOutput.add("stdout: " + line);
+              log("stdout", prefix, line);
+            });
     CompletableFuture<Void> stderr =
         drain(
             "stderr",
             process.getErrorStream(),
             line -> {
               recentStderr.add(line);
+              recentOutput.add("stderr: " + line);
               log("stderr", prefix, line);
             });
     CompletableFuture<Void> drained = CompletableFuture.allOf(stdout, stderr);
@@ -232,6 +245,13 @@ public final class ChildProcess {
   /** The last 20 lines the child wrote to stderr, oldest first, each cut to 500 characters. */
   public List<String> recentStderr() {
     return recentStderr.snapshot();
+  }
+
+  /**
+   * The last 50 lines of stdout and stderr, oldest first, each as "stdout: ..." or "stderr: ...".
+   */
+  public List<String> recentOutput() {
+    return recentOutput.snapshot();
   }
 
   /**

@@ -10,6 +10,7 @@ import dev.locallambdas.function.Supervisor;
 import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
+import dev.locallambdas.metrics.GatewayMetrics;
 import dev.locallambdas.routing.RouteTable;
 import dev.locallambdas.transport.Transports;
 import java.io.IOException;
@@ -26,18 +27,27 @@ import java.util.logging.Logger;
 public final class Gateway implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.server");
 
+  /** The gateway's version, as --version and the admin API report it. */
+  public static final String VERSION = "0.1.0";
+
   private final EventLoops loops;
   private final Supervisor supervisor;
   private final FrontDoor frontDoor;
   private final ResponseCache cache;
+  private final GatewayMetrics metrics;
   private volatile boolean stopped;
 
   private Gateway(
-      EventLoops loops, Supervisor supervisor, FrontDoor frontDoor, ResponseCache cache) {
+      EventLoops loops,
+      Supervisor supervisor,
+      FrontDoor frontDoor,
+      ResponseCache cache,
+      GatewayMetrics metrics) {
     this.loops = loops;
     this.supervisor = supervisor;
     this.frontDoor = frontDoor;
     this.cache = cache;
+    this.metrics = metrics;
   }
 
   public static Gateway start(Manifest manifest, InetSocketAddress bind) throws IOException {
@@ -60,6 +70,11 @@ public final class Gateway implements AutoCloseable {
 
   public Supervisor supervisor() {
     return supervisor;
+  }
+
+  /** The gateway's metrics (served at /.local-lambdas/metrics). */
+  public GatewayMetrics metrics() {
+    return metrics;
   }
 
   /** The response cache, or null when caching is off for every function. */
@@ -169,13 +184,17 @@ public final class Gateway implements AutoCloseable {
         cache = b.build();
         LOG.info(cacheSettings.describe());
       }
+      GatewayMetrics metrics = new GatewayMetrics();
       EventLoops loops = EventLoops.start(this.loops);
       Supervisor sup;
       try {
         sup =
             supervisor
                 .apply(
-                    Supervisor.builder(manifest).transports(Transports::forProtocol).loops(loops))
+                    Supervisor.builder(manifest)
+                        .transports(Transports::forProtocol)
+                        .loops(loops)
+                        .observers(spec -> metrics.function(spec.id())))
                 .build();
       } catch (IOException | RuntimeException e) {
         loops.close();
@@ -188,20 +207,36 @@ public final class Gateway implements AutoCloseable {
             routes.add(route, sup.pool(spec.id()));
           }
         }
+        metrics.watch(sup, cache);
+        metrics.watchJvm();
+        AdminApi admin =
+            new AdminApi(sup, cache, metrics, new AdminApi.Info(VERSION, manifest, text(manifest)));
         FrontDoor door =
             FrontDoor.start(
                 bind,
                 routes.build(),
                 cache,
-                new AdminApi(sup, cache),
+                admin,
                 FrontDoor.DEFAULT_HEADER_TIMEOUT,
                 loops,
+                metrics,
                 trustedProxies);
-        return new Gateway(loops, sup, door, cache);
+        return new Gateway(loops, sup, door, cache, metrics);
       } catch (IOException | RuntimeException e) {
         sup.close();
         loops.close();
         throw e;
+      }
+    }
+
+    /** The manifest file as it was read (what is in effect), or null when there is no file. */
+    private static String text(Manifest manifest) {
+      try {
+        return manifest.source() != null && java.nio.file.Files.isRegularFile(manifest.source())
+            ? java.nio.file.Files.readString(manifest.source())
+            : null;
+      } catch (IOException | RuntimeException e) {
+        return null;
       }
     }
   }
