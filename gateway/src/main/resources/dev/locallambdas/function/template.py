@@ -182,6 +182,26 @@ def main():
             _send(sock, "pid %d" % pid)
 
 
+def _retitle():
+    """Makes /proc/PID/cmdline (ps, top) show the plain start's command: the template's own minus
+    this script. The kernel reads it from the argument area of the stack, rewritten in place
+    (as setproctitle does); the area keeps its length, the rest is NULs."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (fields 48, 49)
+        with open("/proc/self/cmdline", "rb") as f:
+            words = f.read().split(b"\0")[:-1]
+        me = os.fsencode(sys.argv[0])  # this script, as the gateway named it
+        if me in words:
+            words.remove(me)
+        title = b"\0".join(words)[: end - start - 1]
+        area = title + b"\0" * (end - start - len(title))
+        ctypes.memmove(start, area, len(area))
+    except (OSError, ValueError, IndexError):
+        pass  # cosmetic only
+
+
 def _instance(libc, sock, gateway, out, err, environment):
     """In the new instance: becomes what a plain start would have made, or exits."""
     try:
@@ -203,6 +223,7 @@ def _instance(libc, sock, gateway, out, err, environment):
         # otherwise be the same in every instance).
         if "random" in sys.modules:
             sys.modules["random"].seed()
+        _retitle()
     except BaseException:  # noqa: B036 - nothing of the template's may run on in an instance
         try:
             import traceback
