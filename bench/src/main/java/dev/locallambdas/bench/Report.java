@@ -136,8 +136,8 @@ final class Report {
                 + " exec, transport set-up); ready: the child's own start-up until it signals readiness;"
                 + " first response: from ready to the last response byte at the client.\n\n");
         md.append(
-            "| case | runtime | total p50 | spawn | ready | first response | function CPU ms/start |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|\n");
+            "| case | runtime | mode | total p50 | spawn | ready | first response | function CPU ms/start |\n");
+        md.append("|---|---|---|---:|---:|---:|---:|---:|\n");
         any = true;
       }
       Map<String, Object> s = map(c.get("cold_start"));
@@ -147,6 +147,8 @@ final class Report {
           .append(c.get("name"))
           .append(" | ")
           .append(c.get("runtime"))
+          .append(" | ")
+          .append(c.getOrDefault("mode", "plain"))
           .append(" | ")
           .append(ms(map(c.get("latency_ms")).get("p50")))
           .append(" | ")

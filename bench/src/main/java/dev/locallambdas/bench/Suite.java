@@ -32,6 +32,14 @@ final class Suite {
     "", "cached response", "HTTP, warm", "HTTP, cold start", "pipe, warm", "pipe, cold start"
   };
 
+  /**
+   * Other ways of starting a cold case's function, measured when the manifest has a function named
+   * after the case's with the mode appended (cold-pipe-python-template, ...): a fork template, a
+   * spare instance started ahead (the request finds a fresh process ready: what a recycle or a
+   * burst sees), the JDK's AOT cache.
+   */
+  private static final List<String> COLD_MODES = List.of("template", "spare", "aot");
+
   private final Settings settings;
   private final PrintStream err;
   private Gateway gateway;
@@ -109,8 +117,22 @@ final class Suite {
         String id = (cold ? "cold-" : "") + transport + "-" + runtime;
         Target t = new Target(id, id, "/" + id + "/hello", transport, runtime);
         progress.begin("case " + c + " " + CASE_NAMES[c] + " " + runtime);
-        out.add(cold ? coldCase(c, t) : warmCase(c, t));
+        out.add(cold ? coldCase(c, t, "plain") : warmCase(c, t));
         progress.end();
+        if (!cold) {
+          continue;
+        }
+        // The same function started the other ways, side by side, where the manifest has them.
+        for (String mode : COLD_MODES) {
+          String variant = id + "-" + mode;
+          if (gateway.supervisor().pool(variant) == null) {
+            continue;
+          }
+          Target v = new Target(variant, variant, "/" + variant + "/hello", transport, runtime);
+          progress.begin("case " + c + " " + CASE_NAMES[c] + " " + runtime + " (" + mode + ")");
+          out.add(coldCase(c, v, mode));
+          progress.end();
+        }
       }
     }
     return out;
@@ -198,17 +220,27 @@ final class Suite {
     return m;
   }
 
-  private Map<String, Object> coldCase(int c, Target t) {
+  private Map<String, Object> coldCase(int c, Target t, String mode) {
     int warmup = Math.min(settings.warmup(), 2);
     int n = settings.coldRequests();
     Map<String, Object> m = caseHead(c, t, n, warmup);
+    m.put("mode", mode);
+    if (!mode.equals("plain")) {
+      m.put("name", CASE_NAMES[c] + " (" + mode + ")");
+    }
     FunctionPool pool = gateway.supervisor().pool(t.function());
+    boolean spare = mode.equals("spare");
+    Runnable settle = spare ? () -> awaitOneSpare(pool) : () -> awaitNoInstance(pool);
     LoadEngine.Request req = LoadEngine.Request.get(t.path());
     for (int i = 0; i < warmup; i++) {
-      awaitNoInstance(pool);
+      settle.run();
       engine.sequential(req, 1, null);
     }
-    awaitNoInstance(pool);
+    if (mode.equals("template")) {
+      awaitForkedStart(pool, req);
+    }
+    settle.run();
+    int forked = 0;
     Histogram dispatch = new Histogram(3);
     Histogram spawn = new Histogram(3);
     Histogram ready = new Histogram(3);
@@ -220,7 +252,7 @@ final class Suite {
     ProcStats self0 = ProcStats.self();
     int missingSplits = 0;
     for (int i = 0; i < n; i++) {
-      awaitNoInstance(pool);
+      settle.run();
       long[] sent = new long[1];
       long[] pidSeen = {-1};
       LoadEngine.Run run =
@@ -242,8 +274,13 @@ final class Suite {
       total.add(run.recorder());
       clientCpu += run.clientCpuNanos();
       seconds += run.seconds();
-      StartRecord s = startAfter(pool, sent[0]);
-      if (s == null || s.readyNanos() == 0) {
+      StartRecord s = spare ? null : startAfter(pool, sent[0]);
+      if (s != null && s.forked()) {
+        forked++;
+      }
+      if (spare) {
+        missingSplits++; // its process started before the request: there is nothing to split
+      } else if (s == null || s.readyNanos() == 0) {
         missingSplits++;
       } else {
         dispatch.recordValue(Math.max(1, s.requestedNanos() - sent[0]));
@@ -253,9 +290,12 @@ final class Suite {
       }
       progress.fraction((i + 1) / (double) n);
     }
-    awaitNoInstance(pool);
+    settle.run();
     ProcStats self1 = ProcStats.self();
     m.put("status", "ok");
+    if (mode.equals("template")) {
+      m.put("forked_starts", forked);
+    }
     m.putAll(total.toJson(seconds));
     m.put("gateway", gatewayJson(self0, self1, clientCpu, total.responses()));
     m.put("client", Map.of("cpu_ms", clientCpu / 1e6));
@@ -289,6 +329,44 @@ final class Suite {
       }
     }
     return found;
+  }
+
+  /**
+   * Waits until the pool holds exactly one instance, ready and idle: the spare that the previous
+   * request had started, while the instance that served it has gone (max_requests_per_instance 1).
+   */
+  private static void awaitOneSpare(FunctionPool pool) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      List<InstanceView> all = pool.instances();
+      if (all.size() == 1
+          && all.getFirst().state() == dev.locallambdas.function.InstanceState.READY
+          && all.getFirst().inFlight() == 0) {
+        return;
+      }
+      if (all.isEmpty() && pool.recentStarts().isEmpty()) {
+        return; // before the first request there is no spare: that one is a plain cold start
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "function " + pool.spec().id() + " has no single ready spare after 30 s: " + all);
+      }
+      LockSupport.parkNanos(200_000);
+    }
+  }
+
+  /** Serves requests until the template has created an instance (it starts with the gateway). */
+  private void awaitForkedStart(FunctionPool pool, LoadEngine.Request req) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      awaitNoInstance(pool);
+      engine.sequential(req, 1, null);
+      List<StartRecord> starts = pool.recentStarts();
+      if (!starts.isEmpty() && starts.getLast().forked()) {
+        return;
+      }
+    }
+    notes.add(pool.spec().id() + ": its template created no instance within 30 s");
   }
 
   /**
