@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -82,6 +83,12 @@ final class Suite {
       }
       if (settings.payloadBytes() > 0) {
         doc.put("payload", runPayload());
+      }
+    }
+    if (settings.cases().contains(5)) {
+      Map<String, Object> own = gatewayStart(5);
+      if (own != null) {
+        doc.put("gateway_start", own);
       }
     }
     doc.put("wall_time_s", (System.nanoTime() - started) / 1e9);
@@ -384,6 +391,112 @@ final class Suite {
                 + pool.instances());
       }
       LockSupport.parkNanos(200_000);
+    }
+  }
+
+  // ---- the gateway's own start ----------------------------------------------------------------
+
+  /**
+   * The gateway's own cold start, as a user runs it (issue 14): {@code ./local-lambdas serve} on a
+   * one-function manifest, from exec to the first answer (a GET of a path no function serves, on a
+   * fresh connection every millisecond), and the JVM's resident memory 2 s later (the launcher
+   * execs the JVM, so its pid is the one started). Only when the bench itself was started by the
+   * launcher (LOCAL_LAMBDAS_HOME); null otherwise.
+   */
+  private Map<String, Object> gatewayStart(int runs) {
+    String home = System.getenv("LOCAL_LAMBDAS_HOME");
+    Path launcher = home == null ? null : Path.of(home, "local-lambdas");
+    if (launcher == null || !Files.isExecutable(launcher)) {
+      return null;
+    }
+    progress.begin("gateway start");
+    try {
+      Path manifest = settings.out().resolve("gateway-start-manifest.xml");
+      Files.writeString(
+          manifest,
+          """
+          <manifest version="1">
+            <function>
+              <id>hello</id>
+              <executable>python3</executable>
+              <arg>%s</arg>
+              <route>/hello/*</route>
+            </function>
+          </manifest>
+          """
+              .formatted(Path.of(home, "bench", "core", "hello.py")));
+      Histogram start = new Histogram(3);
+      List<Double> rss = new ArrayList<>();
+      for (int i = 0; i < runs; i++) {
+        int port;
+        try (java.net.ServerSocket probe =
+            new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+          port = probe.getLocalPort();
+        }
+        long t0 = System.nanoTime();
+        Process p =
+            new ProcessBuilder(
+                    launcher.toString(),
+                    "serve",
+                    manifest.toString(),
+                    "--bind",
+                    "127.0.0.1:" + port,
+                    "-q")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try {
+          while (!answers(port)) {
+            if (!p.isAlive() || System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(60)) {
+              notes.add("gateway start: the gateway did not answer (exit " + p.isAlive() + ")");
+              return null;
+            }
+            LockSupport.parkNanos(1_000_000);
+          }
+          start.recordValue(System.nanoTime() - t0);
+          LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(2));
+          ProcStats ps = ProcStats.of(p.pid());
+          if (ps != null) {
+            rss.add(ps.rssKib() / 1024.0);
+          }
+          progress.fraction((i + 1) / (double) runs);
+        } finally {
+          p.destroy();
+          if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+          }
+        }
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("command", "./local-lambdas serve MANIFEST --bind 127.0.0.1:PORT -q");
+      m.put("runs", runs);
+      m.put("first_answer_ms", Recorder.summary(start));
+      m.put(
+          "rss_idle_mib",
+          rss.stream().sorted().toList().get(rss.size() / 2)); // the median of the samples
+      return m;
+    } catch (IOException | RuntimeException e) {
+      notes.add("gateway start not measured: " + e);
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } finally {
+      progress.end();
+    }
+  }
+
+  private static boolean answers(int port) {
+    try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
+      s.setSoTimeout(5_000);
+      s.getOutputStream()
+          .write(
+              "GET /no-such-route HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      byte[] head = s.getInputStream().readNBytes(9);
+      return new String(head, java.nio.charset.StandardCharsets.US_ASCII).startsWith("HTTP/1.1");
+    } catch (IOException e) {
+      return false;
     }
   }
 
