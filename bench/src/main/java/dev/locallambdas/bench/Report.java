@@ -110,6 +110,7 @@ final class Report {
               + " cases the mean peak (VmHWM) of the fresh processes, read just after their answer.\n\n");
       coldTable(md, cases);
     }
+    gatewayStart(md, doc);
     loadTables(md, doc);
     md.append(interpretation(doc));
     if (!charts.isEmpty()) {
@@ -136,8 +137,8 @@ final class Report {
                 + " exec, transport set-up); ready: the child's own start-up until it signals readiness;"
                 + " first response: from ready to the last response byte at the client.\n\n");
         md.append(
-            "| case | runtime | total p50 | spawn | ready | first response | function CPU ms/start |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|\n");
+            "| case | runtime | mode | total p50 | spawn | ready | first response | function CPU ms/start |\n");
+        md.append("|---|---|---|---:|---:|---:|---:|---:|\n");
         any = true;
       }
       Map<String, Object> s = map(c.get("cold_start"));
@@ -147,6 +148,8 @@ final class Report {
           .append(c.get("name"))
           .append(" | ")
           .append(c.get("runtime"))
+          .append(" | ")
+          .append(c.getOrDefault("mode", "plain"))
           .append(" | ")
           .append(ms(map(c.get("latency_ms")).get("p50")))
           .append(" | ")
@@ -162,6 +165,27 @@ final class Report {
     if (any) {
       md.append('\n');
     }
+  }
+
+  private static void gatewayStart(StringBuilder md, Map<String, Object> doc) {
+    if (!(doc.get("gateway_start") instanceof Map<?, ?> g)) {
+      return;
+    }
+    Map<String, Object> first = map(g.get("first_answer_ms"));
+    md.append("### The gateway's own start\n\n")
+        .append("`")
+        .append(g.get("command"))
+        .append("`, ")
+        .append(g.get("runs"))
+        .append(" runs: exec to the first answer p50 ")
+        .append(ms(first.get("p50")))
+        .append(" ms (min ")
+        .append(ms(first.get("min")))
+        .append(", max ")
+        .append(ms(first.get("max")))
+        .append("); the JVM's resident memory 2 s after start ")
+        .append(num(g.get("rss_idle_mib"), 1))
+        .append(" MiB (median).\n\n");
   }
 
   @SuppressWarnings("unchecked")

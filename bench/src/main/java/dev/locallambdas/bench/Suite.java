@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -31,6 +32,14 @@ final class Suite {
   private static final String[] CASE_NAMES = {
     "", "cached response", "HTTP, warm", "HTTP, cold start", "pipe, warm", "pipe, cold start"
   };
+
+  /**
+   * Other ways of starting a cold case's function, measured when the manifest has a function named
+   * after the case's with the mode appended (cold-pipe-python-template, ...): a fork template, a
+   * spare instance started ahead (the request finds a fresh process ready: what a recycle or a
+   * burst sees), the JDK's AOT cache.
+   */
+  private static final List<String> COLD_MODES = List.of("template", "spare", "aot");
 
   private final Settings settings;
   private final PrintStream err;
@@ -76,6 +85,12 @@ final class Suite {
         doc.put("payload", runPayload());
       }
     }
+    if (settings.cases().contains(5)) {
+      Map<String, Object> own = gatewayStart(5);
+      if (own != null) {
+        doc.put("gateway_start", own);
+      }
+    }
     doc.put("wall_time_s", (System.nanoTime() - started) / 1e9);
     doc.put("notes", List.copyOf(notes));
     Files.writeString(settings.out().resolve("results.json"), Json.write(doc));
@@ -109,8 +124,22 @@ final class Suite {
         String id = (cold ? "cold-" : "") + transport + "-" + runtime;
         Target t = new Target(id, id, "/" + id + "/hello", transport, runtime);
         progress.begin("case " + c + " " + CASE_NAMES[c] + " " + runtime);
-        out.add(cold ? coldCase(c, t) : warmCase(c, t));
+        out.add(cold ? coldCase(c, t, "plain") : warmCase(c, t));
         progress.end();
+        if (!cold) {
+          continue;
+        }
+        // The same function started the other ways, side by side, where the manifest has them.
+        for (String mode : COLD_MODES) {
+          String variant = id + "-" + mode;
+          if (gateway.supervisor().pool(variant) == null) {
+            continue;
+          }
+          Target v = new Target(variant, variant, "/" + variant + "/hello", transport, runtime);
+          progress.begin("case " + c + " " + CASE_NAMES[c] + " " + runtime + " (" + mode + ")");
+          out.add(coldCase(c, v, mode));
+          progress.end();
+        }
       }
     }
     return out;
@@ -198,17 +227,27 @@ final class Suite {
     return m;
   }
 
-  private Map<String, Object> coldCase(int c, Target t) {
+  private Map<String, Object> coldCase(int c, Target t, String mode) {
     int warmup = Math.min(settings.warmup(), 2);
     int n = settings.coldRequests();
     Map<String, Object> m = caseHead(c, t, n, warmup);
+    m.put("mode", mode);
+    if (!mode.equals("plain")) {
+      m.put("name", CASE_NAMES[c] + " (" + mode + ")");
+    }
     FunctionPool pool = gateway.supervisor().pool(t.function());
+    boolean spare = mode.equals("spare");
+    Runnable settle = spare ? () -> awaitOneSpare(pool) : () -> awaitNoInstance(pool);
     LoadEngine.Request req = LoadEngine.Request.get(t.path());
     for (int i = 0; i < warmup; i++) {
-      awaitNoInstance(pool);
+      settle.run();
       engine.sequential(req, 1, null);
     }
-    awaitNoInstance(pool);
+    if (mode.equals("template")) {
+      awaitForkedStart(pool, req);
+    }
+    settle.run();
+    int forked = 0;
     Histogram dispatch = new Histogram(3);
     Histogram spawn = new Histogram(3);
     Histogram ready = new Histogram(3);
@@ -220,7 +259,7 @@ final class Suite {
     ProcStats self0 = ProcStats.self();
     int missingSplits = 0;
     for (int i = 0; i < n; i++) {
-      awaitNoInstance(pool);
+      settle.run();
       long[] sent = new long[1];
       long[] pidSeen = {-1};
       LoadEngine.Run run =
@@ -242,8 +281,13 @@ final class Suite {
       total.add(run.recorder());
       clientCpu += run.clientCpuNanos();
       seconds += run.seconds();
-      StartRecord s = startAfter(pool, sent[0]);
-      if (s == null || s.readyNanos() == 0) {
+      StartRecord s = spare ? null : startAfter(pool, sent[0]);
+      if (s != null && s.forked()) {
+        forked++;
+      }
+      if (spare) {
+        missingSplits++; // its process started before the request: there is nothing to split
+      } else if (s == null || s.readyNanos() == 0) {
         missingSplits++;
       } else {
         dispatch.recordValue(Math.max(1, s.requestedNanos() - sent[0]));
@@ -253,9 +297,12 @@ final class Suite {
       }
       progress.fraction((i + 1) / (double) n);
     }
-    awaitNoInstance(pool);
+    settle.run();
     ProcStats self1 = ProcStats.self();
     m.put("status", "ok");
+    if (mode.equals("template")) {
+      m.put("forked_starts", forked);
+    }
     m.putAll(total.toJson(seconds));
     m.put("gateway", gatewayJson(self0, self1, clientCpu, total.responses()));
     m.put("client", Map.of("cpu_ms", clientCpu / 1e6));
@@ -292,6 +339,44 @@ final class Suite {
   }
 
   /**
+   * Waits until the pool holds exactly one instance, ready and idle: the spare that the previous
+   * request had started, while the instance that served it has gone (max_requests_per_instance 1).
+   */
+  private static void awaitOneSpare(FunctionPool pool) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      List<InstanceView> all = pool.instances();
+      if (all.size() == 1
+          && all.getFirst().state() == dev.locallambdas.function.InstanceState.READY
+          && all.getFirst().inFlight() == 0) {
+        return;
+      }
+      if (all.isEmpty() && pool.recentStarts().isEmpty()) {
+        return; // before the first request there is no spare: that one is a plain cold start
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "function " + pool.spec().id() + " has no single ready spare after 30 s: " + all);
+      }
+      LockSupport.parkNanos(200_000);
+    }
+  }
+
+  /** Serves requests until the template has created an instance (it starts with the gateway). */
+  private void awaitForkedStart(FunctionPool pool, LoadEngine.Request req) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      awaitNoInstance(pool);
+      engine.sequential(req, 1, null);
+      List<StartRecord> starts = pool.recentStarts();
+      if (!starts.isEmpty() && starts.getLast().forked()) {
+        return;
+      }
+    }
+    notes.add(pool.spec().id() + ": its template created no instance within 30 s");
+  }
+
+  /**
    * Waits until the pool has no instance, so each cold request starts from nothing and the previous
    * instance's exit does not run alongside it.
    */
@@ -306,6 +391,112 @@ final class Suite {
                 + pool.instances());
       }
       LockSupport.parkNanos(200_000);
+    }
+  }
+
+  // ---- the gateway's own start ----------------------------------------------------------------
+
+  /**
+   * The gateway's own cold start, as a user runs it (issue 14): {@code ./local-lambdas serve} on a
+   * one-function manifest, from exec to the first answer (a GET of a path no function serves, on a
+   * fresh connection every millisecond), and the JVM's resident memory 2 s later (the launcher
+   * execs the JVM, so its pid is the one started). Only when the bench itself was started by the
+   * launcher (LOCAL_LAMBDAS_HOME); null otherwise.
+   */
+  private Map<String, Object> gatewayStart(int runs) {
+    String home = System.getenv("LOCAL_LAMBDAS_HOME");
+    Path launcher = home == null ? null : Path.of(home, "local-lambdas");
+    if (launcher == null || !Files.isExecutable(launcher)) {
+      return null;
+    }
+    progress.begin("gateway start");
+    try {
+      Path manifest = settings.out().resolve("gateway-start-manifest.xml");
+      Files.writeString(
+          manifest,
+          """
+          <manifest version="1">
+            <function>
+              <id>hello</id>
+              <executable>python3</executable>
+              <arg>%s</arg>
+              <route>/hello/*</route>
+            </function>
+          </manifest>
+          """
+              .formatted(Path.of(home, "bench", "core", "hello.py")));
+      Histogram start = new Histogram(3);
+      List<Double> rss = new ArrayList<>();
+      for (int i = 0; i < runs; i++) {
+        int port;
+        try (java.net.ServerSocket probe =
+            new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+          port = probe.getLocalPort();
+        }
+        long t0 = System.nanoTime();
+        Process p =
+            new ProcessBuilder(
+                    launcher.toString(),
+                    "serve",
+                    manifest.toString(),
+                    "--bind",
+                    "127.0.0.1:" + port,
+                    "-q")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try {
+          while (!answers(port)) {
+            if (!p.isAlive() || System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(60)) {
+              notes.add("gateway start: the gateway did not answer (exit " + p.isAlive() + ")");
+              return null;
+            }
+            LockSupport.parkNanos(1_000_000);
+          }
+          start.recordValue(System.nanoTime() - t0);
+          LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(2));
+          ProcStats ps = ProcStats.of(p.pid());
+          if (ps != null) {
+            rss.add(ps.rssKib() / 1024.0);
+          }
+          progress.fraction((i + 1) / (double) runs);
+        } finally {
+          p.destroy();
+          if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+          }
+        }
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("command", "./local-lambdas serve MANIFEST --bind 127.0.0.1:PORT -q");
+      m.put("runs", runs);
+      m.put("first_answer_ms", Recorder.summary(start));
+      m.put(
+          "rss_idle_mib",
+          rss.stream().sorted().toList().get(rss.size() / 2)); // the median of the samples
+      return m;
+    } catch (IOException | RuntimeException e) {
+      notes.add("gateway start not measured: " + e);
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } finally {
+      progress.end();
+    }
+  }
+
+  private static boolean answers(int port) {
+    try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
+      s.setSoTimeout(5_000);
+      s.getOutputStream()
+          .write(
+              "GET /no-such-route HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      byte[] head = s.getInputStream().readNBytes(9);
+      return new String(head, java.nio.charset.StandardCharsets.US_ASCII).startsWith("HTTP/1.1");
+    } catch (IOException e) {
+      return false;
     }
   }
 

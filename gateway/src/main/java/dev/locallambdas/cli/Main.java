@@ -59,6 +59,20 @@ public final class Main implements Callable<Integer> {
       effective[0] = "serve";
       System.arraycopy(args, 0, effective, 1, args.length);
     }
+    Serve quick = QuickServe.parse(effective);
+    if (quick != null) {
+      int code;
+      try {
+        code = quick.call();
+      } catch (Exception e) {
+        System.err.println("local-lambdas: " + e.getMessage()); // as picocli's handler below
+        code = 1;
+      }
+      if (code != 0) {
+        System.exit(code);
+      }
+      return;
+    }
     CommandLine cli = new CommandLine(new Main());
     showServeOptions(cli);
     cli.setExecutionExceptionHandler(

@@ -86,7 +86,16 @@ public final class FrontDoor implements AutoCloseable {
       throws IOException {
     EventLoops loops = EventLoops.start();
     try {
-      return start(bind, routes, cache, admin, headerTimeout, loops, new GatewayMetrics(), TrustedProxies.NONE, true);
+      return start(
+          bind,
+          routes,
+          cache,
+          admin,
+          headerTimeout,
+          loops,
+          new GatewayMetrics(),
+          TrustedProxies.NONE,
+          true);
     } catch (IOException | RuntimeException e) {
       loops.close();
       throw e;
@@ -106,7 +115,16 @@ public final class FrontDoor implements AutoCloseable {
       Duration headerTimeout,
       EventLoops loops)
       throws IOException {
-    return start(bind, routes, cache, admin, headerTimeout, loops, new GatewayMetrics(), TrustedProxies.NONE, false);
+    return start(
+        bind,
+        routes,
+        cache,
+        admin,
+        headerTimeout,
+        loops,
+        new GatewayMetrics(),
+        TrustedProxies.NONE,
+        false);
   }
 
   /**
@@ -160,7 +178,13 @@ public final class FrontDoor implements AutoCloseable {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     configure(
-                        ch.pipeline(), routes, cache, admin, headerTimeout, metrics, trustedProxies);
+                        ch.pipeline(),
+                        routes,
+                        cache,
+                        admin,
+                        headerTimeout,
+                        metrics,
+                        trustedProxies);
                   }
                 });
     try {

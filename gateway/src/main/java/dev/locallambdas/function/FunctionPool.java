@@ -29,10 +29,10 @@ import java.util.logging.Logger;
  * otherwise it waits in a bounded FIFO queue, and a slot that frees is handed directly to the head
  * of the queue. A new instance is started only when the waiting demand exceeds the capacity already
  * starting, and never beyond max_instances — fifty cold requests start one process when
- * max_instances is 1. Starting is slow by nature and runs on a virtual thread ({@link Starter}),
- * which reports back under the lock. Every timeout (queue, start-up) is scheduled on the injected
- * {@link Scheduler} and idle stop and back-off read the injected {@link Clock}, so tests drive them
- * with a manual clock.
+ * max_instances is 1; and spare instances are kept started beyond the busy ones. Starting is slow
+ * by nature and runs on a virtual thread ({@link Starter}), which reports back under the lock.
+ * Every timeout (queue, start-up) is scheduled on the injected {@link Scheduler} and idle stop and
+ * back-off read the injected {@link Clock}, so tests drive them with a manual clock.
  */
 public final class FunctionPool {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.function");
@@ -72,6 +72,11 @@ public final class FunctionPool {
 
   private Problem lastFailure;
 
+  /** When a request last asked for a slot; spares are kept only while the function is in use. */
+  private long lastDemandNanos;
+
+  private boolean demanded;
+
   FunctionPool(
       FunctionSpec spec, Starter starter, EventLoops loops, Clock clock, Scheduler scheduler) {
     this(spec, starter, loops, clock, scheduler, PoolObserver.NONE);
@@ -106,12 +111,15 @@ public final class FunctionPool {
     try {
       long now = clock.nanoTime();
       Instance free = closed ? null : pickReady(waiter.loop());
+      lastDemandNanos = now;
+      demanded = true;
       if (closed) {
         actions.refuse(waiter, Failures.shuttingDown(spec));
       } else if (drained) {
         actions.refuse(waiter, Failures.drained(spec));
       } else if (free != null) {
         actions.grant(waiter, lease(free));
+        ensureSpares(now, actions);
       } else if (countStartingOrReady() == 0 && backoff.active(now)) {
         actions.refuse(waiter, crashLoop(now));
       } else if (waiting >= spec.queueSize()) {
@@ -120,6 +128,7 @@ public final class FunctionPool {
         Queued q = enqueue(waiter);
         ticket = q;
         startIfNeeded(now, waiter.loop(), actions);
+        ensureSpares(now, actions);
       }
     } finally {
       lock.unlock();
@@ -314,9 +323,11 @@ public final class FunctionPool {
         actions.stop(in, false);
       }
       grantWaiting(actions);
+      long now = clock.nanoTime();
       if (head != null) {
-        startIfNeeded(clock.nanoTime(), head.waiter.loop(), actions);
+        startIfNeeded(now, head.waiter.loop(), actions);
       }
+      ensureSpares(now, actions);
     } finally {
       lock.unlock();
     }
@@ -351,6 +362,34 @@ public final class FunctionPool {
       startInstance(now, loop, actions);
       starting++;
     }
+  }
+
+  /**
+   * Keeps spare instances started beyond the busy ones (under the lock): instances starting, or
+   * ready with nothing in flight, less what the waiting requests will take. Called when a request
+   * asks for a slot or gives one back — never from an exit or the idle sweep, so a function nobody
+   * calls (after an admin stop, after its idle timeout) gets no spares until its next request.
+   */
+  private void ensureSpares(long now, Actions actions) {
+    int want = spec.spare();
+    if (want == 0 || closed || backoff.active(now)) {
+      return;
+    }
+    int spares = idleOrStarting() - (waiting + spec.concurrency() - 1) / spec.concurrency();
+    while (spares < want && countStartingOrReady() < spec.maxInstances()) {
+      startInstance(now, null, actions);
+      spares++;
+    }
+  }
+
+  private int idleOrStarting() {
+    int n = 0;
+    for (Instance in : instances) {
+      if (in.is(InstanceState.STARTING) || (in.is(InstanceState.READY) && in.inFlight == 0)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private Instance startInstance(long now, EventLoop loop, Actions actions) {
@@ -395,7 +434,15 @@ public final class FunctionPool {
       recordStart(in);
       long pid = in.process != null ? in.process.pid() : -1;
       long ms = TimeUnit.NANOSECONDS.toMillis(in.readyNanos - in.spawnRequestedNanos);
-      LOG.info(in.label + ": ready (pid " + pid + ", " + ms + " ms)");
+      LOG.info(
+          in.label
+              + ": ready (pid "
+              + pid
+              + ", "
+              + ms
+              + " ms"
+              + (in.forked ? ", forked" : "")
+              + ")");
       observer.started(
           in.label, pid, in.spawnedNanos - in.spawnRequestedNanos, in.readyNanos - in.spawnedNanos);
       if (closed || drained) {
@@ -560,9 +607,9 @@ public final class FunctionPool {
   }
 
   /**
-   * Stops instances idle for longer than idle_timeout (keeping min_instances) and restarts the
-   * minimum after a back-off. Returns the nanoseconds until the next instance may become idle, or
-   * Long.MAX_VALUE when none can.
+   * Stops instances idle for longer than idle_timeout (keeping min_instances, and the spares while
+   * requests keep coming) and restarts the minimum after a back-off. Returns the nanoseconds until
+   * the next instance may become idle, or Long.MAX_VALUE when none can.
    */
   public long cleanup(long now) {
     Actions actions = new Actions();
@@ -571,21 +618,35 @@ public final class FunctionPool {
     try {
       long idle = spec.idleTimeout().toNanos();
       int ready = 0;
+      int longIdle = 0;
       for (Instance in : instances) {
         if (in.is(InstanceState.READY)) {
           ready++;
+          if (idle > 0 && in.inFlight == 0 && now - in.lastUsedNanos >= idle) {
+            longIdle++;
+          }
         }
+      }
+      // While requests keep coming, spares are idle by design: the newest `spare` of the instances
+      // idle for idle_timeout are kept (the oldest go) until the function itself has been idle
+      // that long; then they go like any instance.
+      long unusedFor = now - lastDemandNanos;
+      boolean inUse = demanded && spec.spare() > 0 && unusedFor < idle;
+      int stoppable = longIdle - (inUse ? spec.spare() : 0);
+      if (inUse && longIdle > 0) {
+        next = Math.min(next, idle - unusedFor);
       }
       for (Instance in : instances) {
         if (idle == 0 || !in.is(InstanceState.READY) || in.inFlight > 0) {
           continue;
         }
         long idleFor = now - in.lastUsedNanos;
-        if (idleFor >= idle && ready > spec.minInstances()) {
+        if (idleFor >= idle && ready > spec.minInstances() && stoppable > 0) {
           in.moveTo(InstanceState.DRAINING);
           in.stopCause = StopCause.IDLE;
           in.stopRequested = true;
           ready--;
+          stoppable--;
           LOG.info(in.label + ": idle for " + human(spec.idleTimeout()) + ", stopping");
           actions.stop(in, false);
         } else if (idleFor < idle) {
@@ -773,7 +834,8 @@ public final class FunctionPool {
             in.process != null ? in.process.pid() : -1,
             in.spawnRequestedNanos,
             in.spawnedNanos,
-            in.readyNanos));
+            in.readyNanos,
+            in.forked));
   }
 
   /** The last instance starts that succeeded (up to 64), oldest first. */

@@ -23,6 +23,9 @@ final class Instance {
   long readyNanos;
   boolean stopRequested;
 
+  /** Created by the function's fork template rather than started the plain way. */
+  boolean forked;
+
   /** The instance broke while serving a request: its death counts as a crash. */
   boolean crashed;
 

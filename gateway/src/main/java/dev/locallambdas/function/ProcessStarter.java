@@ -30,18 +30,21 @@ final class ProcessStarter implements Starter {
   private final ChildLauncher launcher;
   private final Path runDirectory;
   private final EventLoops loops;
+  private final ForkTemplate template;
 
   ProcessStarter(
       FunctionSpec spec,
       Transport transport,
       ChildLauncher launcher,
       Path runDirectory,
-      EventLoops loops) {
+      EventLoops loops,
+      ForkTemplate template) {
     this.spec = spec;
     this.transport = transport;
     this.launcher = launcher;
     this.runDirectory = runDirectory;
     this.loops = loops;
+    this.template = template;
   }
 
   @Override
@@ -55,13 +58,20 @@ final class ProcessStarter implements Starter {
     try {
       endpoint =
           transport.prepare(new EndpointContext(spec, in.number, runDirectory, loops, in.loop));
-      Map<String, String> env = new LinkedHashMap<>(spec.env());
-      env.putAll(endpoint.environment());
-      List<String> command = new ArrayList<>();
-      command.add(spec.executable());
-      command.addAll(spec.args());
-      Path workDir = spec.workingDir() != null ? spec.workingDir() : Path.of("").toAbsolutePath();
-      process = launcher.start(new LaunchSpec(in.label, command, workDir, env, spec.stopGrace()));
+      // From the template when it can (it has the function's own environment already); otherwise,
+      // and whenever it fails, the plain way.
+      process = template != null ? template.fork(in.label, endpoint.environment()) : null;
+      if (process != null) {
+        in.forked = true;
+      } else {
+        Map<String, String> env = new LinkedHashMap<>(spec.env());
+        env.putAll(endpoint.environment());
+        List<String> command = new ArrayList<>();
+        command.add(spec.executable());
+        command.addAll(spec.args());
+        Path workDir = spec.workingDir() != null ? spec.workingDir() : Path.of("").toAbsolutePath();
+        process = launcher.start(new LaunchSpec(in.label, command, workDir, env, spec.stopGrace()));
+      }
       if (!pool.spawned(in, endpoint, process)) {
         throw new IllegalStateException("start abandoned"); // timed out or shut down meanwhile
       }

@@ -35,6 +35,7 @@ public final class Supervisor implements AutoCloseable {
   private static final long CLEANUP_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private final Map<String, FunctionPool> pools = new LinkedHashMap<>();
+  private final List<ForkTemplate> templates = new ArrayList<>();
   private final ChildLauncher launcher;
   private final Path runDirectory;
   private final Clock clock;
@@ -51,11 +52,19 @@ public final class Supervisor implements AutoCloseable {
     this.backgroundCleanup = b.backgroundCleanup;
     for (FunctionSpec spec : b.manifest.functions()) {
       Transport transport = b.transports.apply(spec.protocol());
-      Starter starter = new ProcessStarter(spec, transport, launcher, runDirectory, b.loops);
+      ForkTemplate template = null;
+      if (spec.templatePreload() != null) {
+        template = new ForkTemplate(spec, launcher, runDirectory, clock, scheduler);
+        templates.add(template);
+      }
+      Starter starter =
+          new ProcessStarter(spec, transport, launcher, runDirectory, b.loops, template);
       pools.put(
           spec.id(),
           new FunctionPool(spec, starter, b.loops, clock, scheduler, b.observers.apply(spec)));
     }
+    // Templates start in the background at once: the first request should find one ready.
+    templates.forEach(ForkTemplate::start);
     for (FunctionPool pool : pools.values()) {
       if (pool.spec().startPolicy() == StartPolicy.EAGER) {
         pool.startEagerly();
@@ -157,6 +166,7 @@ public final class Supervisor implements AutoCloseable {
         }
       }
     }
+    templates.forEach(ForkTemplate::close);
     launcher.close();
     RunDirectory.delete(runDirectory);
   }

@@ -32,7 +32,9 @@ final class FunctionReader {
   private static final List<String> BUILD_CULPRITS =
       List.of(
           "min_instances",
+          "spare",
           "max_instances",
+          "template",
           "http_listen",
           "ready_path",
           "protocol",
@@ -56,6 +58,7 @@ final class FunctionReader {
     r.put("start", SINGLE);
     r.put("min_instances", SINGLE);
     r.put("max_instances", SINGLE);
+    r.put("spare", SINGLE);
     r.put("concurrency", SINGLE);
     r.put("idle_timeout", SINGLE);
     r.put("startup_timeout", SINGLE);
@@ -68,6 +71,7 @@ final class FunctionReader {
     r.put("http_listen", SINGLE);
     r.put("ready_path", SINGLE);
     r.put("cache", new Rule(false, true, Set.of(), true));
+    r.put("template", new Rule(false, true, Set.of(), true));
     return Map.copyOf(r);
   }
 
@@ -308,6 +312,7 @@ final class FunctionReader {
     applyLifecycle();
     single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
     single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
+    single("spare", v -> builder.spare(ManifestValues.integer(v)));
     single("concurrency", v -> builder.concurrency(ManifestValues.integer(v)));
     single("startup_timeout", v -> builder.startupTimeout(ManifestValues.duration(v)));
     single("request_timeout", v -> builder.requestTimeout(ManifestValues.duration(v)));
@@ -323,6 +328,38 @@ final class FunctionReader {
         v -> builder.httpListen(choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
     applyCache();
+    applyTemplate();
+  }
+
+  /** {@code <template>} with {@code <preload>MODULE</preload>} children, or empty. */
+  private void applyTemplate() {
+    Value v = first("template");
+    if (v == null) {
+      return;
+    }
+    List<String> preload = new ArrayList<>();
+    boolean usable = true;
+    for (XmlElement child : v.element().children()) {
+      String where = "<" + abbreviate(child.name()) + "> in <template> of " + label;
+      if (!child.name().equals("preload")) {
+        problems.add(
+            child.line(),
+            where,
+            "unknown element: <template> holds only <preload>MODULE</preload>");
+        usable = false;
+      } else if (!child.attributes().isEmpty() || !child.children().isEmpty()) {
+        problems.add(child.line(), where, "takes a module name only, no attributes or elements");
+        usable = false;
+      } else if (child.text().isBlank()) {
+        problems.add(child.line(), where, "is empty: name a module, e.g. <preload>json</preload>");
+        usable = false;
+      } else {
+        preload.add(child.text().strip());
+      }
+    }
+    if (usable) {
+      apply(v, () -> builder.template(preload));
+    }
   }
 
   /**

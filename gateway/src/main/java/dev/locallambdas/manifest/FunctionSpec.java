@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  */
 public final class FunctionSpec {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  private static final Pattern MODULE =
+      Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
   private final String id;
   private final String executable;
@@ -33,6 +35,7 @@ public final class FunctionSpec {
   private final StartPolicy startPolicy;
   private final int minInstances;
   private final int maxInstances;
+  private final int spare;
   private final int concurrency;
   private final Duration idleTimeout;
   private final Duration startupTimeout;
@@ -43,6 +46,7 @@ public final class FunctionSpec {
   private final int maxRequestsPerInstance;
   private final Duration stopGrace;
   private final CacheSetting cache;
+  private final List<String> templatePreload;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -59,6 +63,7 @@ public final class FunctionSpec {
     this.startPolicy = b.startPolicy;
     this.minInstances = b.minInstances;
     this.maxInstances = b.maxInstances != null ? b.maxInstances : defaultMaxInstances(b.protocol);
+    this.spare = b.spare;
     this.concurrency = b.concurrency != null ? b.concurrency : defaultConcurrency(b.protocol);
     this.idleTimeout = b.idleTimeout;
     this.startupTimeout = b.startupTimeout;
@@ -69,6 +74,7 @@ public final class FunctionSpec {
     this.maxRequestsPerInstance = b.maxRequestsPerInstance;
     this.stopGrace = b.stopGrace;
     this.cache = b.cache;
+    this.templatePreload = b.templatePreload;
   }
 
   static int defaultMaxInstances(Protocol p) {
@@ -104,6 +110,7 @@ public final class FunctionSpec {
     b.startPolicy = startPolicy;
     b.minInstances = minInstances;
     b.maxInstances = maxInstances;
+    b.spare = spare;
     b.concurrency = concurrency;
     b.idleTimeout = idleTimeout;
     b.startupTimeout = startupTimeout;
@@ -114,6 +121,7 @@ public final class FunctionSpec {
     b.maxRequestsPerInstance = maxRequestsPerInstance;
     b.stopGrace = stopGrace;
     b.cache = cache;
+    b.templatePreload = templatePreload;
     return b;
   }
 
@@ -185,6 +193,14 @@ public final class FunctionSpec {
     return maxInstances;
   }
 
+  /**
+   * Started instances kept beyond the busy ones while the function is in use, so that a burst, a
+   * scale-up or a recycle finds one ready; they count against max_instances.
+   */
+  public int spare() {
+    return spare;
+  }
+
   /** Requests one instance serves at once. */
   public int concurrency() {
     return concurrency;
@@ -232,6 +248,14 @@ public final class FunctionSpec {
     return cache;
   }
 
+  /**
+   * The modules a fork template imports besides the SDK (docs/cold-starts.md), or null when the
+   * function has no template and every instance starts the plain way.
+   */
+  public List<String> templatePreload() {
+    return templatePreload;
+  }
+
   @Override
   public String toString() {
     return "FunctionSpec[" + id + " " + protocol.manifestName() + " " + routes + "]";
@@ -253,6 +277,7 @@ public final class FunctionSpec {
     private StartPolicy startPolicy = StartPolicy.LAZY;
     private int minInstances = 0;
     private Integer maxInstances;
+    private int spare = 0;
     private Integer concurrency;
     private Duration idleTimeout = Duration.ofMinutes(5);
     private Duration startupTimeout = Duration.ofSeconds(10);
@@ -263,6 +288,7 @@ public final class FunctionSpec {
     private int maxRequestsPerInstance = 0;
     private Duration stopGrace = Duration.ofSeconds(3);
     private CacheSetting cache = CacheSetting.DEFAULT;
+    private List<String> templatePreload;
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -411,6 +437,11 @@ public final class FunctionSpec {
       return this;
     }
 
+    public Builder spare(int value) {
+      this.spare = range("spare", value, 0, 1024);
+      return this;
+    }
+
     public Builder concurrency(int value) {
       this.concurrency = range("concurrency", value, 1, 65535);
       return this;
@@ -465,6 +496,28 @@ public final class FunctionSpec {
       return this;
     }
 
+    /**
+     * Gives the function a fork template that imports the SDK and {@code preload} (module names);
+     * null removes it.
+     */
+    public Builder template(List<String> preload) {
+      if (preload != null) {
+        for (String m : preload) {
+          if (m == null || !MODULE.matcher(m).matches()) {
+            throw new IllegalArgumentException(
+                "preload "
+                    + Quote.of(m)
+                    + " of '"
+                    + id
+                    + "' is not a Python module name (dotted identifiers, e.g. json or"
+                    + " email.parser)");
+          }
+        }
+      }
+      this.templatePreload = preload == null ? null : List.copyOf(preload);
+      return this;
+    }
+
     /** Validates the combination and returns the spec. */
     public FunctionSpec build() {
       if (executable == null) {
@@ -485,6 +538,19 @@ public final class FunctionSpec {
                 + " is more than max_instances "
                 + max);
       }
+      if (spare > max) {
+        throw new IllegalArgumentException(
+            "function '"
+                + id
+                + "': spare "
+                + spare
+                + " is more than max_instances "
+                + max
+                + " (spare instances count against max_instances)");
+      }
+      if (templatePreload != null) {
+        checkTemplate();
+      }
       if (readyPath != null && !protocol.childServesHttp()) {
         throw new IllegalArgumentException(
             "function '"
@@ -500,6 +566,29 @@ public final class FunctionSpec {
                 + protocol.manifestName());
       }
       return new FunctionSpec(this);
+    }
+
+    private void checkTemplate() {
+      if (protocol != Protocol.PIPE) {
+        throw new IllegalArgumentException(
+            "function '"
+                + id
+                + "': template only applies to protocol pipe (Python SDK functions), not "
+                + protocol.manifestName());
+      }
+      if (!PythonCommand.isPython(executable)) {
+        throw new IllegalArgumentException(
+            "function '"
+                + id
+                + "': template only works for Python functions, and executable "
+                + Quote.of(executable)
+                + " is not a Python interpreter (python3, python3.12, pypy3, .venv/bin/python)");
+      }
+      try {
+        PythonCommand.parse(args);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("function '" + id + "': template: " + e.getMessage(), e);
+      }
     }
 
     private int range(String name, int value, int min, int max) {

@@ -116,6 +116,20 @@ public final class ChildLauncher implements AutoCloseable {
    * anyway is killed, and InterruptedIOException is thrown.
    */
   public ChildProcess start(LaunchSpec spec) throws IOException {
+    return start(spec, true);
+  }
+
+  /**
+   * Starts a fork template (see {@link ForkPipes}): as {@link #start}, except that stopping it
+   * leaves alone the processes carrying its marker. Those are the instances it created, which
+   * inherited its environment as it was at its exec (what /proc shows) and are the gateway's own
+   * children, stopped as such.
+   */
+  public ChildProcess startTemplate(LaunchSpec spec) throws IOException {
+    return start(spec, false);
+  }
+
+  private ChildProcess start(LaunchSpec spec, boolean familyByMarker) throws IOException {
     ensureOpen();
     String label = spec.label();
     Path directory =
@@ -145,7 +159,7 @@ public final class ChildLauncher implements AutoCloseable {
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
 
     CompletableFuture<ChildProcess> started =
-        spawner.submit(() -> spawn(spec, builder, command, marker));
+        spawner.submit(() -> spawn(spec, builder, command, familyByMarker ? marker : null));
     try {
       return started.get();
     } catch (InterruptedException e) {
@@ -202,6 +216,50 @@ public final class ChildLauncher implements AutoCloseable {
     child.onExit().whenComplete((status, failure) -> children.remove(child));
     LOG.fine(
         () -> "[" + spec.label() + "] started process " + process.pid() + ": " + builder.command());
+    return child;
+  }
+
+  /**
+   * True when children created by another process (a fork template) can be taken over: they need
+   * this gateway's pipes and its waitpid, i.e. posix_spawn through FFM.
+   */
+  public boolean canAdopt() {
+    return setup.join().posix() != null;
+  }
+
+  /** What LOCAL_LAMBDAS_INSTANCE must say in the environment of the child labelled so. */
+  public String instanceMarker(String label) {
+    return token + "/" + label;
+  }
+
+  /** New output pipes for a child that another process will create; see {@link #adopt}. */
+  public ForkPipes forkPipes() throws IOException {
+    ensureOpen();
+    PosixSpawn posix = setup.join().posix();
+    if (posix == null) {
+      throw new IOException("children cannot be adopted: posix_spawn through FFM is unavailable");
+    }
+    return ForkPipes.open(posix);
+  }
+
+  /**
+   * Takes over {@code pid}, a child of this gateway created by a fork template with clone's
+   * CLONE_PARENT, that writes to {@code pipes} and leads a session of its own: from here on it is a
+   * child like one this launcher started (output drained, exit reaped, registered with the keeper,
+   * stopped with its family). The gateway's write ends of the pipes are closed.
+   */
+  public ChildProcess adopt(ForkPipes pipes, long pid, String label, Duration stopGrace)
+      throws IOException {
+    ensureOpen();
+    Setup s = setup.join();
+    Process process = pipes.adopt(s.posix(), Math.toIntExact(pid));
+    String marker = INSTANCE_VARIABLE + "=" + instanceMarker(label);
+    ChildProcess child = new ChildProcess(label, stopGrace, process, pid, marker, s.keeper());
+    if (s.keeper() != null && child.startTicks() > 0) {
+      s.keeper().register(pid, child.startTicks());
+    }
+    children.add(child);
+    child.onExit().whenComplete((status, failure) -> children.remove(child));
     return child;
   }
 

@@ -273,7 +273,8 @@ final class PosixSpawn {
     }
   }
 
-  private int[] newPipe() throws IOException {
+  /** A pipe, both ends close-on-exec: {read, write}. */
+  int[] newPipe() throws IOException {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment fds = arena.allocate(INT, 2);
       MemorySegment state = arena.allocate(CALL_STATE);

@@ -51,7 +51,14 @@ class FrontDoorMetricsTest {
     RouteTable<FunctionPool> routes = RouteTable.<FunctionPool>builder().add("/fn/*", pool).build();
     channel = new EmbeddedChannel();
     channel.freezeTime();
-    FrontDoor.configure(channel.pipeline(), routes, null, null, Duration.ofSeconds(10), metrics, TrustedProxies.NONE);
+    FrontDoor.configure(
+        channel.pipeline(),
+        routes,
+        null,
+        null,
+        Duration.ofSeconds(10),
+        metrics,
+        TrustedProxies.NONE);
     channel.pipeline().fireChannelActive();
   }
 

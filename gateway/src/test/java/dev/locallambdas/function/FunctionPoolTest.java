@@ -434,4 +434,121 @@ class FunctionPoolTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("cannot go from STOPPED to READY");
   }
+
+  // ---------------------------------------------------------------- spares
+
+  @Test
+  void aColdRequestStartsItsOwnInstanceAndTheSparesBeyondIt() {
+    FunctionPool pool = pool(b -> b.maxInstances(4).spare(2));
+    assertThat(starter.started).isEmpty(); // no spares before anyone asks
+    Recorder r = acquire(pool);
+    assertThat(starter.started).hasSize(3);
+
+    pool.ready(starter.started.get(0));
+    assertThat(r.lease).isNotNull();
+    pool.ready(starter.started.get(1));
+    pool.ready(starter.started.get(2));
+    r.lease.release(Outcome.OK);
+    assertThat(starter.started).hasSize(3); // three idle: two spares and one more
+  }
+
+  @Test
+  void aRequestThatTakesASpareStartsAnotherSoTheNextNeverWaits() {
+    FunctionPool pool = pool(b -> b.maxInstances(4).spare(1));
+    Recorder first = acquire(pool);
+    pool.ready(starter.started.get(0));
+    pool.ready(starter.started.get(1));
+    assertThat(first.lease).isNotNull();
+
+    Recorder second = acquire(pool); // the first still runs: the spare serves at once
+    assertThat(second.lease).isNotNull();
+    assertThat(second.lease.instance).isSameAs(starter.started.get(1));
+    assertThat(starter.started).hasSize(3);
+  }
+
+  @Test
+  void sparesCountAgainstMaxInstances() {
+    FunctionPool pool = pool(b -> b.maxInstances(2).spare(2));
+    Recorder r = acquire(pool);
+    assertThat(starter.started).hasSize(2);
+    pool.ready(starter.started.get(0));
+    pool.ready(starter.started.get(1));
+    Recorder s = acquire(pool);
+    assertThat(r.lease).isNotNull();
+    assertThat(s.lease).isNotNull();
+    assertThat(starter.started).hasSize(2); // both busy, none may be added
+  }
+
+  @Test
+  void aRecycledInstanceIsReplacedBeforeTheNextRequestNeedsIt() {
+    FunctionPool pool = pool(b -> b.maxInstances(2).spare(1).maxRequestsPerInstance(1));
+    for (int i = 0; i < 5; i++) {
+      Recorder r = acquire(pool);
+      if (i == 0) {
+        pool.ready(starter.started.get(0));
+      }
+      assertThat(r.lease).as("request %d is served at once", i).isNotNull();
+      pool.ready(starter.started.getLast()); // the spare it started
+      r.lease.release(Outcome.OK); // recycled: its instance drains
+    }
+    assertThat(starter.stopped).hasSize(5);
+    assertThat(pool.instances())
+        .filteredOn(v -> v.state() == InstanceState.READY)
+        .hasSize(1); // the next spare; the others drain
+  }
+
+  @Test
+  void sparesAreNotStartedWhileTheFunctionBacksOff() {
+    FunctionPool pool = pool(b -> b.maxInstances(4).spare(1));
+    acquire(pool);
+    pool.startFailed(starter.started.get(0), "boom");
+    pool.startFailed(starter.started.get(1), "boom");
+    int before = starter.started.size();
+    Recorder r = acquire(pool);
+    assertThat(r.problem).isNotNull();
+    assertThat(starter.started).hasSize(before);
+  }
+
+  @Test
+  void whileRequestsKeepComingTheSpareOutlivesTheIdleTimeoutThenGoesWithTheRest() {
+    FunctionPool pool = pool(b -> b.maxInstances(4).spare(1).idleTimeout(Duration.ofMinutes(5)));
+    Recorder first = acquire(pool);
+    pool.ready(starter.started.get(0));
+    pool.ready(starter.started.get(1));
+    first.lease.release(Outcome.OK);
+    // Requests one after another every minute go to the newest instance; the other is the spare.
+    for (int minute = 1; minute <= 7; minute++) {
+      clock.advance(Duration.ofMinutes(1));
+      Recorder r = acquire(pool);
+      r.lease.release(Outcome.OK);
+      pool.cleanup(clock.nanoTime());
+    }
+    assertThat(starter.stopped).isEmpty();
+    assertThat(starter.started).hasSize(2);
+
+    clock.advance(Duration.ofMinutes(5)); // nobody calls: the function is idle
+    pool.cleanup(clock.nanoTime());
+    assertThat(starter.stopped).hasSize(2);
+  }
+
+  @Test
+  void noSparesComeBackAfterAnAdminStopUntilTheNextRequest() {
+    FunctionPool pool = pool(b -> b.maxInstances(4).spare(1));
+    Recorder r = acquire(pool);
+    pool.ready(starter.started.get(0));
+    pool.ready(starter.started.get(1));
+    r.lease.release(Outcome.OK);
+
+    pool.stopInstances();
+    for (Instance in : List.copyOf(starter.stopped)) {
+      pool.exited(in, exit(0));
+    }
+    pool.cleanup(clock.nanoTime());
+    assertThat(pool.instances()).isEmpty();
+    assertThat(starter.started).hasSize(2);
+
+    Recorder cold = acquire(pool); // cold again: waits for its own start
+    assertThat(cold.told).isZero();
+    assertThat(starter.started).hasSize(4);
+  }
 }

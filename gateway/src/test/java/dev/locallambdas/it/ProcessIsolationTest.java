@@ -237,6 +237,68 @@ class ProcessIsolationTest {
   }
 
   /**
+   * An instance created by a fork template (ADR 0013) is the gateway's own child with its own
+   * parent-death signal: stopped (so its SDK cannot react to the end of its socket) and with the
+   * keeper gone (so nothing sweeps), it still dies when the gateway is killed.
+   */
+  @Test
+  void aForkedInstanceDiesWithTheGatewayByItsParentDeathSignalAlone() throws Exception {
+    Path log = temp.resolve("gateway.log");
+    Process gateway =
+        startGateway(
+            cue(
+                "cue",
+                "    <executable>python3</executable>\n    <arg>"
+                    + TestManifests.child("cue.py")
+                    + "</arg>\n    <template/>\n"),
+            log);
+    HttpTestClient http = awaitServing(gateway, log);
+    // The template starts with the gateway; an instance started before it was ready is plain, so
+    // it is stopped until a forked one serves.
+    await("an instance forked from the template")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              assertThat(http.get("/cue/hello").statusCode()).isEqualTo(200);
+              if (read(log).contains(", forked)")) {
+                return true;
+              }
+              adminStop(log, "cue");
+              return false;
+            });
+    List<ProcessHandle> children = descendants(gateway);
+    ProcessHandle keeper =
+        children.stream()
+            .filter(
+                p ->
+                    p.info()
+                        .arguments()
+                        .map(a -> String.join(" ", a))
+                        .orElse("")
+                        .contains("keeper"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no keeper among " + children));
+    String body = http.get("/cue/hello").body();
+    int at = body.indexOf("\"pid\": ") + 7;
+    int end = at;
+    while (end < body.length() && Character.isDigit(body.charAt(end))) {
+      end++;
+    }
+    long pid = Long.parseLong(body.substring(at, end));
+    ProcessHandle instance = ProcessHandle.of(pid).orElseThrow();
+    seen.add(instance);
+    assertThat(instance.parent().map(ProcessHandle::pid)).hasValue(gateway.pid());
+
+    new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+    keeper.destroyForcibly();
+    awaitGone(keeper);
+    gateway.destroyForcibly();
+    gateway.waitFor();
+
+    awaitGone(instance);
+  }
+
+  /**
    * An admin stop reaches a process orphaned inside the instance's process group (its parent
    * exited, so it is no longer a descendant of anything the gateway started).
    */
@@ -257,22 +319,29 @@ class ProcessIsolationTest {
     ProcessHandle orphan = pidFrom(pid);
     assertThat(descendants(gateway)).doesNotContain(orphan);
 
-    HttpResponse<String> stop =
-        HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(
-                        URI.create(
-                            "http://127.0.0.1:"
-                                + portOf(log)
-                                + "/.local-lambdas/functions/orphaning/stop"))
-                    .POST(HttpRequest.BodyPublishers.noBody())
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> stop = adminStop(log, "orphaning");
     assertThat(stop.statusCode()).as(stop.body()).isLessThan(300);
 
     awaitGone(orphan);
     gateway.destroy();
     assertThat(gateway.waitFor(60, TimeUnit.SECONDS)).isTrue();
+  }
+
+  /** POST /.local-lambdas/functions/ID/stop to the gateway whose log is {@code log}. */
+  private static HttpResponse<String> adminStop(Path log, String id)
+      throws IOException, InterruptedException {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:"
+                            + portOf(log)
+                            + "/.local-lambdas/functions/"
+                            + id
+                            + "/stop"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
   }
 
   private static int portOf(Path log) {

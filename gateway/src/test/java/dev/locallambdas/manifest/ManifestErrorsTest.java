@@ -114,7 +114,8 @@ class ManifestErrorsTest {
                 + " communication_mode, concurrency, env, executable, http_listen, id,"
                 + " idle_timeout, max_body_size, max_instances, max_requests_per_instance,"
                 + " method, min_instances, pipe_name, protocol, queue_size, queue_timeout, ready_path,"
-                + " request_timeout, route, start, startup_timeout, stop_grace, working_dir");
+                + " request_timeout, route, spare, start, startup_timeout, stop_grace, template,"
+                + " working_dir");
   }
 
   @Test
@@ -312,6 +313,27 @@ class ManifestErrorsTest {
             file()
                 + ":21: <http_listen> of 'c': http_listen unix only applies to protocol http,"
                 + " not legacy-http");
+  }
+
+  @Test
+  void moreSparesThanMaxInstancesPointsAtSpare() {
+    assertThat(
+            problems(
+                """
+                <manifest version="1">
+                  <function>
+                    <id>a</id>
+                    <executable>cat</executable>
+                    <route>/a</route>
+                    <max_instances>2</max_instances>
+                    <spare>3</spare>
+                  </function>
+                </manifest>
+                """))
+        .containsExactly(
+            file()
+                + ":7: <spare> of 'a': spare 3 is more than max_instances 2 (spare instances"
+                + " count against max_instances)");
   }
 
   @Test

@@ -92,6 +92,7 @@ class ManifestReaderTest {
     assertThat(f.startPolicy()).isEqualTo(StartPolicy.EAGER);
     assertThat(f.minInstances()).isEqualTo(1);
     assertThat(f.maxInstances()).isEqualTo(3);
+    assertThat(f.spare()).isEqualTo(2);
     assertThat(f.concurrency()).isEqualTo(16);
     assertThat(f.idleTimeout()).isEqualTo(Duration.ZERO);
     assertThat(f.startupTimeout()).isEqualTo(Duration.ofMillis(250));

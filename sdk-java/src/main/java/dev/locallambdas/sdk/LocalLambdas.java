@@ -27,6 +27,10 @@ public final class LocalLambdas {
       throw new IllegalArgumentException("handler is null");
     }
     String address = System.getenv("PIPE_ADDRESS");
+    String training = System.getenv(Training.VARIABLE);
+    if ((address == null || address.isEmpty()) && training != null) {
+      train(handler, training);
+    }
     if (address == null || address.isEmpty()) {
       System.err.println("run me under local-lambdas; PIPE_ADDRESS is not set");
       System.exit(2);
@@ -47,6 +51,34 @@ public final class LocalLambdas {
       status = 1;
     } catch (IOException e) {
       System.err.println("local-lambdas: connection failed: " + e);
+      status = 1;
+    }
+    System.exit(status);
+  }
+
+  /**
+   * A training run for the JDK's AOT cache ({@code LOCAL_LAMBDAS_TRAINING=N}, see {@link
+   * Training}): serves N requests to itself, then exits 0.
+   */
+  private static void train(Handler handler, String requests) {
+    int n;
+    try {
+      n = Integer.parseInt(requests.strip());
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < 1) {
+      System.err.println(
+          Training.VARIABLE
+              + " must be a number of training requests (1 or more), not "
+              + requests);
+      System.exit(2);
+    }
+    int status;
+    try {
+      status = Training.run(handler, n);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("local-lambdas: training run failed: " + e);
       status = 1;
     }
     System.exit(status);

@@ -231,7 +231,8 @@ final class Server {
       exchange.requestEnded = frame.endStream();
     }
     if (frame.endStream()) {
-      exchange.body.offer(frame.payload(), true);
+      // END_STREAM on the head: the request has no body (the payload is the head, not body bytes)
+      exchange.body.offer(new byte[0], true);
     }
     if (pool == null) {
       exchange.run();
