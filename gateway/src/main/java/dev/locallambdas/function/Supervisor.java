@@ -51,7 +51,10 @@ public final class Supervisor implements AutoCloseable {
     this.backgroundCleanup = b.backgroundCleanup;
     for (FunctionSpec spec : b.manifest.functions()) {
       Transport transport = b.transports.apply(spec.protocol());
-      Starter starter = new ProcessStarter(spec, transport, launcher, runDirectory, b.loops);
+      Starter starter =
+          spec.protocol().processless()
+              ? new EndpointStarter(spec, transport, runDirectory, b.loops)
+              : new ProcessStarter(spec, transport, launcher, runDirectory, b.loops);
       pools.put(spec.id(), new FunctionPool(spec, starter, b.loops, clock, scheduler));
     }
     for (FunctionPool pool : pools.values()) {

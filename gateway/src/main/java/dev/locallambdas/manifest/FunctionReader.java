@@ -35,6 +35,9 @@ final class FunctionReader {
           "max_instances",
           "http_listen",
           "ready_path",
+          "handler",
+          "memory",
+          "event",
           "protocol",
           "communication_mode");
 
@@ -68,6 +71,9 @@ final class FunctionReader {
     r.put("http_listen", SINGLE);
     r.put("ready_path", SINGLE);
     r.put("cache", new Rule(false, true, Set.of(), true));
+    r.put("handler", SINGLE);
+    r.put("memory", SINGLE);
+    r.put("event", SINGLE);
     return Map.copyOf(r);
   }
 
@@ -322,6 +328,18 @@ final class FunctionReader {
         "http_listen",
         v -> builder.httpListen(choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
+    single("handler", builder::handler);
+    single("memory", v -> builder.memoryMb(ManifestValues.integer(v)));
+    single(
+        "event",
+        v ->
+            builder.event(
+                choice(
+                    v,
+                    Map.of(
+                        "http-api", LambdaEvent.HTTP_API,
+                        "rest-api", LambdaEvent.REST_API,
+                        "raw", LambdaEvent.RAW))));
     applyCache();
   }
 

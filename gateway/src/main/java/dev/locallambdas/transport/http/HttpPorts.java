@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 public final class HttpPorts {
   private static final Path PROC = Path.of("/proc");
   private static final String LISTEN = "0A";
+  private static final String ESTABLISHED = "01";
   // Local addresses that receive a connection to 127.0.0.1: 127.0.0.1, 0.0.0.0, :: and
   // ::ffff:127.0.0.1.
   private static final Set<String> LOOPBACK_REACHABLE =
@@ -67,6 +68,60 @@ public final class HttpPorts {
     Set<String> foreign = new HashSet<>(inodes);
     foreign.removeAll(owned);
     return OptionalLong.of(ownerOf(foreign));
+  }
+
+  /**
+   * Whether the established loopback connection from {@code peerPort} to {@code localPort} is held
+   * by {@code child} or one of its descendants; null when that cannot be told (not Linux, the
+   * connection not found).
+   */
+  public static Boolean connectionOwnedBy(int localPort, int peerPort, ProcessHandle child) {
+    Set<String> inodes = connectionInodes(peerPort, localPort);
+    if (inodes.isEmpty()) {
+      return null;
+    }
+    List<ProcessHandle> family = new ArrayList<>();
+    family.add(child);
+    try (Stream<ProcessHandle> d = child.descendants()) {
+      d.forEach(family::add);
+    }
+    for (ProcessHandle p : family) {
+      if (!socketInodes(p.pid(), inodes).isEmpty()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The inodes of established sockets from {@code from} to {@code to} (ports). */
+  private static Set<String> connectionInodes(int from, int to) {
+    Set<String> out = new HashSet<>();
+    for (String table : List.of("net/tcp", "net/tcp6")) {
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(PROC.resolve(table));
+      } catch (IOException e) {
+        continue;
+      }
+      for (int i = 1; i < lines.size(); i++) {
+        String[] f = lines.get(i).trim().split("\\s+");
+        if (f.length < 10 || !f[3].equals(ESTABLISHED)) {
+          continue;
+        }
+        try {
+          if (port(f[1]) == from && port(f[2]) == to && !f[9].equals("0")) {
+            out.add(f[9]);
+          }
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+          // A line this parser does not understand cannot name our connection.
+        }
+      }
+    }
+    return out;
+  }
+
+  private static int port(String hexAddress) {
+    return Integer.parseInt(hexAddress.substring(hexAddress.indexOf(':') + 1), 16);
   }
 
   private static Set<String> listeningInodes(int port) {
