@@ -36,6 +36,7 @@ class LambdaRuntimeTest {
         .executable(TestManifests.java())
         .arg("-XX:TieredStopAtLevel=1")
         .arg("-XX:+UseSerialGC")
+        .arg("--enable-native-access=ALL-UNNAMED") // the client loads its JNI library
         .arg("-cp")
         .arg(testClasspath())
         .arg("com.amazonaws.services.lambda.runtime.api.client.AWSLambda")
