@@ -21,7 +21,7 @@ for _ in range(n):
                AWS_LAMBDA_FUNCTION_VERSION="$LATEST")
     start = time.monotonic()
     child = subprocess.Popen(
-        [java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
+        [java, "-XX:+UseSerialGC", "-Xshare:auto",
          "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
          "com.amazonaws.services.lambda.runtime.api.client.AWSLambda", handler],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

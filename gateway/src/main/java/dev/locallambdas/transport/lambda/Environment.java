@@ -148,6 +148,7 @@ final class Environment implements Endpoint {
    * /proc is read with blocking I/O.
    */
   private void admit(Channel ch) {
+    long start = System.nanoTime();
     Boolean owned = null;
     try {
       ProcessHandle p =
@@ -161,6 +162,16 @@ final class Environment implements Endpoint {
       // The runtime never started: its environment is closing anyway; nothing to tell.
     }
     boolean refuse = Boolean.FALSE.equals(owned);
+    Boolean result = owned;
+    LOG.fine(
+        () ->
+            context.label()
+                + ": Runtime API connection from "
+                + ch.remoteAddress()
+                + (result == null ? " let in (owner unknown)" : result ? " is the runtime's" : "")
+                + ", checked in "
+                + (System.nanoTime() - start) / 1000
+                + " us");
     ch.eventLoop()
         .execute(
             () -> {
@@ -313,9 +324,23 @@ final class Environment implements Endpoint {
           new TransportException(
               Kind.CHILD_FAILED, "the environment " + context.label() + " was shut down"));
     }
-    parked.clear();
-    for (Channel c : new ArrayList<>(connections)) {
-      c.close();
+    // The runtime's own connections are left to its end: the pool signals the process right
+    // after closing the endpoint, and a runtime whose poll is cut first reports a failure (the
+    // official clients print a stack trace) for what is a normal stop. Whatever is still open
+    // after the stop grace (then the process has been killed) is closed here.
+    long delay = context.function().stopGrace().toMillis() + 1000;
+    try {
+      loop.schedule(
+          () -> {
+            parked.clear();
+            for (Channel c : new ArrayList<>(connections)) {
+              c.close();
+            }
+          },
+          delay,
+          TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // The loops are shutting down: their channels are closed with them.
     }
   }
 
@@ -364,7 +389,7 @@ final class Environment implements Endpoint {
   /** GET /next: the runtime is free for one more invocation. */
   void next(ChannelHandlerContext ctx) {
     if (state == State.CLOSED) {
-      ctx.close();
+      parked.add(ctx); // never answered: the runtime is being stopped
       return;
     }
     if (state == State.STARTING) {
