@@ -264,4 +264,28 @@ class EnvironmentTest {
       stranger.waitFor();
     }
   }
+
+  @Test
+  void concurrentPollsEachGetTheirOwnInvocation() throws Exception {
+    // A runtime told AWS_LAMBDA_MAX_CONCURRENCY polls /next several times at once.
+    CompletableFuture<HttpResponse<String>> first = next();
+    CompletableFuture<HttpResponse<String>> second = next();
+    env.awaitReady(Duration.ofSeconds(5), ProcessHandle.current());
+    Recording a = new Recording();
+    Recording b = new Recording();
+    open(a);
+    open(b);
+    String idA = first.get().headers().firstValue("lambda-runtime-aws-request-id").orElseThrow();
+    String idB = second.get().headers().firstValue("lambda-runtime-aws-request-id").orElseThrow();
+    assertThat(idA).isNotEqualTo(idB);
+    assertThat(post("invocation/" + idB + "/response", "\"b\"").statusCode()).isEqualTo(202);
+    assertThat(post("invocation/" + idA + "/response", "\"a\"").statusCode()).isEqualTo(202);
+    await()
+        .untilAsserted(
+            () -> {
+              assertThat(a.events).contains("released OK");
+              assertThat(b.events).contains("released OK");
+            });
+    assertThat(a.events.toString() + b.events).contains("body \"a\"").contains("body \"b\"");
+  }
 }
