@@ -52,6 +52,14 @@ run on that many threads at once. With 1 (the default) the handler runs on the t
 the socket, one request after another; a second thread only watches for the gateway going away.
 
 SIGTERM lets in-flight requests finish, then exits 0.
+
+AWS Lambda: when AWS_LAMBDA_RUNTIME_API is set instead of PIPE_ADDRESS (on AWS Lambda as a custom
+runtime, or under local-lambdas with protocol "lambda"), ``serve`` speaks the Lambda Runtime API:
+each API Gateway event (HTTP API 2.0 or REST API 1.0) becomes a ``Request``, the handler's answer
+an API Gateway proxy response, and an exception a Lambda error. ``request.deadline`` is the
+invocation's deadline. The body is read whole (Lambda delivers it whole); a streamed answer is
+gathered before it is sent. Any other event reaches the handler as a POST to "/" with the event as
+its body.
 """
 
 import collections
@@ -792,9 +800,114 @@ def _exit_now(status):
     os._exit(status)
 
 
+class _WholeBody:
+    """A request body that is all there already (a Lambda event), read as the pipe's is."""
+
+    def __init__(self, request_id, data):
+        self.id = request_id
+        self._data = data
+
+    def take(self):
+        data, self._data = self._data, b""
+        return data
+
+
+def _lambda_request(request_id, event, deadline):
+    """(payload format "2.0", "1.0" or None, Request) for an event: an API Gateway event's
+    request, or for any other event a POST to "/" with the event as its body."""
+    import base64
+    from urllib.parse import urlencode
+    if isinstance(event, dict) and event.get("version") == "2.0" and "rawPath" in event:
+        method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
+        target = event["rawPath"] + ("?" + event["rawQueryString"] if event.get("rawQueryString") else "")
+        headers = [(k.lower(), v) for k, v in (event.get("headers") or {}).items()]
+        if event.get("cookies"):
+            headers.append(("cookie", "; ".join(event["cookies"])))
+        kind = "2.0"
+    elif isinstance(event, dict) and "httpMethod" in event:
+        method = event["httpMethod"]
+        query = event.get("multiValueQueryStringParameters") or {}
+        target = event.get("path") or "/"
+        if query:
+            target += "?" + urlencode([(k, v) for k, vs in query.items() for v in vs])
+        multi = event.get("multiValueHeaders") or {k: [v] for k, v in (event.get("headers") or {}).items()}
+        headers = [(k.lower(), v) for k, vs in multi.items() for v in vs]
+        kind = "1.0"
+    else:
+        return None, Request(_WholeBody(request_id, json.dumps(event).encode()), "POST", "/",
+                             [("content-type", "application/json")], deadline)
+    body = event.get("body") or ""
+    data = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+    return kind, Request(_WholeBody(request_id, data), method, target, headers, deadline)
+
+
+def _lambda_result(kind, code, pairs, body):
+    """The handler's answer as API Gateway's proxy response of that payload format: 2.0 has
+    no multi-value headers (repeats are joined, Set-Cookie goes to cookies), 1.0 has them. For
+    an event that was not an HTTP request the body itself is the result."""
+    import base64
+    if kind is None:
+        return body
+    result = {"statusCode": code, "isBase64Encoded": True,
+              "body": base64.b64encode(body).decode("ascii")}
+    if kind == "2.0":
+        headers, cookies = {}, []
+        for name, value in pairs:
+            if name == "set-cookie":
+                cookies.append(value)
+            else:
+                headers[name] = headers[name] + "," + value if name in headers else value
+        result["headers"] = headers
+        if cookies:
+            result["cookies"] = cookies
+    else:
+        result["multiValueHeaders"] = {}
+        for name, value in pairs:
+            result["multiValueHeaders"].setdefault(name, []).append(value)
+    return json.dumps(result).encode()
+
+
+def _serve_lambda(handler, api):
+    """The Lambda Runtime API loop (a custom runtime): one invocation at a time, forever."""
+    import http.client
+    host, _, port = api.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port))
+
+    def call(method, path, body=None, headers=None):
+        conn.request(method, "/2018-06-01/runtime/" + path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read(), response
+
+    while True:
+        status, data, response = call("GET", "invocation/next")
+        if status != 200:
+            sys.stderr.write("local_lambdas: the Runtime API answered %d to /next\n" % status)
+            sys.exit(1)
+        request_id = response.getheader("Lambda-Runtime-Aws-Request-Id")
+        deadline_ms = response.getheader("Lambda-Runtime-Deadline-Ms")
+        deadline = None
+        if deadline_ms:
+            deadline = time.monotonic() + int(deadline_ms) / 1000.0 - time.time()
+        try:
+            kind, request = _lambda_request(request_id, json.loads(data), deadline)
+            code, pairs, body = _normalize(handler(request))
+            if not isinstance(body, bytes):
+                body = b"".join(_text(chunk) for chunk in body)
+            result = _lambda_result(kind, code, pairs, body)
+            call("POST", "invocation/%s/response" % request_id, result)
+        except Exception as e:  # the handler failed: report it as Lambda does
+            traceback.print_exc()
+            error = {"errorMessage": str(e), "errorType": type(e).__name__,
+                     "stackTrace": traceback.format_exc().splitlines()}
+            call("POST", "invocation/%s/error" % request_id, json.dumps(error).encode(),
+                 {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
+
+
 def serve(handler):
     """Serve requests with handler(request) until the gateway goes away; never returns."""
     address = os.environ.get("PIPE_ADDRESS")
+    if not address and os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        _serve_lambda(handler, os.environ["AWS_LAMBDA_RUNTIME_API"])
     if not address:
         sys.stderr.write("run me under local-lambdas; PIPE_ADDRESS is not set\n")
         sys.exit(2)

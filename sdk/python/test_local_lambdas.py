@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 SDK_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -684,6 +685,113 @@ class Protocol11Test(unittest.TestCase):
             if frame_stream == stream and frame_type == RESPONSE_BODY:
                 received += len(payload)
         return received
+
+
+LAMBDA_HANDLER = r'''
+import sys
+sys.path.insert(0, %(sdk)r)
+import local_lambdas
+
+def handler(request):
+    if request.path == "/fail":
+        raise ValueError("no such thing")
+    return local_lambdas.Response(201, [("x-a", "1"), ("set-cookie", "c=1"), ("set-cookie", "d=2")],
+                                  "%%s %%s %%s %%r" %% (request.method, request.target,
+                                                      request.header("cookie"), request.body()))
+
+local_lambdas.serve(handler)
+'''
+
+
+class FakeRuntimeApi:
+    """A Lambda Runtime API that hands out the given events, one per /next, and records what the
+    runtime posts back; after the last event /next is held until the test ends."""
+
+    def __init__(self, events):
+        import http.server
+        self.events = list(events)
+        self.posts = []
+        self.done = threading.Event()
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if not api.events:
+                    api.done.set()
+                    time.sleep(TIMEOUT)
+                    return
+                body = json.dumps(api.events.pop(0)).encode()
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", "req-%d" % len(api.posts))
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 5000))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                data = self.rfile.read(int(self.headers["Content-Length"]))
+                api.posts.append((self.path, json.loads(data)))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def address(self):
+        return "127.0.0.1:%d" % self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LambdaRuntimeApiTest(unittest.TestCase):
+    """serve() under AWS_LAMBDA_RUNTIME_API: a valid Lambda custom runtime."""
+
+    def test_api_gateway_events_become_requests_and_answers_proxy_responses(self):
+        import base64
+        events = [
+            {"version": "2.0", "rawPath": "/hi", "rawQueryString": "a=1", "cookies": ["k=v"],
+             "headers": {"host": "x"}, "requestContext": {"http": {"method": "POST"}},
+             "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True},
+            {"httpMethod": "PUT", "path": "/rest", "multiValueQueryStringParameters": {"q": ["1", "2"]},
+             "multiValueHeaders": {"Cookie": ["z=1"]}, "body": "text", "isBase64Encoded": False},
+            {"version": "2.0", "rawPath": "/fail", "rawQueryString": "", "headers": {},
+             "requestContext": {"http": {"method": "GET"}}},
+        ]
+        api = FakeRuntimeApi(events)
+        workdir = tempfile.mkdtemp()
+        script = os.path.join(workdir, "handler.py")
+        with open(script, "w") as f:
+            f.write(LAMBDA_HANDLER % {"sdk": SDK_DIR})
+        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.address())
+        env.pop("PIPE_ADDRESS", None)
+        child = subprocess.Popen([sys.executable, script], env=env, stderr=subprocess.DEVNULL)
+        try:
+            self.assertTrue(api.done.wait(TIMEOUT))
+        finally:
+            child.kill()
+            child.wait()
+            api.close()
+            shutil.rmtree(workdir)
+        (p1, r1), (p2, r2), (p3, r3) = api.posts
+        self.assertEqual(p1, "/2018-06-01/runtime/invocation/req-0/response")
+        self.assertEqual(r1["statusCode"], 201)
+        self.assertEqual(r1["headers"], {"x-a": "1", "content-type": "text/plain; charset=utf-8"})
+        self.assertEqual(r1["cookies"], ["c=1", "d=2"])
+        self.assertEqual(base64.b64decode(r1["body"]), b"POST /hi?a=1 k=v b'\\x00\\x01'")
+        self.assertEqual(r2["multiValueHeaders"]["set-cookie"], ["c=1", "d=2"])
+        self.assertEqual(base64.b64decode(r2["body"]), b"PUT /rest?q=1&q=2 z=1 b'text'")
+        self.assertEqual(p3, "/2018-06-01/runtime/invocation/req-2/error")
+        self.assertEqual(r3["errorType"], "ValueError")
+        self.assertEqual(r3["errorMessage"], "no such thing")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 package dev.locallambdas.cli;
 
+import dev.locallambdas.export.SamTemplate;
 import dev.locallambdas.frontdoor.TrustedProxies;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
@@ -39,10 +40,15 @@ import picocli.CommandLine.Parameters;
       "With no command, 'serve' is assumed: 'local-lambdas [MANIFEST]' is 'local-lambdas serve"
           + " [MANIFEST]'. Docs: README.md and docs/ in the installation directory."
     },
-    subcommands = {Main.Serve.class, Main.Validate.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      Main.Serve.class,
+      Main.Validate.class,
+      Main.Export.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Callable<Integer> {
   private static final Set<String> COMMANDS =
-      Set.of("serve", "validate", "help", "-h", "--help", "-V", "--version");
+      Set.of("serve", "validate", "export", "help", "-h", "--help", "-V", "--version");
 
   @Override
   public Integer call() {
@@ -335,6 +341,63 @@ public final class Main implements Callable<Integer> {
                 + "]");
       }
       out.flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "export",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Write the manifest's lambda functions as a deployment template. 'export sam MANIFEST'"
+            + " prints an AWS SAM template (AWS::Serverless::Function per lambda function, HttpApi"
+            + " events for its routes) on stdout, or to --output FILE. See docs/lambda.md."
+      })
+  static final class Export implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "FORMAT", description = "The template format: sam.")
+    String format;
+
+    @Parameters(
+        index = "1",
+        arity = "0..1",
+        paramLabel = "MANIFEST",
+        description = "Path of manifest.xml (default: as for serve).")
+    Path manifest;
+
+    @Option(
+        names = {"-o", "--output"},
+        paramLabel = "FILE",
+        description = "Write the template to FILE instead of stdout.")
+    Path output;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      if (!"sam".equals(format)) {
+        spec.commandLine()
+            .getErr()
+            .println(
+                "local-lambdas: unknown export format '"
+                    + format
+                    + "': the only one is sam (local-lambdas export sam MANIFEST)");
+        return 2;
+      }
+      LogSetup.configure(Level.WARNING);
+      Path file = resolveManifest(manifest);
+      ManifestCheck result = checkAndReport(file);
+      if (!result.valid()) {
+        System.err.println("local-lambdas: " + file + " is not valid; nothing was exported");
+        return 1;
+      }
+      String template = SamTemplate.of(result.manifest());
+      if (output != null) {
+        Files.writeString(output, template);
+      } else {
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(template);
+        out.flush();
+      }
       return 0;
     }
   }

@@ -3,9 +3,11 @@ package dev.locallambdas.frontdoor;
 import dev.locallambdas.admin.AdminApi;
 import dev.locallambdas.exchange.Problem;
 import dev.locallambdas.function.FunctionPool;
+import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.routing.BadTargetException;
 import dev.locallambdas.routing.RequestTarget;
 import dev.locallambdas.routing.RouteTable;
+import dev.locallambdas.transport.lambda.InvokeApi;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -144,20 +146,48 @@ final class Admission {
     if (admin && AdminApi.owns(target.path())) {
       return new Admin(target, host, http10);
     }
-    RouteTable.Match<FunctionPool> match = routes.match(target.path());
-    if (match == null) {
-      return new Refused(
-          Problem.of(404, "no-route", "Not Found")
-              .detail(
-                  "no function is routed at "
-                      + target.path()
-                      + "; add a <route> for it to the manifest")
-              .build(),
-          false);
-    }
-    FunctionPool pool = match.target();
-    String id = pool.spec().id();
     String method = req.method().name();
+    FunctionPool pool;
+    String invoked = InvokeApi.functionName(target.path());
+    if (invoked != null) {
+      pool = lambdaFunction(routes, invoked);
+      if (pool == null) {
+        // As AWS answers, with x-amzn-ErrorType so the AWS SDKs raise the matching exception.
+        return new Refused(
+            Problem.of(404, "no-function", "Not Found")
+                .header("x-amzn-errortype", "ResourceNotFoundException")
+                .detail(
+                    "Function not found: no lambda function '"
+                        + invoked
+                        + "' in the manifest (the Invoke API serves functions with"
+                        + " <protocol>lambda</protocol>)")
+                .build(),
+            false);
+      }
+      if (!method.equals("POST")) {
+        return new Refused(
+            Problem.of(405, "method-not-allowed", "Method Not Allowed")
+                .function(invoked)
+                .header("allow", "POST")
+                .detail("the Invoke API takes POST, not " + method)
+                .build(),
+            false);
+      }
+    } else {
+      RouteTable.Match<FunctionPool> match = routes.match(target.path());
+      if (match == null) {
+        return new Refused(
+            Problem.of(404, "no-route", "Not Found")
+                .detail(
+                    "no function is routed at "
+                        + target.path()
+                        + "; add a <route> for it to the manifest")
+                .build(),
+            false);
+      }
+      pool = match.target();
+    }
+    String id = pool.spec().id();
     if (NEVER_FORWARDED.contains(method)) {
       return new Refused(
           Problem.of(501, "method-not-implemented", "Not Implemented")
@@ -205,6 +235,16 @@ final class Admission {
     }
     return new Routed(
         pool, target, host, length, expectContinue, http10, HttpUtil.isKeepAlive(req));
+  }
+
+  /** The lambda function an Invoke API request names, or null when there is none by that name. */
+  private static FunctionPool lambdaFunction(RouteTable<FunctionPool> routes, String name) {
+    for (RouteTable.Match<FunctionPool> m : routes.routes()) {
+      if (m.target().spec().id().equals(name) && m.target().spec().protocol() == Protocol.LAMBDA) {
+        return m.target();
+      }
+    }
+    return null;
   }
 
   private static Refused refuse(int status, String title, String detail) {

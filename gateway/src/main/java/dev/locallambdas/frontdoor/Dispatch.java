@@ -316,8 +316,10 @@ final class Dispatch implements Waiter, CallListener, ConnectionHandler.Exchange
     Lease failedOn = lease;
     phase = Phase.DONE;
     log.status(502);
+    // Only a broken instance may be about to die; a failure the instance reported itself is
+    // answered at once.
     failedOn
-        .exitWithin(EXIT_WAIT)
+        .exitWithin(e.kind().breaksInstance() ? EXIT_WAIT : Duration.ZERO)
         .thenAccept(
             exit ->
                 onLoop(

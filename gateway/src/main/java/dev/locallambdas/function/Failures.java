@@ -138,7 +138,15 @@ public final class Failures {
           case PROTOCOL ->
               "instance " + label + " broke the protocol (" + e.getMessage() + "); it was replaced";
           case RESET -> "instance " + label + " aborted the request: " + e.getMessage();
+          case HANDLER_ERROR -> "its handler failed on instance " + label + ": " + e.getMessage();
         };
+    if (e.kind() == TransportException.Kind.HANDLER_ERROR) {
+      // The function's own error, as API Gateway answers it: 500, with what the handler said.
+      return Problem.of(500, "handler-error", "Internal Server Error")
+          .function(spec.id())
+          .detail("function '" + spec.id() + "' failed: " + what + ".")
+          .build();
+    }
     return Problem.of(
             502,
             e.kind() == TransportException.Kind.PROTOCOL ? "bad-child-response" : "function-failed",

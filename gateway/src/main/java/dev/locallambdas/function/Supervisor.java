@@ -58,7 +58,9 @@ public final class Supervisor implements AutoCloseable {
         templates.add(template);
       }
       Starter starter =
-          new ProcessStarter(spec, transport, launcher, runDirectory, b.loops, template);
+          spec.protocol().processless()
+              ? new EndpointStarter(spec, transport, runDirectory, b.loops)
+              : new ProcessStarter(spec, transport, launcher, runDirectory, b.loops, template);
       pools.put(
           spec.id(),
           new FunctionPool(spec, starter, b.loops, clock, scheduler, b.observers.apply(spec)));

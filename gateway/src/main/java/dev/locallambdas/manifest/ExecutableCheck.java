@@ -25,6 +25,9 @@ final class ExecutableCheck {
     List<ManifestProblem> problems = new ArrayList<>();
     Path cwd = Path.of("").toAbsolutePath();
     for (FunctionSpec f : m.functions()) {
+      if (f.protocol() == Protocol.IN_PROCESS) {
+        continue; // its <executable> is its code, checked when it is loaded
+      }
       Path workingDir = f.workingDir() != null ? f.workingDir() : cwd;
       Finding finding = find(f.executable(), workingDir, pathVariable);
       if (finding != null) {

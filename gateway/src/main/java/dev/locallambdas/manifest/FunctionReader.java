@@ -37,6 +37,9 @@ final class FunctionReader {
           "template",
           "http_listen",
           "ready_path",
+          "handler",
+          "memory",
+          "event",
           "protocol",
           "communication_mode");
 
@@ -72,6 +75,9 @@ final class FunctionReader {
     r.put("ready_path", SINGLE);
     r.put("cache", new Rule(false, true, Set.of(), true));
     r.put("template", new Rule(false, true, Set.of(), true));
+    r.put("handler", SINGLE);
+    r.put("memory", SINGLE);
+    r.put("event", SINGLE);
     return Map.copyOf(r);
   }
 
@@ -327,6 +333,18 @@ final class FunctionReader {
         "http_listen",
         v -> builder.httpListen(choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
+    single("handler", builder::handler);
+    single("memory", v -> builder.memoryMb(ManifestValues.integer(v)));
+    single(
+        "event",
+        v ->
+            builder.event(
+                choice(
+                    v,
+                    Map.of(
+                        "http-api", LambdaEvent.HTTP_API,
+                        "rest-api", LambdaEvent.REST_API,
+                        "raw", LambdaEvent.RAW))));
     applyCache();
     applyTemplate();
   }

@@ -47,6 +47,9 @@ public final class FunctionSpec {
   private final Duration stopGrace;
   private final CacheSetting cache;
   private final List<String> templatePreload;
+  private final String handler;
+  private final int memoryMb;
+  private final LambdaEvent event;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -63,31 +66,62 @@ public final class FunctionSpec {
     this.startPolicy = b.startPolicy;
     this.minInstances = b.minInstances;
     this.maxInstances = b.maxInstances != null ? b.maxInstances : defaultMaxInstances(b.protocol);
+    this.concurrency =
+        b.concurrency != null ? b.concurrency : defaultConcurrency(b.protocol, b.env);
     this.spare = b.spare;
-    this.concurrency = b.concurrency != null ? b.concurrency : defaultConcurrency(b.protocol);
     this.idleTimeout = b.idleTimeout;
     this.startupTimeout = b.startupTimeout;
     this.requestTimeout = b.requestTimeout;
     this.queueTimeout = b.queueTimeout;
     this.queueSize = b.queueSize;
-    this.maxBodyBytes = b.maxBodyBytes;
+    this.maxBodyBytes = b.maxBodyBytes != null ? b.maxBodyBytes : defaultMaxBodyBytes(b.protocol);
     this.maxRequestsPerInstance = b.maxRequestsPerInstance;
     this.stopGrace = b.stopGrace;
     this.cache = b.cache;
     this.templatePreload = b.templatePreload;
+    this.handler = b.handler;
+    this.memoryMb = b.memoryMb;
+    this.event = b.event;
   }
 
   static int defaultMaxInstances(Protocol p) {
     // Pipe children are single-threaded by default (concurrency 1), so parallelism comes from
     // instances; a child with its own web server handles concurrency itself.
-    return p == Protocol.PIPE ? 4 : 1;
+    // A Lambda execution environment serves one invocation at a time, like a pipe child.
+    return p == Protocol.PIPE || p == Protocol.LAMBDA || p == Protocol.IN_PROCESS ? 4 : 1;
   }
 
-  static int defaultConcurrency(Protocol p) {
+  /** Lambda's limit on a synchronous invocation's payload; 64 MiB for every other protocol. */
+  static final long LAMBDA_PAYLOAD_BYTES = 6L * 1024 * 1024;
+
+  static long defaultMaxBodyBytes(Protocol p) {
+    return p == Protocol.LAMBDA ? LAMBDA_PAYLOAD_BYTES : 64L * 1024 * 1024;
+  }
+
+  static int defaultConcurrency(Protocol p, Map<String, String> env) {
     return switch (p) {
       case PIPE, LEGACY_PIPE -> 1;
       case HTTP, LEGACY_HTTP -> 64;
+      // AWS_LAMBDA_MAX_CONCURRENCY is how a runtime learns it may poll /next concurrently.
+      case LAMBDA -> lambdaConcurrency(env);
+      // Each CGI request is a process of its own: this bounds how many run at once.
+      case CGI -> 16;
+      // One invocation at a time per handler instance, as in a Lambda execution environment.
+      case IN_PROCESS -> 1;
     };
+  }
+
+  private static int lambdaConcurrency(Map<String, String> env) {
+    String v = env.get("AWS_LAMBDA_MAX_CONCURRENCY");
+    if (v == null) {
+      return 1;
+    }
+    try {
+      int n = Integer.parseInt(v.strip());
+      return n >= 1 && n <= 65535 ? n : 1;
+    } catch (NumberFormatException e) {
+      return 1;
+    }
   }
 
   public static Builder builder(String id) {
@@ -122,6 +156,9 @@ public final class FunctionSpec {
     b.stopGrace = stopGrace;
     b.cache = cache;
     b.templatePreload = templatePreload;
+    b.handler = handler;
+    b.memoryMb = memoryMb;
+    b.event = event;
     return b;
   }
 
@@ -256,6 +293,21 @@ public final class FunctionSpec {
     return templatePreload;
   }
 
+  /** For lambda functions: the handler the runtime loads (_HANDLER), or null. */
+  public String handler() {
+    return handler;
+  }
+
+  /** For lambda functions: the memory size announced to the runtime, in MB (default 128). */
+  public int memoryMb() {
+    return memoryMb;
+  }
+
+  /** For lambda functions: the event an HTTP request becomes. */
+  public LambdaEvent event() {
+    return event;
+  }
+
   @Override
   public String toString() {
     return "FunctionSpec[" + id + " " + protocol.manifestName() + " " + routes + "]";
@@ -284,11 +336,15 @@ public final class FunctionSpec {
     private Duration requestTimeout = Duration.ofSeconds(30);
     private Duration queueTimeout = Duration.ofSeconds(30);
     private int queueSize = 256;
-    private long maxBodyBytes = 64L * 1024 * 1024;
+    private Long maxBodyBytes;
     private int maxRequestsPerInstance = 0;
     private Duration stopGrace = Duration.ofSeconds(3);
     private CacheSetting cache = CacheSetting.DEFAULT;
     private List<String> templatePreload;
+    private String handler;
+    private int memoryMb = 128;
+    private boolean lambdaSettings;
+    private LambdaEvent event = LambdaEvent.HTTP_API;
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -518,6 +574,29 @@ public final class FunctionSpec {
       return this;
     }
 
+    /** The handler a Lambda runtime loads, e.g. example.Hello::handleRequest or index.handler. */
+    public Builder handler(String value) {
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException("handler of '" + id + "' is empty: name the handler");
+      }
+      this.handler = value.strip();
+      lambdaSettings = true;
+      return this;
+    }
+
+    /** The memory size a Lambda runtime is told, in MB, within AWS's 128 to 10240. */
+    public Builder memoryMb(int value) {
+      this.memoryMb = range("memory", value, 128, 10240);
+      lambdaSettings = true;
+      return this;
+    }
+
+    public Builder event(LambdaEvent value) {
+      this.event = Objects.requireNonNull(value, "event");
+      lambdaSettings = true;
+      return this;
+    }
+
     /** Validates the combination and returns the spec. */
     public FunctionSpec build() {
       if (executable == null) {
@@ -564,6 +643,20 @@ public final class FunctionSpec {
                 + id
                 + "': http_listen unix only applies to protocol http, not "
                 + protocol.manifestName());
+      }
+      if (lambdaSettings && protocol != Protocol.LAMBDA && protocol != Protocol.IN_PROCESS) {
+        throw new IllegalArgumentException(
+            "function '"
+                + id
+                + "': handler, memory and event only apply to protocols lambda and in-process, not "
+                + protocol.manifestName());
+      }
+      if (protocol == Protocol.IN_PROCESS && handler == null) {
+        throw new IllegalArgumentException(
+            "function '"
+                + id
+                + "': protocol in-process needs a <handler>, the class to load, e.g."
+                + " <handler>example.Hello</handler>");
       }
       return new FunctionSpec(this);
     }

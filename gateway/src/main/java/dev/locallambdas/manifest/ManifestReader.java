@@ -450,7 +450,9 @@ public final class ManifestReader {
     /** Looks for every function's program, whatever else is wrong with the function. */
     void checkPrograms(String pathVariable) {
       for (FunctionReader.Result r : results) {
-        if (r.program() != null) {
+        // An in-process function's "program" is its code, checked when it is loaded.
+        if (r.program() != null
+            && (r.spec() == null || r.spec().protocol() != Protocol.IN_PROCESS)) {
           ExecutableCheck.check(r.program(), r.label(), pathVariable, problems);
         }
       }

@@ -11,7 +11,16 @@ public enum Protocol {
   /** The original local_lambdas JSON+base64 protocol over a Unix socket the child listens on. */
   LEGACY_PIPE("legacy-pipe"),
   /** The original local_lambdas JSON+base64 protocol POSTed to the child's HTTP server. */
-  LEGACY_HTTP("legacy-http");
+  LEGACY_HTTP("legacy-http"),
+  /** The AWS Lambda Runtime API, served by the gateway to a Lambda runtime (docs/lambda.md). */
+  LAMBDA("lambda"),
+  /** RFC 3875 CGI: the program is started for each request (docs/cgi.md). */
+  CGI("cgi"),
+  /**
+   * A Java handler loaded into the gateway in a class loader of its own ({@code <executable>} is
+   * its jar or class directory, {@code <handler>} its class; docs/in-process.md).
+   */
+  IN_PROCESS("in-process");
 
   private final String manifestName;
 
@@ -27,6 +36,11 @@ public enum Protocol {
   /** True when the child runs its own HTTP server. */
   public boolean childServesHttp() {
     return this == HTTP || this == LEGACY_HTTP;
+  }
+
+  /** True when an instance has no long-lived process of its own (CGI forks per request). */
+  public boolean processless() {
+    return this == CGI || this == IN_PROCESS;
   }
 
   /** Parses the manifest spelling; null when unknown. */

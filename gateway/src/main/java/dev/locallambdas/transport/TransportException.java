@@ -22,7 +22,12 @@ public final class TransportException extends IOException {
     /** The child sent something the protocol forbids (bad frame, status or header). */
     PROTOCOL(true),
     /** The child aborted this one request (RESET frame, handler error); the instance is fine. */
-    RESET(false);
+    RESET(false),
+    /**
+     * The function's code failed this one request and said so through its platform (a Lambda
+     * handler threw: the runtime posted an error); the instance is fine.
+     */
+    HANDLER_ERROR(false);
 
     private final boolean breaksInstance;
 

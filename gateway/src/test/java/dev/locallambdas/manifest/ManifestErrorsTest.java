@@ -111,11 +111,11 @@ class ManifestErrorsTest {
             file() + ":7: <idle_timout> of 'hello': unknown element: did you mean <idle_timeout>?",
             file()
                 + ":8: <colour> of 'hello': unknown element; known elements are arg, cache,"
-                + " communication_mode, concurrency, env, executable, http_listen, id,"
-                + " idle_timeout, max_body_size, max_instances, max_requests_per_instance,"
-                + " method, min_instances, pipe_name, protocol, queue_size, queue_timeout, ready_path,"
-                + " request_timeout, route, spare, start, startup_timeout, stop_grace, template,"
-                + " working_dir");
+                + " communication_mode, concurrency, env, event, executable, handler, http_listen,"
+                + " id, idle_timeout, max_body_size, max_instances, max_requests_per_instance,"
+                + " memory, method, min_instances, pipe_name, protocol, queue_size, queue_timeout,"
+                + " ready_path, request_timeout, route, spare, start, startup_timeout, stop_grace,"
+                + " template, working_dir");
   }
 
   @Test
@@ -268,7 +268,7 @@ class ManifestErrorsTest {
         .containsExactly(
             file()
                 + ":6: <protocol> of 'a': 'legacy_http' is not a protocol: use pipe, http,"
-                + " legacy-pipe, legacy-http (did you mean legacy-http?)",
+                + " legacy-pipe, legacy-http, lambda, cgi, in-process (did you mean legacy-http?)",
             file()
                 + ":7: <start> of 'a': 'eagre' is not allowed: use eager or lazy (did you mean"
                 + " eager?)",

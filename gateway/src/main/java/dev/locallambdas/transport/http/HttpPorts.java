@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -23,6 +24,7 @@ import java.util.stream.Stream;
 public final class HttpPorts {
   private static final Path PROC = Path.of("/proc");
   private static final String LISTEN = "0A";
+  private static final String ESTABLISHED = "01";
   // Local addresses that receive a connection to 127.0.0.1: 127.0.0.1, 0.0.0.0, :: and
   // ::ffff:127.0.0.1.
   private static final Set<String> LOOPBACK_REACHABLE =
@@ -69,7 +71,49 @@ public final class HttpPorts {
     return OptionalLong.of(ownerOf(foreign));
   }
 
+  /**
+   * Whether the established loopback connection from {@code peerPort} to {@code localPort} is held
+   * by {@code child} or one of its descendants; null when that cannot be told (not Linux, the
+   * connection not found).
+   */
+  public static Boolean connectionOwnedBy(int localPort, int peerPort, ProcessHandle child) {
+    Set<String> inodes = connectionInodes(peerPort, localPort);
+    if (inodes.isEmpty()) {
+      return null;
+    }
+    List<ProcessHandle> family = new ArrayList<>();
+    family.add(child);
+    try (Stream<ProcessHandle> d = child.descendants()) {
+      d.forEach(family::add);
+    }
+    for (ProcessHandle p : family) {
+      if (!socketInodes(p.pid(), inodes).isEmpty()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The inodes of established sockets from {@code from} to {@code to} (ports). */
+  private static Set<String> connectionInodes(int from, int to) {
+    return inodes(f -> f[3].equals(ESTABLISHED) && port(f[1]) == from && port(f[2]) == to);
+  }
+
+  /** The inodes of listening sockets on {@code port} that a connection to 127.0.0.1 reaches. */
   private static Set<String> listeningInodes(int port) {
+    return inodes(
+        f ->
+            f[3].equals(LISTEN)
+                && LOOPBACK_REACHABLE.contains(f[1].substring(0, f[1].indexOf(':')))
+                && port(f[1]) == port);
+  }
+
+  private static int port(String hexAddress) {
+    return Integer.parseInt(hexAddress.substring(hexAddress.indexOf(':') + 1), 16);
+  }
+
+  /** The inodes of the IPv4 and IPv6 TCP sockets whose /proc/net/tcp* fields match. */
+  private static Set<String> inodes(Predicate<String[]> match) {
     Set<String> out = new HashSet<>();
     for (String table : List.of("net/tcp", "net/tcp6")) {
       List<String> lines;
@@ -81,19 +125,12 @@ public final class HttpPorts {
       for (int i = 1; i < lines.size(); i++) {
         // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
         String[] f = lines.get(i).trim().split("\\s+", -1);
-        if (f.length < 10 || !f[3].equals(LISTEN)) {
-          continue;
-        }
-        int colon = f[1].indexOf(':');
-        if (colon < 0 || !LOOPBACK_REACHABLE.contains(f[1].substring(0, colon))) {
-          continue;
-        }
         try {
-          if (Integer.parseInt(f[1].substring(colon + 1), 16) == port && !f[9].equals("0")) {
+          if (f.length >= 10 && !f[9].equals("0") && match.test(f)) {
             out.add(f[9]);
           }
-        } catch (NumberFormatException e) {
-          // A line this parser does not understand cannot name our port.
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+          // A line this parser does not understand cannot name our socket.
         }
       }
     }

@@ -5,6 +5,7 @@ import dev.locallambdas.exchange.BodyTooLargeException;
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.HttpSyntax;
 import dev.locallambdas.exchange.Request;
+import dev.locallambdas.json.Json;
 import dev.locallambdas.transport.TransportException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -3,6 +3,7 @@ package dev.locallambdas.transport.legacy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.locallambdas.json.Json;
 import dev.locallambdas.transport.TransportException;
 import java.util.List;
 import java.util.Map;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.exchange.Request;
+import dev.locallambdas.json.Json;
 import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Protocol;

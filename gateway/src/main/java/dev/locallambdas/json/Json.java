@@ -1,4 +1,4 @@
-package dev.locallambdas.transport.legacy;
+package dev.locallambdas.json;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -10,14 +10,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict JSON reader and string writer (RFC 8259) for the legacy protocols, so the gateway
- * carries no JSON dependency. Values map to {@code Map<String,Object>} (insertion ordered, a
- * repeated key keeps its last value), {@code List<Object>}, {@code String}, {@code Long} for
- * integers that fit, {@code Double} for other numbers, {@code Boolean} and {@link #NULL}.
+ * A small strict JSON reader and string writer (RFC 8259) for the legacy protocols and the Lambda
+ * Runtime API's events, so the gateway carries no JSON dependency. Values map to {@code
+ * Map<String,Object>} (insertion ordered, a repeated key keeps its last value), {@code
+ * List<Object>}, {@code String}, {@code Long} for integers that fit, {@code Double} for other
+ * numbers, {@code Boolean} and {@link #NULL}.
  */
-final class Json {
+public final class Json {
   /** The type of JSON null, so that a value can be told from a missing key by its type. */
-  enum Null {
+  public enum Null {
     INSTANCE;
 
     @Override
@@ -27,23 +28,23 @@ final class Json {
   }
 
   /** JSON null, distinct from a missing key. */
-  static final Object NULL = Null.INSTANCE;
+  public static final Object NULL = Null.INSTANCE;
 
   /** True for a missing value (Java null) or JSON null: the original treated both alike. */
-  static boolean absent(Object value) {
+  public static boolean absent(Object value) {
     return value == null || value instanceof Null;
   }
 
   /**
    * As serde_json, which the original local_lambdas parsed answers with: 128 levels are refused.
    */
-  static final int MAX_DEPTH = 127;
+  public static final int MAX_DEPTH = 127;
 
   /** Input that is not JSON; the message says where and why. */
-  static final class SyntaxException extends Exception {
+  public static final class SyntaxException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    SyntaxException(String message) {
+    public SyntaxException(String message) {
       super(message);
     }
   }
@@ -56,7 +57,7 @@ final class Json {
   }
 
   /** Parses one JSON value from UTF-8 bytes; whitespace may surround it, nothing else. */
-  static Object parse(byte[] utf8) throws SyntaxException {
+  public static Object parse(byte[] utf8) throws SyntaxException {
     String text;
     try {
       text =
@@ -72,7 +73,7 @@ final class Json {
     return parse(text);
   }
 
-  static Object parse(String text) throws SyntaxException {
+  public static Object parse(String text) throws SyntaxException {
     Json p = new Json(text);
     p.skipWhitespace();
     Object value = p.value(0);
@@ -332,7 +333,7 @@ final class Json {
    * Appends {@code s} as a JSON string. Everything outside printable ASCII is escaped, so the
    * output is ASCII whatever the text (as Python's json.dumps does by default).
    */
-  static StringBuilder appendString(StringBuilder out, String s) {
+  public static StringBuilder appendString(StringBuilder out, String s) {
     out.append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -354,8 +355,8 @@ final class Json {
     return out.append('"');
   }
 
-  /** For tests and messages: the value written back as compact JSON. */
-  static String write(Object value) {
+  /** The value written as compact JSON. */
+  public static String write(Object value) {
     StringBuilder sb = new StringBuilder();
     write(sb, value);
     return sb.toString();

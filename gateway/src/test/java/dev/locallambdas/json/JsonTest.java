@@ -1,4 +1,4 @@
-package dev.locallambdas.transport.legacy;
+package dev.locallambdas.json;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
