@@ -90,7 +90,7 @@ final class Suite {
     }
     n += settings.concurrency().size() * settings.targets().size();
     n += settings.rate() > 0 ? settings.targets().size() : 0;
-    n += settings.payloadBytes() > 0 ? Target.WARM.size() : 0;
+    n += settings.payloadBytes() > 0 ? Target.PAYLOAD.size() : 0;
     return n;
   }
 
@@ -376,8 +376,10 @@ final class Suite {
   private List<Object> runPayload() {
     List<Object> out = new ArrayList<>();
     int size = settings.payloadBytes();
-    for (Target t : Target.WARM) {
-      if (!settings.runtimes().contains(t.runtime())) {
+    for (Target t : Target.PAYLOAD) {
+      // A frames twin runs with its pipe target; --targets narrows the payload run too.
+      if (!settings.runtimes().contains(t.runtime())
+          || !settings.targets().contains(t.sibling())) {
         continue;
       }
       progress.begin("payload " + t.name() + " " + size + " B");

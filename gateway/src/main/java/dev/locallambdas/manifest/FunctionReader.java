@@ -67,6 +67,7 @@ final class FunctionReader {
     r.put("stop_grace", SINGLE);
     r.put("http_listen", SINGLE);
     r.put("ready_path", SINGLE);
+    r.put("shared_memory", SINGLE);
     r.put("cache", new Rule(false, true, Set.of(), true));
     return Map.copyOf(r);
   }
@@ -322,6 +323,14 @@ final class FunctionReader {
         "http_listen",
         v -> builder.httpListen(choice(v, Map.of("tcp", HttpListen.TCP, "unix", HttpListen.UNIX))));
     single("ready_path", builder::readyPath);
+    single(
+        "shared_memory",
+        v ->
+            builder.sharedMemory(
+                choice(
+                    v,
+                    Map.of(
+                        "auto", SharedMemory.AUTO, "on", SharedMemory.ON, "off", SharedMemory.OFF))));
     applyCache();
   }
 

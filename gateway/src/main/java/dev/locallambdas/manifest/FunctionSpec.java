@@ -43,6 +43,7 @@ public final class FunctionSpec {
   private final int maxRequestsPerInstance;
   private final Duration stopGrace;
   private final CacheSetting cache;
+  private final SharedMemory sharedMemory;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -69,6 +70,7 @@ public final class FunctionSpec {
     this.maxRequestsPerInstance = b.maxRequestsPerInstance;
     this.stopGrace = b.stopGrace;
     this.cache = b.cache;
+    this.sharedMemory = b.sharedMemory;
   }
 
   static int defaultMaxInstances(Protocol p) {
@@ -114,6 +116,7 @@ public final class FunctionSpec {
     b.maxRequestsPerInstance = maxRequestsPerInstance;
     b.stopGrace = stopGrace;
     b.cache = cache;
+    b.sharedMemory = sharedMemory;
     return b;
   }
 
@@ -232,6 +235,11 @@ public final class FunctionSpec {
     return cache;
   }
 
+  /** Whether bodies may travel through shared memory (pipe functions). */
+  public SharedMemory sharedMemory() {
+    return sharedMemory;
+  }
+
   @Override
   public String toString() {
     return "FunctionSpec[" + id + " " + protocol.manifestName() + " " + routes + "]";
@@ -263,6 +271,7 @@ public final class FunctionSpec {
     private int maxRequestsPerInstance = 0;
     private Duration stopGrace = Duration.ofSeconds(3);
     private CacheSetting cache = CacheSetting.DEFAULT;
+    private SharedMemory sharedMemory = SharedMemory.AUTO;
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -462,6 +471,11 @@ public final class FunctionSpec {
 
     public Builder cache(CacheSetting value) {
       this.cache = Objects.requireNonNull(value, "cache");
+      return this;
+    }
+
+    public Builder sharedMemory(SharedMemory value) {
+      this.sharedMemory = Objects.requireNonNull(value, "sharedMemory");
       return this;
     }
 
