@@ -212,7 +212,7 @@ class Exchange {
     this.recvWindow = window;
     this.unacked = 0; // body bytes the handler consumed that were not credited yet
     this.windowWaiter = null; // resolves when CREDIT or RESET arrives
-    this.slot = null; // our shared-memory slot whose piece the gateway may still be reading
+    this.slot = null; // [slot, generation] of our last piece in shared memory
   }
 
   wakeWriter() {
@@ -305,8 +305,9 @@ class SharedSlots {
     this.sent[slot - this.firstChild] = false;
   }
 
-  isSent(slot) {
-    return this.sent[slot - this.firstChild];
+  /** Whether [slot, generation] is not released yet (released: the generation moved on). */
+  inFlight([slot, generation]) {
+    return this.gen[slot - this.firstChild] === generation;
   }
 
   /** Checks the gateway's SHM_RELEASE; the slot is free from now on. */
@@ -784,7 +785,7 @@ class Connection {
     const shm = this.shm;
     while (pos < data.length) {
       if (shm !== null && data.length - pos >= shm.threshold) {
-        if (exchange.slot !== null && shm.isSent(exchange.slot)) { // one slot in flight per request
+        if (exchange.slot !== null && shm.inFlight(exchange.slot)) { // one slot in flight per request
           if (frames.length) { // the doorbell must be out before its release can come
             await this.emit(exchange, frames, false);
             frames = [];
@@ -797,8 +798,9 @@ class Connection {
         if (slot !== null) { // else no slot is free: this piece goes in frames
           const n = Math.min(shm.slotSize, data.length - pos);
           const last = end && pos + n === data.length;
-          frames.push([SHM_BODY, last ? END_STREAM : 0, shm.fill(slot, data.subarray(pos, pos + n))]);
-          exchange.slot = slot;
+          const doorbell = shm.fill(slot, data.subarray(pos, pos + n));
+          frames.push([SHM_BODY, last ? END_STREAM : 0, doorbell]);
+          exchange.slot = [slot, doorbell.readUInt32BE(4)];
           pos += n;
           continue;
         }

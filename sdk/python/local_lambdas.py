@@ -327,7 +327,7 @@ class _Exchange:
         self.send_window = conn.window
         self.recv_window = conn.window
         self.unacked = 0            # body bytes the handler consumed that were not credited yet
-        self.slot = None            # our shared-memory slot whose piece the gateway still reads
+        self.slot = None            # (slot, generation) of our last piece in shared memory
         self.head_sent = False      # handler's thread only
 
     # reader side
@@ -458,7 +458,8 @@ class _Exchange:
         shm = self.conn.shm
         while True:
             with self.cond:
-                if self.slot is None or not shm.sent[self.slot - shm.first_child]:
+                # Released once the slot's generation moved on (it may be in use again already).
+                if self.slot is None or shm.gen[self.slot[0] - shm.first_child] != self.slot[1]:
                     self.slot = None
                     return
                 if self.reset:
@@ -508,7 +509,7 @@ class _Exchange:
                 if slot is not None:  # else no slot is free: this piece goes in frames
                     n = min(shm.slot_size, size - pos)
                     generation = shm.fill(slot, view[pos:pos + n])
-                    self.slot = slot
+                    self.slot = (slot, generation)
                     last = end and pos + n == size
                     frames.append((SHM_BODY, END_STREAM if last else 0, SLOT_REF.pack(slot, 0, generation, n)))
                     pos += n

@@ -721,7 +721,7 @@ class SharedMemoryTest(unittest.TestCase):
 
     def test_withoutTheGatewaysWordTheHelloOffersNothing(self):
         gw = FakeGateway(self)
-        self.assertEqual(10 + 2 + len(gw.hello[3].encode()), len(gw.hello_payload))
+        self.assertEqual(8 + 2 + len(gw.hello[3].encode()), len(gw.hello_payload))
 
     def test_largeBodiesGoThroughSlotsBothWaysPieceByPiece(self):
         gw = self.gateway()

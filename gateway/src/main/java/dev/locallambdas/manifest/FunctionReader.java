@@ -330,7 +330,12 @@ final class FunctionReader {
                 choice(
                     v,
                     Map.of(
-                        "auto", SharedMemory.AUTO, "on", SharedMemory.ON, "off", SharedMemory.OFF))));
+                        "auto",
+                        SharedMemory.AUTO,
+                        "on",
+                        SharedMemory.ON,
+                        "off",
+                        SharedMemory.OFF))));
     applyCache();
   }
 

@@ -131,11 +131,12 @@ class SharedMemoryTest {
     }
     String stats = getText("/py/stats");
     assertThat(stats).contains("\"mapped\": true");
-    // 64 KiB and up went through slots both ways (the 4 MiB ones in four pieces each way).
+    // 64 KiB and up went through slots both ways (a 4 MiB body in four pieces each way); a
+    // request that came before the child's SHM_ATTACH went in frames, so no exact count.
     int in = Integer.parseInt(stats.replaceAll(".*\"in\": (\\d+).*", "$1"));
     int out = Integer.parseInt(stats.replaceAll(".*\"out\": (\\d+).*", "$1"));
-    assertThat(in).isGreaterThanOrEqualTo(2 * (1 + 1 + 2 + 4));
-    assertThat(out).isGreaterThanOrEqualTo(2 * (1 + 1 + 2 + 4));
+    assertThat(in).isGreaterThanOrEqualTo(1 + 1 + 2 + 4);
+    assertThat(out).isGreaterThanOrEqualTo(1 + 1 + 1 + 4);
     long pid = instances("py").get(0).pid();
     assertThat(childMapsSegment(pid)).isTrue();
     assertThat(segmentMappings()).hasSize(1);
@@ -204,9 +205,11 @@ class SharedMemoryTest {
         Gateway.start(
             TestManifests.manifest(pythonEcho("on").sharedMemory(SharedMemory.ON).build()),
             new InetSocketAddress("127.0.0.1", 0));
+    assertThat(getText("/on/stats")).contains("\"mapped\": true"); // the SHM_ATTACH is in
     byte[] body = random(100);
     assertThat(post("/on/whole", body).body()).isEqualTo(body);
-    assertThat(getText("/on/stats")).contains("\"in\": 1").contains("\"out\": 1");
+    // The first stats answer went through a slot too (on: every body).
+    assertThat(getText("/on/stats")).contains("\"in\": 1").contains("\"out\": 2");
   }
 
   /**

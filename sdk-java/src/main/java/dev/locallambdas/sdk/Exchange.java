@@ -45,8 +45,10 @@ final class Exchange implements Runnable {
   private byte[] head;
   private boolean headSent;
 
-  /** Our shared-memory slot whose piece the gateway may still be reading, or -1. */
+  /** Our shared-memory slot whose piece the gateway may still be reading, or -1; its generation. */
   private int slot = -1;
+
+  private long slotGeneration;
 
   Exchange(
       Server server,
@@ -266,8 +268,8 @@ final class Exchange implements Runnable {
   }
 
   /**
-   * Copies a piece into one of our slots and rings SHM_BODY (after the head if it is not sent
-   * yet), once the gateway released this request's previous slot. False when no slot is free.
+   * Copies a piece into one of our slots and rings SHM_BODY (after the head if it is not sent yet),
+   * once the gateway released this request's previous slot. False when no slot is free.
    */
   private boolean sendInSlot(SharedSlots slots, byte[] bytes, int offset, int length, boolean end)
       throws IOException {
@@ -288,6 +290,7 @@ final class Exchange implements Runnable {
       server.responseEnding(this);
     }
     slot = taken;
+    slotGeneration = generation;
     FrameChannel frames = server.frames();
     int flags = end ? END_STREAM : 0;
     ByteBuffer doorbell =
@@ -311,7 +314,7 @@ final class Exchange implements Runnable {
   private void awaitRelease(SharedSlots slots) throws IOException {
     while (slot >= 0) {
       synchronized (slots) {
-        if (!slots.isSent(slot)) {
+        if (!slots.inFlight(slot, slotGeneration)) {
           slot = -1;
           return;
         }

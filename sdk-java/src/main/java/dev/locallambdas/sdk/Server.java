@@ -331,10 +331,7 @@ final class Server {
     byte[] bytes = slots.arrived(slot, zero, generation, length);
     long released = slots.giveBack(slot);
     frames.send(
-        Frame.SHM_RELEASE,
-        0,
-        0,
-        new PayloadWriter().u16(slot).u16(0).u32(released).toByteArray());
+        Frame.SHM_RELEASE, 0, 0, new PayloadWriter().u16(slot).u16(0).u32(released).toByteArray());
     Exchange exchange;
     synchronized (this) {
       exchange = exchanges.get(id);

@@ -154,8 +154,12 @@ final class SharedSlots {
     notifyAll();
   }
 
-  synchronized boolean isSent(int slot) {
-    return sent[slot - firstChild];
+  /**
+   * Whether the piece rung in {@code slot} under {@code generation} is not released yet; once it
+   * is, the generation has moved on (the slot may already carry another request's piece).
+   */
+  synchronized boolean inFlight(int slot, long generation) {
+    return generations[slot - firstChild] == generation;
   }
 
   /** Checks the gateway's SHM_RELEASE; the slot is free from now on. */

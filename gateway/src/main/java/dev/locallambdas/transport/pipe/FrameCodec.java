@@ -294,14 +294,13 @@ final class FrameCodec {
       String function,
       int window,
       long capabilities) {
-    int start = reserve(out);
-    out.putShort((short) version).putShort((short) concurrency).putInt(maxPayload);
-    putStr16(out, function);
-    out.putInt(window).putInt((int) capabilities);
-    end(out, start, WELCOME, 0, 0);
+    putWelcome(out, version, concurrency, maxPayload, function, window, capabilities, null, 0);
   }
 
-  /** A 1.1 WELCOME that accepted shared-memory bodies: segment path and threshold follow. */
+  /**
+   * A 1.1 WELCOME; when {@code segment} is not null (it accepted shared-memory bodies) the segment
+   * path and the threshold follow the capabilities.
+   */
   static void putWelcome(
       ByteBuffer out,
       int version,
@@ -316,8 +315,10 @@ final class FrameCodec {
     out.putShort((short) version).putShort((short) concurrency).putInt(maxPayload);
     putStr16(out, function);
     out.putInt(window).putInt((int) capabilities);
-    putStr16(out, segment);
-    out.putInt(threshold);
+    if (segment != null) {
+      putStr16(out, segment);
+      out.putInt(threshold);
+    }
     end(out, start, WELCOME, 0, 0);
   }
 

@@ -125,7 +125,7 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
         PipeConnection.encode(
             ctx.alloc(),
             out -> {
-              if (accepted != null) {
+              if (version >= FrameCodec.VERSION_2) {
                 FrameCodec.putWelcome(
                     out,
                     version,
@@ -133,18 +133,9 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
                     FrameCodec.MAX_PAYLOAD,
                     function.id(),
                     WINDOW,
-                    FrameCodec.CAP_SHM,
-                    offered.path(),
+                    accepted != null ? FrameCodec.CAP_SHM : 0,
+                    accepted != null ? offered.path() : null,
                     threshold);
-              } else if (version >= FrameCodec.VERSION_2) {
-                FrameCodec.putWelcome(
-                    out,
-                    version,
-                    function.concurrency(),
-                    FrameCodec.MAX_PAYLOAD,
-                    function.id(),
-                    WINDOW,
-                    0);
               } else {
                 FrameCodec.putWelcome(
                     out, version, function.concurrency(), FrameCodec.MAX_PAYLOAD, function.id());

@@ -242,10 +242,10 @@ final class PipeStream implements Call, ChannelFutureListener {
 
   /**
    * Carries the pending body through a gateway slot when the connection has shared memory and the
-   * body is large enough (its declared length, or for a chunked body the bytes waiting, reaches
-   * the threshold) and a slot is free. Rings when the slot is full, when the body ends, or at once
-   * for a chunked body (so that it still streams); while the doorbell waits for the child's
-   * release, new pieces wait in {@code pending}. Returns false when frames should carry it.
+   * body is large enough (its declared length, or for a chunked body the bytes waiting, reaches the
+   * threshold) and a slot is free. Rings when the slot is full, when the body ends, or at once for
+   * a chunked body (so that it still streams); while the doorbell waits for the child's release,
+   * new pieces wait in {@code pending}. Returns false when frames should carry it.
    */
   private boolean flushToSlot() {
     ShmBodies shm = connection.shm();
@@ -376,8 +376,8 @@ final class PipeStream implements Call, ChannelFutureListener {
   }
 
   /**
-   * An SHM_BODY's bytes (already checked against the slot's state), as a buffer over the slot
-   * whose release gives the slot back; ownership passes here. Not counted in the window.
+   * An SHM_BODY's bytes (already checked against the slot's state), as a buffer over the slot whose
+   * release gives the slot back; ownership passes here. Not counted in the window.
    */
   void responseSlot(ByteBuf payload, boolean endStream) throws FrameException {
     responsePiece(payload, endStream, true);

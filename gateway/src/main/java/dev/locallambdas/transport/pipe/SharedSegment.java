@@ -44,6 +44,7 @@ final class SharedSegment {
   static final int MAX_SLOT = 1024 * 1024;
   static final int MAX_SLOTS_PER_SIDE = 16;
 
+  private final Native natives;
   private final int fd;
   private final String path;
   private final Arena arena;
@@ -54,7 +55,14 @@ final class SharedSegment {
   private boolean descriptorClosed;
 
   private SharedSegment(
-      int fd, String path, Arena arena, MemorySegment memory, int slotSize, int slotCount) {
+      Native natives,
+      int fd,
+      String path,
+      Arena arena,
+      MemorySegment memory,
+      int slotSize,
+      int slotCount) {
+    this.natives = natives;
     this.fd = fd;
     this.path = path;
     this.arena = arena;
@@ -78,6 +86,7 @@ final class SharedSegment {
    * Creates and maps a segment of {@code 2 * slotsPerSide} slots, or throws IOException saying why
    * it cannot (no native access, not Linux, out of memory): the caller then goes without.
    */
+  @SuppressWarnings("MustBeClosedChecker") // the arena lives until release() drops the last use
   static SharedSegment create(String label, int slotSize, int slotsPerSide) throws IOException {
     Native n = Native.get();
     int slotCount = 2 * slotsPerSide;
@@ -103,7 +112,7 @@ final class SharedSegment {
           .putShort((short) slotsPerSide)
           .putShort((short) slotsPerSide);
       String path = "/proc/" + ProcessHandle.current().pid() + "/fd/" + fd;
-      return new SharedSegment(fd, path, arena, memory, slotSize, slotCount);
+      return new SharedSegment(n, fd, path, arena, memory, slotSize, slotCount);
     } catch (IOException | RuntimeException e) {
       if (arena != null) {
         arena.close();
@@ -132,9 +141,9 @@ final class SharedSegment {
   }
 
   /**
-   * The first {@code length} bytes of a slot as a buffer for the front door: no copy; when its
-   * last reference is released, {@code onRelease} runs (on whatever thread released it) and the
-   * segment loses the reference the buffer held.
+   * The first {@code length} bytes of a slot as a buffer for the front door: no copy; when its last
+   * reference is released, {@code onRelease} runs (on whatever thread released it) and the segment
+   * loses the reference the buffer held.
    */
   ByteBuf wrap(int slot, int length, Runnable onRelease) {
     ByteBuffer view = slot(slot).limit(length);
@@ -160,7 +169,7 @@ final class SharedSegment {
   private void closeDescriptor() {
     if (!descriptorClosed) {
       descriptorClosed = true;
-      Native.get().close(fd);
+      natives.close(fd);
     }
   }
 
@@ -212,12 +221,14 @@ final class SharedSegment {
       memfdCreate =
           linker.downcallHandle(
               find(libc, "memfd_create"),
-              FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
+              FunctionDescriptor.of(
+                  ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
               errno);
       ftruncate =
           linker.downcallHandle(
               find(libc, "ftruncate"),
-              FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
+              FunctionDescriptor.of(
+                  ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
               errno);
       fcntl =
           linker.downcallHandle(
@@ -231,7 +242,8 @@ final class SharedSegment {
               errno);
       close =
           linker.downcallHandle(
-              find(libc, "close"), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+              find(libc, "close"),
+              FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     }
 
     private static MemorySegment find(SymbolLookup libc, String name) {
@@ -272,7 +284,8 @@ final class SharedSegment {
         MemorySegment state = a.allocate(CALL_STATE);
         int fd =
             (int)
-                memfdCreate.invokeExact(state, a.allocateFrom(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                memfdCreate.invokeExact(
+                    state, a.allocateFrom(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0) {
           throw new IOException("memfd_create failed: errno " + (int) ERRNO.get(state, 0L));
         }

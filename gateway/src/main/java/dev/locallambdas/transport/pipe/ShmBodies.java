@@ -9,8 +9,8 @@ import java.util.logging.Logger;
 /**
  * The shared-memory side of one pipe connection (docs/protocol.md section 8): the segment, the
  * slots' states, which stream fills which gateway slot, and the child's SHM_ATTACH. The frames
- * themselves are read and written by {@link PipeConnection}; this class decides and checks. Used
- * on the connection's event loop only, except {@link #slotBufferReleased}, which hops there.
+ * themselves are read and written by {@link PipeConnection}; this class decides and checks. Used on
+ * the connection's event loop only, except {@link #slotBufferReleased}, which hops there.
  */
 final class ShmBodies {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.transport.pipe");

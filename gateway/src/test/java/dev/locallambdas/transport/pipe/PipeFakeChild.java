@@ -78,8 +78,7 @@ final class PipeFakeChild implements AutoCloseable {
 
   /** HELLO for versions 1..2 offering shared-memory bodies (protocol section 8). */
   synchronized void helloShm() throws IOException {
-    FrameCodec.putHello(
-        out, 1, 2, ProcessHandle.current().pid(), "fake/1", FrameCodec.CAP_SHM);
+    FrameCodec.putHello(out, 1, 2, ProcessHandle.current().pid(), "fake/1", FrameCodec.CAP_SHM);
     flushOut();
   }
 

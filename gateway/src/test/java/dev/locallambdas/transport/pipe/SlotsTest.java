@@ -134,7 +134,8 @@ class SlotsTest {
     assertThatThrownBy(() -> FrameCodec.decodeSlotRef(ByteBuffer.allocate(11), true))
         .isInstanceOf(FrameException.class)
         .hasMessageContaining("payload of 11 bytes, not 12");
-    ByteBuffer nonZero = ByteBuffer.allocate(8).putShort((short) 1).putShort((short) 1).flip();
+    ByteBuffer nonZero =
+        ByteBuffer.allocate(8).putShort((short) 1).putShort((short) 1).putInt(0).flip();
     assertThatThrownBy(() -> FrameCodec.decodeSlotRef(nonZero, false))
         .hasMessageContaining("zero field");
     assertThatThrownBy(() -> FrameCodec.checkHeader(12, FrameCodec.SHM_BODY, 0, 0))
