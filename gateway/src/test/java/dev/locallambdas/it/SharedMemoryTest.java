@@ -268,7 +268,8 @@ class SharedMemoryTest {
                         if (r.statusCode() == 200 && !Arrays.equals(r.body(), body)) {
                           failures.add(path + ": 200 with a body that is not the request's");
                         } else if (r.statusCode() != 200
-                            && !new String(r.body()).contains("\"status\":" + r.statusCode())) {
+                            && !new String(r.body(), java.nio.charset.StandardCharsets.UTF_8)
+                                .contains("\"status\":" + r.statusCode())) {
                           failures.add(path + ": " + r.statusCode() + " without a problem body");
                         }
                       } catch (IOException e) {

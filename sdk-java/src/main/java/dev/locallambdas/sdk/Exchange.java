@@ -246,7 +246,7 @@ final class Exchange implements Runnable {
     do {
       SharedSlots slots = server.slots();
       if (slots != null && length >= slots.threshold()) {
-        int n = (int) Math.min(length, slots.slotSize());
+        int n = Math.min(length, slots.slotSize());
         if (sendInSlot(slots, bytes, offset, n, end && n == length)) {
           offset += n;
           length -= n;

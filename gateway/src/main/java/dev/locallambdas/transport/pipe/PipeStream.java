@@ -387,8 +387,8 @@ final class PipeStream implements Call, ChannelFutureListener {
       throws FrameException {
     if (heldHeaders == null && told == Told.NOTHING && cancelled == null) {
       payload.release();
-      throw new FrameException(
-          (inSlot ? "SHM_BODY" : "RESPONSE_BODY") + " before RESPONSE_HEAD for request " + id);
+      String frame = inSlot ? "SHM_BODY" : "RESPONSE_BODY";
+      throw new FrameException(frame + " before RESPONSE_HEAD for request " + id);
     }
     int n = payload.readableBytes();
     if (!inSlot && connection.version() >= FrameCodec.VERSION_2) {

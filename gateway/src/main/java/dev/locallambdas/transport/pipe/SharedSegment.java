@@ -330,7 +330,9 @@ final class SharedSegment {
 
     void close(int fd) {
       try {
-        int unused = (int) close.invokeExact(fd);
+        if ((int) close.invokeExact(fd) != 0) {
+          LOG.fine("closing memfd " + fd + " failed");
+        }
       } catch (Throwable t) {
         LOG.log(Level.WARNING, "closing memfd " + fd + " failed", t);
       }

@@ -193,7 +193,11 @@ class ShmPipeTest {
     }
     assertThat(got.toByteArray()).isEqualTo(body);
     assertThat(generation).isEqualTo(3);
-    child.respond(head.stream(), 200, Headers.empty(), "ok".getBytes());
+    child.respond(
+        head.stream(),
+        200,
+        Headers.empty(),
+        "ok".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     assertThat(call.await().bodyText()).isEqualTo("ok");
     assertThat(call.awaitRelease()).isEqualTo(Outcome.OK);
   }
@@ -279,7 +283,8 @@ class ShmPipeTest {
     call.send(new byte[200_000], true);
     PipeFakeChild.Received r = child.request(); // frames only: request() refuses SHM_BODY
     assertThat(r.body()).hasSize(200_000);
-    child.respond(r.id(), 200, Headers.empty(), "fine".getBytes());
+    child.respond(
+        r.id(), 200, Headers.empty(), "fine".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     assertThat(call.await().bodyText()).isEqualTo("fine");
   }
 
