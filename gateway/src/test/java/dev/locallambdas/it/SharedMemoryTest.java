@@ -9,6 +9,7 @@ import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.SharedMemory;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -120,7 +121,7 @@ class SharedMemoryTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(pythonEcho("py").build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     for (int size : SIZES) {
       byte[] body = random(size);
       for (String path : List.of("/py/whole", "/py/stream")) {
@@ -148,7 +149,7 @@ class SharedMemoryTest {
         Gateway.start(
             TestManifests.manifest(
                 TestManifests.javaExample("java", "example.Echo", "/java/*").build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     for (int size : SIZES) {
       byte[] body = random(size);
       HttpResponse<byte[]> r = post("/java/echo", body);
@@ -163,7 +164,7 @@ class SharedMemoryTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(TestManifests.nodeExample("node", "echo.js", "/node/*").build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     for (int size : SIZES) {
       byte[] body = random(size);
       HttpResponse<byte[]> r = post("/node/echo", body);
@@ -191,7 +192,7 @@ class SharedMemoryTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(pythonEcho("off").sharedMemory(SharedMemory.OFF).build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     byte[] body = random(300_000);
     assertThat(post("/off/whole", body).body()).isEqualTo(body);
     assertThat(getText("/off/stats")).contains("\"mapped\": false");
@@ -204,7 +205,7 @@ class SharedMemoryTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(pythonEcho("on").sharedMemory(SharedMemory.ON).build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     assertThat(getText("/on/stats")).contains("\"mapped\": true"); // the SHM_ATTACH is in
     byte[] body = random(100);
     assertThat(post("/on/whole", body).body()).isEqualTo(body);
@@ -222,7 +223,7 @@ class SharedMemoryTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(pythonEcho("chaos").maxInstances(3).build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     assertThat(getText("/chaos/stats")).contains("\"mapped\": true");
     Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
     List<String> failures = new CopyOnWriteArrayList<>();
