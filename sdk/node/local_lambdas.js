@@ -39,9 +39,15 @@
  * handler that reads slowly slows only its own request. A streamed response is pulled from its
  * iterable only while the gateway has granted room, i.e. as fast as the client reads.
  *
+ * Shared memory (docs/protocol.md section 8): when the gateway offers it (LOCAL_LAMBDAS_CAPABILITIES)
+ * large bodies travel through the instance's segment instead of the socket. Node cannot map memory,
+ * so the SDK keeps a descriptor of the segment and reads and writes slots with positional reads and
+ * writes (pread/pwrite); handlers see no difference.
+ *
  * Requests interleave up to the concurrency the gateway announced. SIGTERM lets in-flight requests
  * finish, then exits 0.
  */
+const fs = require('node:fs');
 const net = require('node:net');
 
 const SDK_NAME = 'node/1.1';
@@ -50,6 +56,8 @@ const HELLO = 0x01, WELCOME = 0x02, REQUEST_HEAD = 0x10, REQUEST_BODY = 0x11;
 const RESPONSE_HEAD = 0x20, RESPONSE_BODY = 0x21, RESET = 0x30, CREDIT = 0x31;
 const TYPES_V1 = [HELLO, WELCOME, REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, RESET];
 const TYPES = { 1: new Set(TYPES_V1), 2: new Set([...TYPES_V1, CREDIT]) };
+const SHM_ATTACH = 0x40, SHM_BODY = 0x41, SHM_RELEASE = 0x42, CAP_SHM = 0x1;
+const SHM_MAGIC = 0x4C4C534D;
 const END_STREAM = 0x01;
 const HEADER_SIZE = 10;
 const CHUNK = 64 * 1024;
@@ -133,6 +141,9 @@ class Request {
     if (this._cancelled) return Promise.reject(new RequestReset());
     if (this._chunks.length > 0) {
       const chunk = this._chunks.shift();
+      if (!isBytes(chunk)) { // a piece in a gateway slot: read out, then released
+        return Promise.resolve(this._exchange.conn.shm.take(chunk.slot, chunk.length));
+      }
       this._buffered -= chunk.length;
       this._exchange.conn.consumed(this._exchange, chunk.length);
       return Promise.resolve(chunk);
@@ -162,17 +173,29 @@ class Request {
     this._wake();
   }
 
-  _cancel() {
-    this._cancelled = true;
+  /** An SHM_BODY: the piece stays in the gateway's slot until the handler takes it. */
+  _pushSlot(slot, length, end) {
+    if (!this._discarding && !this._cancelled) this._chunks.push({ slot, length });
+    else this._exchange.conn.shm.release(slot);
+    this._ended = this._ended || end;
+    this._wake();
+  }
+
+  _drop() {
+    for (const chunk of this._chunks) if (!isBytes(chunk)) this._exchange.conn.shm.release(chunk.slot);
     this._chunks = [];
     this._buffered = 0;
+  }
+
+  _cancel() {
+    this._cancelled = true;
+    this._drop();
     this._wake();
   }
 
   _discard() {
     this._discarding = true;
-    this._chunks = [];
-    this._buffered = 0;
+    this._drop();
   }
 }
 
@@ -189,6 +212,7 @@ class Exchange {
     this.recvWindow = window;
     this.unacked = 0; // body bytes the handler consumed that were not credited yet
     this.windowWaiter = null; // resolves when CREDIT or RESET arrives
+    this.slot = null; // [slot, generation] of our last piece in shared memory
   }
 
   wakeWriter() {
@@ -196,6 +220,114 @@ class Exchange {
     this.windowWaiter = null;
     if (waiter) waiter();
   }
+}
+
+// -- shared memory --------------------------------------------------------------------------------
+
+/**
+ * The segment, read and written through a descriptor with positional I/O (Node cannot map it),
+ * and both sides' slot states (docs/protocol.md section 8.4). Slot numbers are the protocol's.
+ */
+class SharedSlots {
+  constructor(conn, path, threshold) {
+    this.conn = conn;
+    this.fd = fs.openSync(path, 'r+');
+    try {
+      const size = fs.fstatSync(this.fd).size;
+      const h = Buffer.alloc(20);
+      fs.readSync(this.fd, h, 0, 20, 0);
+      const [magic, layout, offset, slotSize] = [0, 4, 8, 12].map((at) => h.readUInt32BE(at));
+      const gatewaySlots = h.readUInt16BE(16), childSlots = h.readUInt16BE(18);
+      if (magic !== SHM_MAGIC || layout !== 1 || offset % 4096 || slotSize % 4096 || slotSize < MIN_WINDOW ||
+          !gatewaySlots || !childSlots || size !== offset + (gatewaySlots + childSlots) * slotSize) {
+        throw new Error(`segment header does not match (magic ${magic}, layout ${layout}, size ${size})`);
+      }
+      Object.assign(this, { offset, slotSize, firstChild: gatewaySlots, threshold: Math.max(1, threshold) });
+    } catch (e) {
+      fs.closeSync(this.fd);
+      throw e;
+    }
+    this.held = new Array(this.firstChild).fill(false); // the gateway's slots we have not released
+    this.gatewayGen = new Array(this.firstChild).fill(0);
+    const childSlots = (fs.fstatSync(this.fd).size - this.offset) / this.slotSize - this.firstChild;
+    this.sent = new Array(childSlots).fill(false); // our slots the gateway has not released
+    this.gen = new Array(childSlots).fill(0);
+    this.waiters = []; // resolve when one of our slots is released
+  }
+
+  /** Checks an SHM_BODY against the gateway slot's state; held from now on. */
+  arrived(slot, zero, generation, length) {
+    if (slot >= this.firstChild || zero) throw new ProtocolError(`SHM_BODY names slot ${slot}, not one of the gateway's`);
+    if (this.held[slot] || generation !== this.gatewayGen[slot]) {
+      throw new ProtocolError(`SHM_BODY for slot ${slot} generation ${generation}: held ${this.held[slot]}, expected ${this.gatewayGen[slot]}`);
+    }
+    if (length < 1 || length > this.slotSize) throw new ProtocolError(`SHM_BODY length ${length} outside 1..${this.slotSize}`);
+    this.held[slot] = true;
+  }
+
+  /** A held gateway slot's bytes, copied out; the slot is released. */
+  take(slot, length) {
+    const out = Buffer.allocUnsafe(length);
+    fs.readSync(this.fd, out, 0, length, this.offset + slot * this.slotSize);
+    this.release(slot);
+    return out;
+  }
+
+  release(slot) {
+    const generation = this.gatewayGen[slot];
+    this.held[slot] = false;
+    this.gatewayGen[slot] = (generation + 1) % 0x100000000;
+    const payload = Buffer.alloc(8);
+    payload.writeUInt16BE(slot, 0);
+    payload.writeUInt32BE(generation, 4);
+    this.conn.write([[SHM_RELEASE, 0, payload]], 0);
+  }
+
+  /** One of our free slots, marked sent (its doorbell follows), or null. */
+  acquire() {
+    const i = this.sent.indexOf(false);
+    if (i < 0) return null;
+    this.sent[i] = true;
+    return this.firstChild + i;
+  }
+
+  /** Writes a piece into an acquired slot; the SHM_BODY payload that names it. */
+  fill(slot, data) {
+    fs.writeSync(this.fd, data, 0, data.length, this.offset + slot * this.slotSize);
+    const payload = Buffer.alloc(12);
+    payload.writeUInt16BE(slot, 0);
+    payload.writeUInt32BE(this.gen[slot - this.firstChild], 4);
+    payload.writeUInt32BE(data.length, 8);
+    return payload;
+  }
+
+  unfill(slot) {
+    this.sent[slot - this.firstChild] = false;
+  }
+
+  /** Whether [slot, generation] is not released yet (released: the generation moved on). */
+  inFlight([slot, generation]) {
+    return this.gen[slot - this.firstChild] === generation;
+  }
+
+  /** Checks the gateway's SHM_RELEASE; the slot is free from now on. */
+  released(slot, zero, generation) {
+    const i = slot - this.firstChild;
+    if (i < 0 || i >= this.sent.length || zero) throw new ProtocolError(`SHM_RELEASE names slot ${slot}, not one of ours`);
+    if (!this.sent[i] || generation !== this.gen[i]) {
+      throw new ProtocolError(`SHM_RELEASE for slot ${slot} generation ${generation}: sent ${this.sent[i]}, at ${this.gen[i]}`);
+    }
+    this.sent[i] = false;
+    this.gen[i] = (generation + 1) % 0x100000000;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function offeredCapabilities() {
+  const bits = parseInt(process.env.LOCAL_LAMBDAS_CAPABILITIES || '0', 16);
+  return Number.isNaN(bits) ? 0 : bits & CAP_SHM;
 }
 
 // -- encoding -------------------------------------------------------------------------------------
@@ -348,6 +480,8 @@ class Connection {
     this.corked = false;
     this.maxPayload = 1 << 20;
     this.chunk = CHUNK;
+    this.shm = null;
+    this.offered = offeredCapabilities();
   }
 
   connect(address) {
@@ -357,7 +491,9 @@ class Connection {
       hello.writeUInt16BE(MIN_VERSION, 0);
       hello.writeUInt16BE(MAX_VERSION, 2);
       hello.writeUInt32BE(process.pid, 4);
-      this.write([[HELLO, 0, Buffer.concat([hello, sized(SDK_NAME, 2)])]], 0);
+      const parts = [hello, sized(SDK_NAME, 2)];
+      if (this.offered) parts.push(u32(this.offered)); // only when the gateway said it accepts it
+      this.write([[HELLO, 0, Buffer.concat(parts)]], 0);
     });
     this.socket.on('data', (data) => {
       try {
@@ -517,6 +653,14 @@ class Connection {
         exchange.sendWindow += increment;
         exchange.wakeWriter();
       }
+    } else if (type === SHM_BODY && id !== 0 && payload.length === 12) {
+      const slot = payload.readUInt16BE(0), length = payload.readUInt32BE(8);
+      this.shm.arrived(slot, payload.readUInt16BE(2), payload.readUInt32BE(4), length);
+      const exchange = this.requests.get(id);
+      if (exchange) exchange.req._pushSlot(slot, length, end);
+      else this.shm.release(slot); // late: given back at once
+    } else if (type === SHM_RELEASE && id === 0 && payload.length === 8) {
+      this.shm.released(payload.readUInt16BE(0), payload.readUInt16BE(2), payload.readUInt32BE(4));
     } else if (type === RESET && id !== 0) {
       const exchange = this.requests.get(id); // none: it crossed our final frame, ignored
       if (exchange) {
@@ -524,6 +668,11 @@ class Connection {
         exchange.reset = true;
         exchange.req._cancel();
         exchange.wakeWriter();
+        if (this.shm) { // a writer waiting for a slot's release rechecks and sees the reset
+          const waiters = this.shm.waiters;
+          this.shm.waiters = [];
+          for (const wake of waiters) wake();
+        }
         if (this.version < 2) this.flow();
       }
     } else {
@@ -532,6 +681,7 @@ class Connection {
   }
 
   welcome(type, payload) {
+    let segment = null, threshold = 0;
     if (type === RESET) throw new ProtocolError(`the gateway refused us: ${payload.toString('utf8')}`);
     if (type !== WELCOME) throw new ProtocolError(`expected WELCOME, got frame type ${type}`);
     try {
@@ -541,9 +691,17 @@ class Connection {
       if (version === 2) {
         const window = payload.readUInt32BE(fields);
         const capabilities = payload.readUInt32BE(fields + 4);
-        if (payload.length !== fields + 8) throw new ProtocolError(`${payload.length - fields - 8} unexpected bytes after the WELCOME fields`);
+        if (capabilities & ~this.offered) throw new ProtocolError(`WELCOME accepted capabilities ${capabilities} we did not offer`);
+        let end = fields + 8;
+        if (capabilities & CAP_SHM) {
+          const n = payload.readUInt16BE(end);
+          if (end + 2 + n + 4 > payload.length) throw new ProtocolError('WELCOME segment runs past its end');
+          segment = payload.toString('utf8', end + 2, end + 2 + n);
+          threshold = payload.readUInt32BE(end + 2 + n);
+          end += 2 + n + 4;
+        }
+        if (payload.length !== end) throw new ProtocolError(`${payload.length - end} unexpected bytes after the WELCOME fields`);
         if (window < MIN_WINDOW || window > MAX_WINDOW) throw new ProtocolError(`WELCOME window ${window} is outside ${MIN_WINDOW}..${MAX_WINDOW}`);
-        if (capabilities !== 0) throw new ProtocolError(`WELCOME accepted capabilities ${capabilities} we did not offer`);
         this.window = window;
       } else if (version !== 1) {
         throw new ProtocolError(`unsupported version ${version}`);
@@ -556,6 +714,20 @@ class Connection {
     }
     this.chunk = Math.max(1, Math.min(CHUNK, this.maxPayload));
     this.welcomed = true;
+    if (segment !== null) this.attach(segment, threshold);
+  }
+
+  /** Opens the segment before anything else is read and says so: SHM_ATTACH (section 8.1). */
+  attach(segment, threshold) {
+    let attach = u32(0);
+    try {
+      this.shm = new SharedSlots(this, segment, threshold);
+      this.types = new Set([...this.types, SHM_BODY, SHM_RELEASE]);
+    } catch (e) {
+      process.stderr.write(`local_lambdas: shared memory unavailable, using frames: ${e.message}\n`);
+      attach = Buffer.concat([u32(1), Buffer.from(String(e.message).slice(0, 512))]);
+    }
+    this.write([[SHM_ATTACH, 0, attach]], 0);
   }
 
   /** The handler consumed n body bytes: CREDIT them once half a window is due (version 2). */
@@ -586,7 +758,10 @@ class Connection {
 
   /** Sends frames of one request, unless it was cancelled meanwhile (then RequestReset). */
   async emit(exchange, frames, final) {
-    if (exchange.reset) throw new RequestReset();
+    if (exchange.reset) {
+      for (const [type, , payload] of frames) if (type === SHM_BODY) this.shm.unfill(payload.readUInt16BE(0));
+      throw new RequestReset();
+    }
     if (final) {
       exchange.final = true;
       this.forget(exchange); // the gateway may reuse the id as soon as the frame arrives
@@ -607,7 +782,29 @@ class Connection {
       frames.push([RESPONSE_BODY, END_STREAM, EMPTY]); // costs no window
     }
     let pos = 0;
+    const shm = this.shm;
     while (pos < data.length) {
+      if (shm !== null && data.length - pos >= shm.threshold) {
+        if (exchange.slot !== null && shm.inFlight(exchange.slot)) { // one slot in flight per request
+          if (frames.length) { // the doorbell must be out before its release can come
+            await this.emit(exchange, frames, false);
+            frames = [];
+          }
+          await new Promise((resolve) => shm.waiters.push(resolve));
+          if (exchange.reset) throw new RequestReset();
+          continue;
+        }
+        const slot = shm.acquire();
+        if (slot !== null) { // else no slot is free: this piece goes in frames
+          const n = Math.min(shm.slotSize, data.length - pos);
+          const last = end && pos + n === data.length;
+          const doorbell = shm.fill(slot, data.subarray(pos, pos + n));
+          frames.push([SHM_BODY, last ? END_STREAM : 0, doorbell]);
+          exchange.slot = [slot, doorbell.readUInt32BE(4)];
+          pos += n;
+          continue;
+        }
+      }
       let n = Math.min(this.chunk, data.length - pos);
       if (this.version >= 2) {
         if (exchange.reset) throw new RequestReset();

@@ -51,6 +51,11 @@ Concurrency: when the gateway allows several requests in flight (WELCOME's concu
 run on that many threads at once. With 1 (the default) the handler runs on the thread that reads
 the socket, one request after another; a second thread only watches for the gateway going away.
 
+Shared memory (docs/protocol.md section 8): when the gateway offers it (LOCAL_LAMBDAS_CAPABILITIES)
+the SDK maps the instance's segment with ``mmap`` and large bodies travel through it instead of the
+socket; handlers see no difference. A request piece is copied out of its slot when the handler
+takes it; a response piece of at least the gateway's threshold is copied into a free slot.
+
 SIGTERM lets in-flight requests finish, then exits 0.
 
 AWS Lambda: when AWS_LAMBDA_RUNTIME_API is set instead of PIPE_ADDRESS (on AWS Lambda as a custom
@@ -64,6 +69,7 @@ its body.
 
 import collections
 import json
+import mmap
 import os
 import re
 import select
@@ -84,6 +90,13 @@ RESPONSE_HEAD, RESPONSE_BODY, RESET, CREDIT = 0x20, 0x21, 0x30, 0x31
 END_STREAM = 0x01
 TYPES = {1: {HELLO, WELCOME, REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, RESET}}
 TYPES[2] = TYPES[1] | {CREDIT}
+# Shared-memory bodies (docs/protocol.md section 8), only when WELCOME accepted CAP_SHM.
+SHM_ATTACH, SHM_BODY, SHM_RELEASE = 0x40, 0x41, 0x42
+CAP_SHM = 0x1
+SHM_MAGIC, SHM_LAYOUT = 0x4C4C534D, 1
+SHM_HEADER = struct.Struct(">IIIIHH")
+SLOT_REF = struct.Struct(">HHII")      # SHM_BODY: slot, zero, generation, length
+SLOT_RELEASE = struct.Struct(">HHI")   # SHM_RELEASE: slot, zero, generation
 HEADER = struct.Struct(">IBBI")
 U16, U32 = struct.Struct(">H"), struct.Struct(">I")
 MAX_PAYLOAD = 1 << 20
@@ -322,6 +335,7 @@ class _Exchange:
         self.send_window = conn.window
         self.recv_window = conn.window
         self.unacked = 0            # body bytes the handler consumed that were not credited yet
+        self.slot = None            # (slot, generation) of our last piece in shared memory
         self.head_sent = False      # handler's thread only
 
     # reader side
@@ -343,6 +357,24 @@ class _Exchange:
             self.ended = self.ended or end
             self.cond.notify_all()
 
+    def feed_slot(self, slot, length, end):
+        """An SHM_BODY: the piece stays in the gateway's slot until the handler takes it."""
+        with self.cond:
+            keep = not (self.discarding or self.reset)
+            if keep:
+                self.chunks.append((slot, length))
+            self.ended = self.ended or end
+            self.cond.notify_all()
+        if not keep:
+            self.conn.release_slot(slot)
+
+    def _drop_chunks(self):
+        """Under cond: empties the queue; returns the gateway slots to give back (after the lock)."""
+        slots = [c[0] for c in self.chunks if isinstance(c, tuple)]
+        self.chunks.clear()
+        self.buffered = 0
+        return slots
+
     def credit(self, increment):
         with self.cond:
             if self.send_window + increment > MAX_WINDOW:
@@ -356,13 +388,14 @@ class _Exchange:
             if self.final:
                 return False  # it crossed our final frame: ignored
             self.reset = True
-            self.chunks.clear()
-            self.buffered = 0
+            slots = self._drop_chunks()
             self.cond.notify_all()
-            if self.started or self.conn.version < 2:
-                return False
-            self.final = True
-            return True
+            ack = not (self.started or self.conn.version < 2)
+            if ack:
+                self.final = True
+        for slot in slots:
+            self.conn.release_slot(slot)
+        return ack
 
     def abandon(self):
         """The connection is gone: wake whoever waits; nothing can be sent any more."""
@@ -373,15 +406,21 @@ class _Exchange:
     # handler side
 
     def take(self):
-        """The next body chunk, b"" at the end of the body; sends CREDIT as the body is consumed."""
+        """The next body chunk, b"" at the end of the body; sends CREDIT as the body is consumed,
+        or gives a shared-memory slot back once its piece is copied out."""
+        released = None
         while True:
             with self.cond:
                 if self.reset:
                     raise RequestReset()
                 if self.chunks:
                     data = self.chunks.popleft()
-                    self.buffered -= len(data)
                     increment = 0
+                    if isinstance(data, tuple):  # a piece in a slot: copied out, then released
+                        released, length = data
+                        data = self.conn.shm.read(released, length)
+                        break
+                    self.buffered -= len(data)
                     if self.conn.version >= 2 and not (self.ended or self.final):
                         self.unacked += len(data)
                         if self.unacked >= self.conn.window // 2:
@@ -397,6 +436,8 @@ class _Exchange:
                     self.cond.wait()
                     continue
             self.conn.pump_for(self)
+        if released is not None:
+            self.conn.release_slot(released)
         if increment:
             self.conn.write([(CREDIT, 0, U32.pack(increment))], self.id)
         return data
@@ -420,10 +461,29 @@ class _Exchange:
                     continue
             self.conn.pump_for(self)
 
+    def await_release(self):
+        """Waits until the gateway released this request's slot (one in flight per request)."""
+        shm = self.conn.shm
+        while True:
+            with self.cond:
+                # Released once the slot's generation moved on (it may be in use again already).
+                if self.slot is None or shm.gen[self.slot[0] - shm.first_child] != self.slot[1]:
+                    self.slot = None
+                    return
+                if self.reset:
+                    raise RequestReset()
+                if not self.conn.inline:
+                    self.cond.wait()
+                    continue
+            self.conn.pump_for(self)
+
     def emit(self, frames, final):
         """Sends frames of this request in one write, unless it was cancelled meanwhile."""
         with self.cond:
             if self.reset:
+                for frame_type, _, payload in frames:
+                    if frame_type == SHM_BODY:  # never rung: the slot is ours again
+                        self.conn.shm.unfill(SLOT_REF.unpack(payload)[0])
                 raise RequestReset()
             if final:
                 self.final = True
@@ -444,7 +504,24 @@ class _Exchange:
         elif end and not size:
             frames.append((RESPONSE_BODY, END_STREAM, b""))  # costs no window
         view, pos = memoryview(data), 0
+        shm = self.conn.shm
         while pos < size:
+            if shm is not None and size - pos >= shm.threshold:
+                if self.slot is not None:
+                    if frames:  # the doorbell must be out before its release can come
+                        self.emit(frames, False)
+                        frames = []
+                    self.await_release()
+                with self.cond:
+                    slot = shm.acquire()
+                if slot is not None:  # else no slot is free: this piece goes in frames
+                    n = min(shm.slot_size, size - pos)
+                    generation = shm.fill(slot, view[pos:pos + n])
+                    self.slot = (slot, generation)
+                    last = end and pos + n == size
+                    frames.append((SHM_BODY, END_STREAM if last else 0, SLOT_REF.pack(slot, 0, generation, n)))
+                    pos += n
+                    continue
             n = self.allow(min(self.conn.chunk, size - pos), wait=not frames)
             if not n:  # what is queued must reach the gateway before it can grant more
                 self.emit(frames, False)
@@ -475,17 +552,117 @@ class _Exchange:
         """The handler is done: drop the rest of the body; acknowledge a RESET (version 2)."""
         with self.cond:
             self.discarding = True
-            self.chunks.clear()
-            self.buffered = 0
+            slots = self._drop_chunks()
             self.cond.notify_all()
             ack = self.reset and not self.final and self.conn.version >= 2
             self.final = True
+        for slot in slots:
+            self.conn.release_slot(slot)
         self.conn.forget(self)
         if ack:
             try:
                 self.conn.write([(RESET, 0, b"cancelled")], self.id)
             except RequestReset:
                 pass
+
+
+# -- shared memory --------------------------------------------------------------------------------
+
+class _Shm:
+    """The mapped segment and both sides' slot states (docs/protocol.md section 8.4). Slot numbers
+    are the protocol's: the gateway's 0..G-1, ours G..G+C-1. Guarded by the connection's state
+    condition; the bytes of a slot are touched only by whoever the frames say owns it."""
+
+    def __init__(self, mm, threshold):
+        magic, layout, data_offset, slot_size, gateway_slots, child_slots = SHM_HEADER.unpack_from(mm, 0)
+        if magic != SHM_MAGIC or layout != SHM_LAYOUT:
+            raise ValueError("segment magic 0x%x layout %d, expected 0x%x layout %d" % (magic, layout, SHM_MAGIC, SHM_LAYOUT))
+        if data_offset % 4096 or slot_size % 4096 or slot_size < MIN_WINDOW or not gateway_slots or not child_slots:
+            raise ValueError("segment header offset %d slot_size %d slots %d+%d" % (data_offset, slot_size, gateway_slots, child_slots))
+        if len(mm) != data_offset + (gateway_slots + child_slots) * slot_size:
+            raise ValueError("segment of %d bytes does not match its header" % len(mm))
+        self.mm = mm
+        self.threshold = max(1, threshold)
+        self.data_offset, self.slot_size = data_offset, slot_size
+        self.first_child = gateway_slots
+        self.held = [False] * gateway_slots   # the gateway's slots we have not released
+        self.gateway_gen = [0] * gateway_slots
+        self.sent = [False] * child_slots     # our slots the gateway has not released
+        self.gen = [0] * child_slots
+        self.pieces_in = self.pieces_out = 0  # for tests and curiosity
+
+    def read(self, slot, length):
+        start = self.data_offset + slot * self.slot_size
+        self.pieces_in += 1
+        return self.mm[start:start + length]
+
+    def arrived(self, slot, zero, generation, length):
+        """Checks an SHM_BODY against the gateway slot's state; it is held from now on."""
+        if slot >= self.first_child or zero:
+            raise ProtocolError("SHM_BODY names slot %d (zero field %d), not one of the gateway's" % (slot, zero))
+        if self.held[slot] or generation != self.gateway_gen[slot]:
+            raise ProtocolError("SHM_BODY for slot %d generation %d: held %s, expected generation %d"
+                                % (slot, generation, self.held[slot], self.gateway_gen[slot]))
+        if not 0 < length <= self.slot_size:
+            raise ProtocolError("SHM_BODY length %d outside 1..%d" % (length, self.slot_size))
+        self.held[slot] = True
+
+    def give_back(self, slot):
+        """A held gateway slot is read: the generation to name in SHM_RELEASE."""
+        generation = self.gateway_gen[slot]
+        self.held[slot] = False
+        self.gateway_gen[slot] = (generation + 1) & 0xFFFFFFFF
+        return generation
+
+    def acquire(self):
+        """One of our free slots, marked sent (its doorbell follows), or None."""
+        for i, busy in enumerate(self.sent):
+            if not busy:
+                self.sent[i] = True
+                return self.first_child + i
+        return None
+
+    def fill(self, slot, data):
+        start = self.data_offset + slot * self.slot_size
+        self.mm[start:start + len(data)] = data
+        self.pieces_out += 1
+        return self.gen[slot - self.first_child]
+
+    def unfill(self, slot):
+        self.sent[slot - self.first_child] = False
+
+    def released(self, slot, zero, generation):
+        """Checks an SHM_RELEASE against our slot's state; it is free from now on."""
+        i = slot - self.first_child
+        if not 0 <= i < len(self.sent) or zero:
+            raise ProtocolError("SHM_RELEASE names slot %d (zero field %d), not one of ours" % (slot, zero))
+        if not self.sent[i] or generation != self.gen[i]:
+            raise ProtocolError("SHM_RELEASE for slot %d generation %d: sent %s, at generation %d"
+                                % (slot, generation, self.sent[i], self.gen[i]))
+        self.sent[i] = False
+        self.gen[i] = (generation + 1) & 0xFFFFFFFF
+
+
+def _map_segment(path, threshold):
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    try:
+        size = os.fstat(fd).st_size
+        mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    finally:
+        os.close(fd)
+    try:
+        return _Shm(mm, threshold)
+    except ValueError:
+        mm.close()
+        raise
+
+
+def _offered_capabilities():
+    """What we may offer in HELLO: only bits the gateway said it can accept (section 8.1)."""
+    try:
+        return int(os.environ.get("LOCAL_LAMBDAS_CAPABILITIES", "0") or "0", 16) & CAP_SHM
+    except ValueError:
+        return 0
 
 
 # -- connection -----------------------------------------------------------------------------------
@@ -513,6 +690,7 @@ class _Connection:
         self.concurrency = 1
         self.inline = True
         self.types = TYPES[1]
+        self.shm = None
         self.buf = memoryview(bytearray(READ_BUFFER))
         self.spare = memoryview(bytearray(READ_BUFFER))
         self.start = self.end = 0  # the unread bytes are buf[start:end]
@@ -575,7 +753,10 @@ class _Connection:
         return frame_type, flags, stream_id, payload
 
     def handshake(self):
+        offered = _offered_capabilities()
         hello = struct.pack(">HHI", MIN_VERSION, MAX_VERSION, os.getpid()) + _str16(SDK_NAME)
+        if offered:
+            hello += U32.pack(offered)
         self.write([(HELLO, 0, hello)], 0)
         frame = self.read_frame()
         if frame is None:
@@ -588,13 +769,16 @@ class _Connection:
         welcome = _Cursor(payload, "WELCOME")
         version, concurrency, max_payload = welcome.take(U16), welcome.take(U16), welcome.take(U32)
         welcome.text(U16)  # the function id
+        segment = None
         if version == 2:
             window, capabilities = welcome.take(U32), welcome.take(U32)
+            if capabilities & ~offered:
+                raise ProtocolError("WELCOME accepted capabilities 0x%x we did not offer" % capabilities)
+            if capabilities & CAP_SHM:
+                segment, threshold = welcome.text(U16), welcome.take(U32)
             welcome.end()
             if not MIN_WINDOW <= window <= MAX_WINDOW:
                 raise ProtocolError("WELCOME window %d is outside %d..%d" % (window, MIN_WINDOW, MAX_WINDOW))
-            if capabilities:  # we offered none
-                raise ProtocolError("WELCOME accepted capabilities 0x%x we did not offer" % capabilities)
             self.window = window
         elif version != 1:
             raise ProtocolError("gateway chose unsupported protocol version %d" % version)
@@ -604,6 +788,16 @@ class _Connection:
         self.inline = self.concurrency == 1
         self.max_payload = max_payload
         self.chunk = max(1, min(CHUNK, max_payload))
+        if segment is not None:
+            # Mapped before any other frame is read; SHM_ATTACH is our first frame after HELLO.
+            try:
+                self.shm = _map_segment(segment, threshold)
+                self.types = TYPES[2] | {SHM_BODY, SHM_RELEASE}
+                attach = U32.pack(0)
+            except (OSError, ValueError, struct.error) as e:
+                sys.stderr.write("local_lambdas: shared memory unavailable, using frames: %s\n" % e)
+                attach = U32.pack(1) + str(e).encode("utf-8", "replace")[:512]
+            self.write([(SHM_ATTACH, 0, attach)], 0)
 
     # -- reading
 
@@ -678,6 +872,23 @@ class _Connection:
             exchange = self.exchanges.get(stream_id)
             if exchange is not None:  # otherwise it crossed the end of the request
                 exchange.credit(increment)
+        elif frame_type == SHM_BODY:
+            if stream_id == 0 or len(payload) != SLOT_REF.size:
+                raise ProtocolError("SHM_BODY on stream %d with a payload of %d bytes" % (stream_id, len(payload)))
+            slot, zero, generation, length = SLOT_REF.unpack(payload)
+            with self.state:
+                self.shm.arrived(slot, zero, generation, length)
+            exchange = self.exchanges.get(stream_id)
+            if exchange is None:  # late: given back at once
+                self.release_slot(slot)
+            else:
+                exchange.feed_slot(slot, length, bool(flags & END_STREAM))
+        elif frame_type == SHM_RELEASE:
+            if stream_id != 0 or len(payload) != SLOT_RELEASE.size:
+                raise ProtocolError("SHM_RELEASE on stream %d with a payload of %d bytes" % (stream_id, len(payload)))
+            with self.state:
+                self.shm.released(*SLOT_RELEASE.unpack(payload))
+                self.state.notify_all()
         elif frame_type == RESET and stream_id != 0:
             with self.lock:
                 exchange = self.exchanges.pop(stream_id, None)
@@ -716,6 +927,16 @@ class _Connection:
                 exchange.respond((503, {"content-type": "text/plain"}, "shutting down\n"))
             except RequestReset:
                 pass
+
+    def release_slot(self, slot):
+        """Gives a gateway slot back (SHM_RELEASE) once its piece was read or dropped."""
+        with self.state:
+            generation = self.shm.give_back(slot)
+        if not self.closed:
+            try:
+                self.write([(SHM_RELEASE, 0, SLOT_RELEASE.pack(slot, 0, generation))], 0)
+            except RequestReset:
+                pass  # the connection is gone, and the segment's state with it
 
     def close_down(self, failed):
         """The connection is gone (or unusable): every open request is cancelled."""

@@ -158,7 +158,8 @@ class FakeGateway:
     sends more response body than it credited (a cleanup fails the test otherwise) and grants
     response credit as it reads, unless auto_credit is off."""
 
-    def __init__(self, test, concurrency=1, welcome=True, version=2, window=WINDOW, auto_credit=True):
+    def __init__(self, test, concurrency=1, welcome=True, version=2, window=WINDOW, auto_credit=True,
+                 env=None):
         self.dir = tempfile.mkdtemp(prefix="ll-test-")
         test.addCleanup(shutil.rmtree, self.dir, True)
         self.address = os.path.join(self.dir, "pipe.sock")
@@ -172,7 +173,7 @@ class FakeGateway:
             f.write(HANDLER % {"sdk": SDK_DIR})
         self.stderr_path = os.path.join(self.dir, "stderr.txt")
         with open(self.stderr_path, "wb") as err:
-            env = dict(os.environ, PIPE_ADDRESS=self.address)
+            env = dict(os.environ, PIPE_ADDRESS=self.address, **(env or {}))
             self.proc = subprocess.Popen([sys.executable, script], env=env, stderr=err)
         test.addCleanup(self.stop)
         self.conn, _ = self.server.accept()
@@ -792,6 +793,104 @@ class LambdaRuntimeApiTest(unittest.TestCase):
         self.assertEqual(p3, "/2018-06-01/runtime/invocation/req-2/error")
         self.assertEqual(r3["errorType"], "ValueError")
         self.assertEqual(r3["errorMessage"], "no such thing")
+
+
+SHM_ATTACH, SHM_BODY, SHM_RELEASE = 0x40, 0x41, 0x42
+SLOT = 65536
+SLOT_REF = struct.Struct(">HHII")
+SLOT_RELEASE = struct.Struct(">HHI")
+
+
+@unittest.skipUnless(hasattr(os, "memfd_create"), "needs memfd (Linux)")
+class SharedMemoryTest(unittest.TestCase):
+    """Shared-memory bodies (docs/protocol.md section 8): the fake gateway makes a memfd segment of
+    one 64 KiB slot per side and passes its /proc path, as the real one does."""
+
+    def gateway(self, threshold=1000):
+        import mmap
+        gw = FakeGateway(self, welcome=False, env={"LOCAL_LAMBDAS_CAPABILITIES": "1"})
+        self.assertEqual(struct.pack(">I", 1), gw.hello_payload[-4:], "HELLO offers SHM")
+        fd = os.memfd_create("local-lambdas:test", os.MFD_ALLOW_SEALING)
+        self.addCleanup(os.close, fd)
+        os.ftruncate(fd, 4096 + 2 * SLOT)
+        gw.mm = mmap.mmap(fd, 4096 + 2 * SLOT)
+        struct.pack_into(">IIIIHH", gw.mm, 0, 0x4C4C534D, 1, 4096, SLOT, 1, 1)
+        path = "/proc/%d/fd/%d" % (os.getpid(), fd)
+        payload = struct.pack(">HHI", 2, 1, 1 << 20) + str16("test-fn") + struct.pack(">II", WINDOW, 1)
+        gw.send(WELCOME, 0, 0, payload + str16(path) + struct.pack(">I", threshold))
+        frame_type, _, stream, attach = gw.read_frame()
+        self.assertEqual((SHM_ATTACH, 0, b"\0\0\0\0"), (frame_type, stream, attach))
+        return gw
+
+    @staticmethod
+    def slot_bytes(gw, slot, length):
+        start = 4096 + slot * SLOT
+        return gw.mm[start:start + length]
+
+    def test_withoutTheGatewaysWordTheHelloOffersNothing(self):
+        gw = FakeGateway(self)
+        self.assertEqual(8 + 2 + len(gw.hello[3].encode()), len(gw.hello_payload))
+
+    def test_largeBodiesGoThroughSlotsBothWaysPieceByPiece(self):
+        gw = self.gateway()
+        body = os.urandom(SLOT + 40000)
+        gw.open_stream(1)
+        gw.send(REQUEST_HEAD, 0, 1, request_head("POST", "/echo-all", ()) + struct.pack(">I", 0))
+        gw.mm[4096:4096 + SLOT] = body[:SLOT]
+        gw.send(SHM_BODY, 0, 1, SLOT_REF.pack(0, 0, 0, SLOT))
+        frame_type, _, stream, payload = gw.read_frame()
+        self.assertEqual((SHM_RELEASE, 0, SLOT_RELEASE.pack(0, 0, 0)), (frame_type, stream, payload))
+        rest = body[SLOT:]
+        gw.mm[4096:4096 + len(rest)] = rest
+        gw.send(SHM_BODY, END, 1, SLOT_REF.pack(0, 0, 1, len(rest)))
+        got, generation, ended = b"", 0, False
+        while not ended:
+            frame_type, flags, stream, payload = gw.read_frame()
+            if frame_type == SHM_RELEASE:
+                self.assertEqual(SLOT_RELEASE.pack(0, 0, 1), payload)
+                continue
+            if frame_type == RESPONSE_HEAD:
+                self.assertEqual(200, parse_response_head(payload)[0])
+            elif frame_type == SHM_BODY:
+                slot, zero, gen, length = SLOT_REF.unpack(payload)
+                self.assertEqual((1, 0, generation), (slot, zero, gen))
+                got += self.slot_bytes(gw, 1, length)
+                gw.send(SHM_RELEASE, 0, 0, SLOT_RELEASE.pack(1, 0, generation))
+                generation += 1
+            elif frame_type == RESPONSE_BODY:
+                got += payload
+            ended = bool(flags & END)
+        self.assertEqual(body, got)
+        self.assertEqual(2, generation)
+
+    def test_smallBodiesStayInFrames(self):
+        gw = self.gateway(threshold=100000)
+        reply = gw.request(1, "POST", "/echo-all", body=b"q" * 5000)
+        self.assertEqual(b"q" * 5000, reply.body)
+
+    def test_aDoorbellWithAWrongGenerationIsAProtocolError(self):
+        gw = self.gateway()
+        gw.open_stream(1)
+        gw.send(REQUEST_HEAD, 0, 1, request_head("POST", "/echo-all", ()) + struct.pack(">I", 0))
+        gw.send(SHM_BODY, END, 1, SLOT_REF.pack(0, 0, 3, 10))
+        self.assertEqual(1, gw.proc.wait(timeout=TIMEOUT))
+        self.assertIn("protocol error", gw.stderr())
+
+    def test_aReleaseOfASlotNeverSentIsAProtocolError(self):
+        gw = self.gateway()
+        gw.send(SHM_RELEASE, 0, 0, SLOT_RELEASE.pack(1, 0, 0))
+        self.assertEqual(1, gw.proc.wait(timeout=TIMEOUT))
+        self.assertIn("protocol error", gw.stderr())
+
+    def test_anUnmappableSegmentIsReportedAndFramesCarryOn(self):
+        gw = FakeGateway(self, welcome=False, env={"LOCAL_LAMBDAS_CAPABILITIES": "1"})
+        payload = struct.pack(">HHI", 2, 1, 1 << 20) + str16("test-fn") + struct.pack(">II", WINDOW, 1)
+        gw.send(WELCOME, 0, 0, payload + str16("/nonexistent/segment") + struct.pack(">I", 1))
+        frame_type, _, _, attach = gw.read_frame()
+        self.assertEqual(SHM_ATTACH, frame_type)
+        self.assertEqual(1, struct.unpack_from(">I", attach)[0])
+        reply = gw.request(1, "POST", "/echo-all", body=b"z" * 100000)
+        self.assertEqual(b"z" * 100000, reply.body)
 
 
 if __name__ == "__main__":

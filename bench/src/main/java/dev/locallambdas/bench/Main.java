@@ -114,7 +114,8 @@ final class Main implements Callable<Integer> {
       split = ",",
       paramLabel = "T",
       description =
-          "Load and rate targets: cached, pipe-python, pipe-java, http-python, http-java (default all).")
+          "Load, rate and payload targets: cached, pipe-python, pipe-java, http-python, http-java"
+              + " (default all); in payload mode a pipe target brings its frames twin.")
   List<String> targets;
 
   @Option(

@@ -105,7 +105,7 @@ final class Suite {
     }
     n += settings.concurrency().size() * settings.targets().size();
     n += settings.rate() > 0 ? settings.targets().size() : 0;
-    n += settings.payloadBytes() > 0 ? Target.WARM.size() : 0;
+    n += settings.payloadBytes() > 0 ? Target.PAYLOAD.size() : 0;
     return n;
   }
 
@@ -567,13 +567,23 @@ final class Suite {
   private List<Object> runPayload() {
     List<Object> out = new ArrayList<>();
     int size = settings.payloadBytes();
-    for (Target t : Target.WARM) {
-      if (!settings.runtimes().contains(t.runtime())) {
-        continue;
+    List<Target> chosen = new ArrayList<>();
+    for (Target t : Target.PAYLOAD) {
+      // A frames twin runs with its pipe target; --targets narrows the payload run too.
+      if (settings.runtimes().contains(t.runtime()) && settings.targets().contains(t.sibling())) {
+        chosen.add(t);
       }
+    }
+    // Every target is warmed before any is measured (up to 64 MiB of echoes each): otherwise the
+    // first one measured pays for the gateway's own JIT warm-up, and the targets are compared with
+    // each other (a twin with shared memory against one without).
+    int warmup = (int) Math.max(3, Math.min(500, (64L << 20) / Math.max(1, size)));
+    for (Target t : chosen) {
+      engine.sequential(new LoadEngine.Request("POST", t.path(), size), warmup, null);
+    }
+    for (Target t : chosen) {
       progress.begin("payload " + t.name() + " " + size + " B");
       LoadEngine.Request req = new LoadEngine.Request("POST", t.path(), size);
-      engine.sequential(req, 3, null);
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("target", t.name());
       m.put("transport", t.transport());

@@ -14,8 +14,30 @@ record Target(String name, String function, String path, String transport, Strin
   static final Target COLD_HTTP_PYTHON = cold("http", "python");
   static final Target COLD_HTTP_JAVA = cold("http", "java");
 
+  /**
+   * The pipe functions with shared memory switched off (bench/manifest.xml): large bodies in
+   * frames, to compare with the shared-memory bodies of PIPE_PYTHON and PIPE_JAVA (ADR 0011).
+   */
+  static final Target PIPE_FRAMES_PYTHON = frames("python");
+
+  static final Target PIPE_FRAMES_JAVA = frames("java");
+
   /** The warm targets of load, rate and payload modes, in report order. */
   static final List<Target> WARM = List.of(PIPE_PYTHON, PIPE_JAVA, HTTP_PYTHON, HTTP_JAVA);
+
+  /** The payload mode's targets: a frames twin after each pipe target. */
+  static final List<Target> PAYLOAD =
+      List.of(PIPE_PYTHON, PIPE_FRAMES_PYTHON, PIPE_JAVA, PIPE_FRAMES_JAVA, HTTP_PYTHON, HTTP_JAVA);
+
+  private static Target frames(String runtime) {
+    String id = "pipe-frames-" + runtime;
+    return new Target(id, id, "/" + id + "/hello", "pipe-frames", runtime);
+  }
+
+  /** For a frames twin, the pipe target it is compared with; else the target itself. */
+  Target sibling() {
+    return this == PIPE_FRAMES_PYTHON ? PIPE_PYTHON : this == PIPE_FRAMES_JAVA ? PIPE_JAVA : this;
+  }
 
   private static Target warm(String transport, String runtime) {
     String id = transport + "-" + runtime;

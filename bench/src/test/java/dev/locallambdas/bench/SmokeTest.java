@@ -121,7 +121,8 @@ class SmokeTest {
     assertThat((Map<String, Object>) rate.get(0))
         .containsKeys("intended_rate_rps", "latency_ms", "uncorrected_latency_ms");
     List<Object> payload = (List<Object>) doc.get("payload");
-    assertThat(payload).hasSize(4);
+    // Payload mode runs the chosen targets, a pipe target with its frames twin (ADR 0011).
+    assertThat(payload).hasSize(3);
     for (Object o : payload) {
       Map<String, Object> p = (Map<String, Object>) o;
       assertThat(p)

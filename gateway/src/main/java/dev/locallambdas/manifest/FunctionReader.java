@@ -73,6 +73,7 @@ final class FunctionReader {
     r.put("stop_grace", SINGLE);
     r.put("http_listen", SINGLE);
     r.put("ready_path", SINGLE);
+    r.put("shared_memory", SINGLE);
     r.put("cache", new Rule(false, true, Set.of(), true));
     r.put("template", new Rule(false, true, Set.of(), true));
     r.put("handler", SINGLE);
@@ -345,6 +346,19 @@ final class FunctionReader {
                         "http-api", LambdaEvent.HTTP_API,
                         "rest-api", LambdaEvent.REST_API,
                         "raw", LambdaEvent.RAW))));
+    single(
+        "shared_memory",
+        v ->
+            builder.sharedMemory(
+                choice(
+                    v,
+                    Map.of(
+                        "auto",
+                        SharedMemory.AUTO,
+                        "on",
+                        SharedMemory.ON,
+                        "off",
+                        SharedMemory.OFF))));
     applyCache();
     applyTemplate();
   }

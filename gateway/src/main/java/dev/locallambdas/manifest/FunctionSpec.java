@@ -50,6 +50,7 @@ public final class FunctionSpec {
   private final String handler;
   private final int memoryMb;
   private final LambdaEvent event;
+  private final SharedMemory sharedMemory;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -82,6 +83,7 @@ public final class FunctionSpec {
     this.handler = b.handler;
     this.memoryMb = b.memoryMb;
     this.event = b.event;
+    this.sharedMemory = b.sharedMemory;
   }
 
   static int defaultMaxInstances(Protocol p) {
@@ -159,6 +161,7 @@ public final class FunctionSpec {
     b.handler = handler;
     b.memoryMb = memoryMb;
     b.event = event;
+    b.sharedMemory = sharedMemory;
     return b;
   }
 
@@ -308,6 +311,11 @@ public final class FunctionSpec {
     return event;
   }
 
+  /** Whether bodies may travel through shared memory (pipe functions). */
+  public SharedMemory sharedMemory() {
+    return sharedMemory;
+  }
+
   @Override
   public String toString() {
     return "FunctionSpec[" + id + " " + protocol.manifestName() + " " + routes + "]";
@@ -345,6 +353,7 @@ public final class FunctionSpec {
     private int memoryMb = 128;
     private boolean lambdaSettings;
     private LambdaEvent event = LambdaEvent.HTTP_API;
+    private SharedMemory sharedMemory = SharedMemory.AUTO;
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -594,6 +603,11 @@ public final class FunctionSpec {
     public Builder event(LambdaEvent value) {
       this.event = Objects.requireNonNull(value, "event");
       lambdaSettings = true;
+      return this;
+    }
+
+    public Builder sharedMemory(SharedMemory value) {
+      this.sharedMemory = Objects.requireNonNull(value, "sharedMemory");
       return this;
     }
 

@@ -114,8 +114,8 @@ class ManifestErrorsTest {
                 + " communication_mode, concurrency, env, event, executable, handler, http_listen,"
                 + " id, idle_timeout, max_body_size, max_instances, max_requests_per_instance,"
                 + " memory, method, min_instances, pipe_name, protocol, queue_size, queue_timeout,"
-                + " ready_path, request_timeout, route, spare, start, startup_timeout, stop_grace,"
-                + " template, working_dir");
+                + " ready_path, request_timeout, route, shared_memory, spare, start, startup_timeout,"
+                + " stop_grace, template, working_dir");
   }
 
   @Test
@@ -241,6 +241,26 @@ class ManifestErrorsTest {
             file()
                 + ":7: <protocol> of 'a': both <protocol> and"
                 + " <communication_mode> are given: use one");
+  }
+
+  @Test
+  void sharedMemoryTakesAutoOnOrOff() {
+    assertThat(
+            problems(
+                """
+                <manifest version="1">
+                  <function>
+                    <id>a</id>
+                    <executable>cat</executable>
+                    <route>/a</route>
+                    <shared_memory>always</shared_memory>
+                  </function>
+                </manifest>
+                """))
+        .singleElement()
+        .asString()
+        .startsWith(
+            file() + ":6: <shared_memory> of 'a': 'always' is not allowed: use auto or off or on");
   }
 
   @Test

@@ -45,6 +45,11 @@ final class Exchange implements Runnable {
   private byte[] head;
   private boolean headSent;
 
+  /** Our shared-memory slot whose piece the gateway may still be reading, or -1; its generation. */
+  private int slot = -1;
+
+  private long slotGeneration;
+
   Exchange(
       Server server,
       int id,
@@ -212,7 +217,8 @@ final class Exchange implements Runnable {
       out.finish();
       return;
     }
-    int chunk = server.chunkSize();
+    // With shared memory, emit cuts the body to slots (or frames) itself.
+    int chunk = server.slots() != null ? Math.max(bytes.length, 1) : server.chunkSize();
     int offset = 0;
     do {
       int length = Math.min(chunk, bytes.length - offset);
@@ -238,11 +244,97 @@ final class Exchange implements Runnable {
       return;
     }
     do {
-      int allowed = flowControl && length > 0 ? acquire(length) : length;
+      SharedSlots slots = server.slots();
+      if (slots != null && length >= slots.threshold()) {
+        int n = Math.min(length, slots.slotSize());
+        if (sendInSlot(slots, bytes, offset, n, end && n == length)) {
+          offset += n;
+          length -= n;
+          continue;
+        } // no slot free: this piece goes in frames
+      }
+      int piece = Math.min(length, server.chunkSize());
+      int allowed = flowControl && piece > 0 ? acquire(piece) : piece;
       send(bytes, offset, allowed, end && allowed == length);
       offset += allowed;
       length -= allowed;
     } while (length > 0);
+  }
+
+  /** Whether a write of {@code length} bytes should be passed on whole (it may use a slot). */
+  boolean takesLargeWrites(int length) {
+    SharedSlots slots = server.slots();
+    return slots != null && length >= slots.threshold();
+  }
+
+  /**
+   * Copies a piece into one of our slots and rings SHM_BODY (after the head if it is not sent yet),
+   * once the gateway released this request's previous slot. False when no slot is free.
+   */
+  private boolean sendInSlot(SharedSlots slots, byte[] bytes, int offset, int length, boolean end)
+      throws IOException {
+    awaitRelease(slots);
+    int taken = slots.acquire();
+    if (taken < 0) {
+      return false;
+    }
+    long generation = slots.fill(taken, bytes, offset, length);
+    synchronized (this) {
+      if (resetReason != null) {
+        slots.unfill(taken);
+        throw new IOException(resetReason);
+      }
+      finalSent |= end;
+    }
+    if (end) {
+      server.responseEnding(this);
+    }
+    slot = taken;
+    slotGeneration = generation;
+    FrameChannel frames = server.frames();
+    int flags = end ? END_STREAM : 0;
+    ByteBuffer doorbell =
+        ByteBuffer.wrap(
+            new PayloadWriter().u16(taken).u16(0).u32(generation).u32(length).toByteArray());
+    ByteBuffer doorbellHeader = Frame.header(Frame.SHM_BODY, flags, id, 12);
+    if (headSent) {
+      frames.send(doorbellHeader, doorbell);
+    } else {
+      headSent = true;
+      frames.send(
+          Frame.header(RESPONSE_HEAD, 0, id, frames.checked(head.length)),
+          ByteBuffer.wrap(head),
+          doorbellHeader,
+          doorbell);
+    }
+    return true;
+  }
+
+  /** One slot in flight per request: waits for the gateway's SHM_RELEASE of the last one. */
+  private void awaitRelease(SharedSlots slots) throws IOException {
+    while (slot >= 0) {
+      synchronized (slots) {
+        if (!slots.inFlight(slot, slotGeneration)) {
+          slot = -1;
+          return;
+        }
+        if (!server.sequential()) {
+          try {
+            slots.wait(100); // woken by the release; the timeout rechecks a reset
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for SHM_RELEASE");
+          }
+        }
+      }
+      String reason = resetReason;
+      if (reason != null) {
+        throw new IOException(reason);
+      }
+      if (server.sequential()) {
+        server.pumpOne(); // this thread reads the release it waits for
+      }
+    }
   }
 
   /** Up to wanted bytes of the response window, waiting for CREDIT while it is 0. */

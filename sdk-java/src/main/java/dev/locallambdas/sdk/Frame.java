@@ -31,13 +31,26 @@ record Frame(int type, int flags, int stream, byte[] payload) {
   static final int RESET = 0x30;
   static final int CREDIT = 0x31;
 
+  /** Shared-memory bodies (section 8), only after WELCOME accepted {@link #CAP_SHM}. */
+  static final int SHM_ATTACH = 0x40;
+
+  static final int SHM_BODY = 0x41;
+  static final int SHM_RELEASE = 0x42;
+  static final long CAP_SHM = 0x1;
+
   boolean endStream() {
     return (flags & END_STREAM) != 0;
   }
 
-  /** Whether the type exists in the protocol version (CREDIT only from version 2). */
-  static boolean isKnownType(int type, int version) {
+  /**
+   * Whether the type exists in the protocol version (CREDIT only from version 2) and, for the
+   * shared-memory frames, on this connection.
+   */
+  static boolean isKnownType(int type, int version, boolean shm) {
     switch (type) {
+      case SHM_BODY:
+      case SHM_RELEASE:
+        return shm;
       case CREDIT:
         return version >= 2;
       case HELLO:

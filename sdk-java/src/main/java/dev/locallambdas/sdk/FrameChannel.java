@@ -22,6 +22,7 @@ final class FrameChannel implements Closeable {
   private final Object writeLock = new Object();
   private volatile int maxPayload = Frame.MAX_PAYLOAD;
   private volatile int version = 1;
+  private volatile boolean shm;
 
   FrameChannel(SocketChannel channel) {
     this.channel = channel;
@@ -41,6 +42,11 @@ final class FrameChannel implements Closeable {
     this.version = version;
   }
 
+  /** Shared-memory frames are known from now on. */
+  void sharedMemory() {
+    this.shm = true;
+  }
+
   /** Returns the next frame, or null when the peer closed the connection between frames. */
   Frame read() throws IOException {
     if (!fill(Frame.HEADER_SIZE)) {
@@ -57,7 +63,7 @@ final class FrameChannel implements Closeable {
       throw new ProtocolException(
           "frame payload of " + length + " bytes exceeds the maximum of " + maxPayload);
     }
-    if (!Frame.isKnownType(type, version)) {
+    if (!Frame.isKnownType(type, version, shm)) {
       throw new ProtocolException("unknown frame type " + Frame.hex(type));
     }
     if ((flags & ~Frame.END_STREAM) != 0) {

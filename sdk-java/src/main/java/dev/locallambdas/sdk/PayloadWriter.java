@@ -59,7 +59,7 @@ final class PayloadWriter {
     return Arrays.copyOf(bytes, size);
   }
 
-  private PayloadWriter raw(byte[] data) {
+  PayloadWriter raw(byte[] data) {
     ensure(data.length);
     System.arraycopy(data, 0, bytes, size, data.length);
     size += data.length;

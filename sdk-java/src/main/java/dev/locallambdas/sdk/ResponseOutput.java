@@ -30,11 +30,13 @@ final class ResponseOutput extends OutputStream {
     Objects.checkFromIndexSize(offset, length, bytes.length);
     while (length > 0) {
       if (count == 0 && length >= buffer.length) {
-        // A whole chunk from the caller's array goes out without a copy.
+        // A whole chunk from the caller's array goes out without a copy; with shared memory the
+        // whole write may go through a slot.
         checkOpen();
-        exchange.emit(bytes, offset, buffer.length, false);
-        offset += buffer.length;
-        length -= buffer.length;
+        int n = exchange.takesLargeWrites(length) ? length : buffer.length;
+        exchange.emit(bytes, offset, n, false);
+        offset += n;
+        length -= n;
         continue;
       }
       if (count == buffer.length) {

@@ -42,6 +42,9 @@ final class Server {
   private String function = "";
   private ExecutorService pool;
 
+  /** The shared-memory segment, when the gateway offered it and we could map it; else null. */
+  private SharedSlots slots;
+
   // Sequential mode: set when the handler's thread met the end of the connection.
   private boolean closed;
   private ProtocolException fatal;
@@ -120,14 +123,15 @@ final class Server {
   }
 
   private void handshake() throws IOException {
-    // Versions 1..2 and no capabilities word: a 1.0 gateway refuses bytes after sdk.
-    byte[] hello =
-        new PayloadWriter()
-            .u16(1)
-            .u16(2)
-            .u32(ProcessHandle.current().pid())
-            .str16(SDK)
-            .toByteArray();
+    // Versions 1..2; the capabilities word only when the gateway says it accepts it (a 1.0
+    // gateway refuses bytes after sdk).
+    long offered = offeredCapabilities();
+    PayloadWriter helloWriter =
+        new PayloadWriter().u16(1).u16(2).u32(ProcessHandle.current().pid()).str16(SDK);
+    if (offered != 0) {
+      helloWriter.u32(offered);
+    }
+    byte[] hello = helloWriter.toByteArray();
     frames.send(Frame.HELLO, 0, 0, hello);
     Frame frame = frames.read();
     if (frame == null) {
@@ -160,9 +164,19 @@ final class Server {
     frames.maxPayload((int) maxPayload);
     chunkSize = (int) Math.min(Frame.CHUNK, maxPayload);
     function = welcome.str16();
+    String segment = null;
+    long threshold = 0;
     if (version == 2) {
       window = welcome.u32();
       long capabilities = welcome.u32();
+      if ((capabilities & ~offered) != 0) {
+        throw new ProtocolException(
+            "WELCOME accepted capabilities 0x" + Long.toHexString(capabilities) + " not offered");
+      }
+      if ((capabilities & Frame.CAP_SHM) != 0) {
+        segment = welcome.str16();
+        threshold = welcome.u32();
+      }
       welcome.end();
       if (window < Frame.MIN_WINDOW || window > Frame.MAX_WINDOW) {
         throw new ProtocolException(
@@ -173,12 +187,43 @@ final class Server {
                 + ".."
                 + Frame.MAX_WINDOW);
       }
-      if (capabilities != 0) {
-        throw new ProtocolException(
-            "WELCOME accepted capabilities 0x" + Long.toHexString(capabilities) + " not offered");
-      }
     }
     frames.version(version);
+    if (segment != null) {
+      attach(segment, threshold);
+    }
+  }
+
+  /** Bits the gateway said it can accept (LOCAL_LAMBDAS_CAPABILITIES, hexadecimal). */
+  private static long offeredCapabilities() {
+    String value = System.getenv("LOCAL_LAMBDAS_CAPABILITIES");
+    try {
+      return value == null || value.isEmpty()
+          ? 0
+          : Long.parseLong(value.trim(), 16) & Frame.CAP_SHM;
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** Maps the segment before reading anything else and says so: SHM_ATTACH (section 8.1). */
+  private void attach(String segment, long threshold) throws IOException {
+    PayloadWriter attach = new PayloadWriter();
+    try {
+      slots = SharedSlots.map(segment, threshold);
+      frames.sharedMemory();
+      attach.u32(0);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("local-lambdas: shared memory unavailable, using frames: " + e);
+      String reason = String.valueOf(e.getMessage());
+      attach.u32(1).raw(reason.getBytes(StandardCharsets.UTF_8));
+    }
+    frames.send(Frame.SHM_ATTACH, 0, 0, attach.toByteArray());
+  }
+
+  /** The shared-memory slots, or null. */
+  SharedSlots slots() {
+    return slots;
   }
 
   private void dispatch(Frame frame) throws IOException {
@@ -194,6 +239,12 @@ final class Server {
         break;
       case Frame.CREDIT:
         credit(frame);
+        break;
+      case Frame.SHM_BODY:
+        slotBody(frame);
+        break;
+      case Frame.SHM_RELEASE:
+        slotReleased(frame);
         break;
       default:
         throw new ProtocolException(
@@ -261,6 +312,55 @@ final class Server {
     }
     exchange.received(frame.payload().length);
     exchange.body.offer(frame.payload(), frame.endStream());
+  }
+
+  /**
+   * An SHM_BODY: checked, copied out of the slot and released at once, then delivered like a
+   * REQUEST_BODY (not counted in the window: the slot is its flow control).
+   */
+  private void slotBody(Frame frame) throws IOException {
+    int id = frame.stream();
+    if (id == 0 || frame.payload().length != 12) {
+      throw new ProtocolException(
+          "SHM_BODY on stream " + id + " with " + frame.payload().length + " bytes");
+    }
+    PayloadReader ref = new PayloadReader(frame.payload(), "SHM_BODY");
+    int slot = ref.u16();
+    int zero = ref.u16();
+    long generation = ref.u32();
+    long length = ref.u32();
+    byte[] bytes = slots.arrived(slot, zero, generation, length);
+    long released = slots.giveBack(slot);
+    frames.send(
+        Frame.SHM_RELEASE, 0, 0, new PayloadWriter().u16(slot).u16(0).u32(released).toByteArray());
+    Exchange exchange;
+    synchronized (this) {
+      exchange = exchanges.get(id);
+      if (exchange == null) {
+        return; // late: a request we already finished or that was reset
+      }
+      if (exchange.requestEnded) {
+        throw new ProtocolException("SHM_BODY after END_STREAM on request " + id);
+      }
+      if (frame.endStream()) {
+        exchange.requestEnded = true;
+        if (exchange.responseEnded) {
+          exchanges.remove(id);
+        }
+      }
+    }
+    exchange.body.offer(bytes, frame.endStream());
+  }
+
+  private void slotReleased(Frame frame) throws ProtocolException {
+    if (frame.stream() != 0 || frame.payload().length != 8) {
+      throw new ProtocolException(
+          "SHM_RELEASE on stream " + frame.stream() + " with " + frame.payload().length + " bytes");
+    }
+    PayloadReader ref = new PayloadReader(frame.payload(), "SHM_RELEASE");
+    int slot = ref.u16();
+    int zero = ref.u16();
+    slots.released(slot, zero, ref.u32());
   }
 
   private void credit(Frame frame) throws ProtocolException {

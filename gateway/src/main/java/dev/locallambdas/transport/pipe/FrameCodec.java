@@ -50,6 +50,20 @@ final class FrameCodec {
   static final int RESET = 0x30;
   static final int CREDIT = 0x31;
 
+  /** Shared-memory bodies (section 8), only on a connection that accepted {@link #CAP_SHM}. */
+  static final int SHM_ATTACH = 0x40;
+
+  static final int SHM_BODY = 0x41;
+  static final int SHM_RELEASE = 0x42;
+
+  /** The capability bit of shared-memory bodies. */
+  static final long CAP_SHM = 0x1;
+
+  /** SHM_BODY and SHM_RELEASE payload sizes. */
+  static final int SHM_BODY_PAYLOAD = 12;
+
+  static final int SHM_RELEASE_PAYLOAD = 8;
+
   /** A HELLO payload's fixed part plus the largest str16 and the 1.1 capabilities. */
   static final int MAX_HELLO_PAYLOAD = 2 + 2 + 4 + 2 + 0xFFFF + 4;
 
@@ -77,18 +91,36 @@ final class FrameCodec {
     }
   }
 
-  /** {@code window} and {@code capabilities} are 0 for a 1.0 WELCOME. */
+  /**
+   * {@code window} and {@code capabilities} are 0 for a 1.0 WELCOME; {@code segment} is null and
+   * {@code threshold} 0 unless the WELCOME accepted {@link #CAP_SHM}.
+   */
   record Welcome(
       int version,
       int concurrency,
       long maxPayload,
       String function,
       long window,
-      long capabilities) {
+      long capabilities,
+      String segment,
+      long threshold) {
     Welcome(int version, int concurrency, long maxPayload, String function) {
       this(version, concurrency, maxPayload, function, 0, 0);
     }
+
+    Welcome(
+        int version,
+        int concurrency,
+        long maxPayload,
+        String function,
+        long window,
+        long capabilities) {
+      this(version, concurrency, maxPayload, function, window, capabilities, null, 0);
+    }
   }
+
+  /** An SHM_BODY doorbell or an SHM_RELEASE ({@code length} 0). */
+  record SlotRef(int slot, long generation, int length) {}
 
   /** {@code deadlineMillis} is -1 for a 1.0 head, 0 for "no deadline". */
   record RequestHead(String method, String target, Headers headers, long deadlineMillis) {
@@ -109,6 +141,9 @@ final class FrameCodec {
       case RESPONSE_BODY -> "RESPONSE_BODY";
       case RESET -> "RESET";
       case CREDIT -> "CREDIT";
+      case SHM_ATTACH -> "SHM_ATTACH";
+      case SHM_BODY -> "SHM_BODY";
+      case SHM_RELEASE -> "SHM_RELEASE";
       default -> String.format("frame type 0x%02x", type);
     };
   }
@@ -140,13 +175,13 @@ final class FrameCodec {
               "reserved flag bits 0x%02x set on %s", flags & ~END_STREAM, typeName(type)));
     }
     switch (type) {
-      case HELLO, WELCOME -> {
+      case HELLO, WELCOME, SHM_ATTACH, SHM_RELEASE -> {
         if (stream != 0) {
           throw new FrameException(
               typeName(type) + " on stream " + Integer.toUnsignedString(stream) + ", not 0");
         }
       }
-      case REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, CREDIT -> {
+      case REQUEST_HEAD, REQUEST_BODY, RESPONSE_HEAD, RESPONSE_BODY, CREDIT, SHM_BODY -> {
         if (stream == 0) {
           throw new FrameException(typeName(type) + " on stream 0");
         }
@@ -259,11 +294,53 @@ final class FrameCodec {
       String function,
       int window,
       long capabilities) {
+    putWelcome(out, version, concurrency, maxPayload, function, window, capabilities, null, 0);
+  }
+
+  /**
+   * A 1.1 WELCOME; when {@code segment} is not null (it accepted shared-memory bodies) the segment
+   * path and the threshold follow the capabilities.
+   */
+  static void putWelcome(
+      ByteBuffer out,
+      int version,
+      int concurrency,
+      int maxPayload,
+      String function,
+      int window,
+      long capabilities,
+      String segment,
+      int threshold) {
     int start = reserve(out);
     out.putShort((short) version).putShort((short) concurrency).putInt(maxPayload);
     putStr16(out, function);
     out.putInt(window).putInt((int) capabilities);
+    if (segment != null) {
+      putStr16(out, segment);
+      out.putInt(threshold);
+    }
     end(out, start, WELCOME, 0, 0);
+  }
+
+  /** An SHM_ATTACH: status 0 means the child mapped the segment. */
+  static void putShmAttach(ByteBuffer out, int status, String reason) {
+    int start = reserve(out);
+    out.putInt(status);
+    putUtf8(out, reason);
+    end(out, start, SHM_ATTACH, 0, 0);
+  }
+
+  /** An SHM_BODY doorbell: {@code length} body bytes are at the start of {@code slot}. */
+  static void putShmBody(
+      ByteBuffer out, int stream, boolean endStream, int slot, long generation, int length) {
+    putHeader(out, SHM_BODY_PAYLOAD, SHM_BODY, flags(endStream), stream);
+    out.putShort((short) slot).putShort((short) 0).putInt((int) generation).putInt(length);
+  }
+
+  /** An SHM_RELEASE: the slot's piece of {@code generation} was read. */
+  static void putShmRelease(ByteBuffer out, int slot, long generation) {
+    putHeader(out, SHM_RELEASE_PAYLOAD, SHM_RELEASE, 0, 0);
+    out.putShort((short) slot).putShort((short) 0).putInt((int) generation);
   }
 
   /** A 1.0 REQUEST_HEAD. */
@@ -425,12 +502,44 @@ final class FrameCodec {
     String function = str16(in, "WELCOME function");
     long window = 0;
     long capabilities = 0;
+    String segment = null;
+    long threshold = 0;
     if (version >= VERSION_2) {
       window = u32(in, "WELCOME window");
       capabilities = u32(in, "WELCOME capabilities");
+      if ((capabilities & CAP_SHM) != 0) {
+        segment = str16(in, "WELCOME segment");
+        threshold = u32(in, "WELCOME threshold");
+      }
     }
     finish(in, "WELCOME");
-    return new Welcome(version, concurrency, maxPayload, function, window, capabilities);
+    return new Welcome(
+        version, concurrency, maxPayload, function, window, capabilities, segment, threshold);
+  }
+
+  /** An SHM_ATTACH's status; the reason text, if any, is left in {@code in}. */
+  static long decodeShmAttachStatus(ByteBuffer in) throws FrameException {
+    return u32(in, "SHM_ATTACH status");
+  }
+
+  /** An SHM_BODY (with its length) or an SHM_RELEASE (length 0), checked for shape only. */
+  static SlotRef decodeSlotRef(ByteBuffer in, boolean body) throws FrameException {
+    String what = body ? "SHM_BODY" : "SHM_RELEASE";
+    int size = body ? SHM_BODY_PAYLOAD : SHM_RELEASE_PAYLOAD;
+    if (in.remaining() != size) {
+      throw new FrameException(what + " payload of " + in.remaining() + " bytes, not " + size);
+    }
+    int slot = u16(in, what + " slot");
+    int zero = u16(in, what + " zero");
+    if (zero != 0) {
+      throw new FrameException(what + " has " + zero + " in its zero field");
+    }
+    long generation = u32(in, what + " generation");
+    long length = body ? u32(in, what + " length") : 0;
+    if (length > Integer.MAX_VALUE) {
+      throw new FrameException(what + " length " + length + " is larger than any slot");
+    }
+    return new SlotRef(slot, generation, (int) length);
   }
 
   /** A CREDIT's increment, 1 to 2^31-1. */

@@ -56,6 +56,10 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
   private final int version;
   private final int window;
   private final Channel channel;
+
+  /** Shared-memory bodies, when the child accepted them (protocol section 8); else null. */
+  private final ShmBodies shm;
+
   private final IntObjectHashMap<PipeStream> streams = new IntObjectHashMap<>();
   private final LinkedHashSet<Integer> abandoned = new LinkedHashSet<>();
   private int nextId = 1;
@@ -64,11 +68,25 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
   private TransportException failure;
 
   PipeConnection(String label, int concurrency, int version, int window, Channel channel) {
+    this(label, concurrency, version, window, channel, null);
+  }
+
+  PipeConnection(
+      String label, int concurrency, int version, int window, Channel channel, ShmBodies shm) {
     this.label = label;
     this.concurrency = concurrency;
     this.version = version;
     this.window = window;
     this.channel = channel;
+    this.shm = shm;
+    if (shm != null) {
+      shm.connection(this);
+    }
+  }
+
+  /** The shared-memory side, or null without it. */
+  ShmBodies shm() {
+    return shm;
   }
 
   String label() {
@@ -197,6 +215,26 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** An SHM_BODY doorbell: the stream's next {@code length} body bytes are in {@code slot}. */
+  void writeShmBody(PipeStream s, int slot, long generation, int length, boolean endStream) {
+    ByteBuf buf =
+        channel.alloc().directBuffer(FrameCodec.HEADER_SIZE + FrameCodec.SHM_BODY_PAYLOAD);
+    ByteBuffer nio = buf.internalNioBuffer(0, buf.capacity());
+    int start = nio.position();
+    FrameCodec.putShmBody(nio, s.id, endStream, slot, generation, length);
+    buf.writerIndex(nio.position() - start);
+    channel.write(buf, channel.voidPromise());
+  }
+
+  /** An SHM_RELEASE: the child's slot may be written again. */
+  void writeShmRelease(int slot, long generation) {
+    if (failure == null) {
+      channel.writeAndFlush(
+          encode(channel.alloc(), out -> FrameCodec.putShmRelease(out, slot, generation)),
+          channel.voidPromise());
+    }
+  }
+
   void writeCredit(PipeStream s, int increment) {
     if (failure == null) {
       channel.writeAndFlush(
@@ -296,6 +334,15 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
       f.release();
       return;
     }
+    if (shm != null && shm.attachPending() && type != FrameCodec.SHM_ATTACH) {
+      f.release();
+      throw new FrameException(
+          "child sent " + FrameCodec.typeName(type) + " before its SHM_ATTACH");
+    }
+    if (type >= FrameCodec.SHM_ATTACH && type <= FrameCodec.SHM_RELEASE) {
+      routeShm(f);
+      return;
+    }
     if (id == 0) {
       if (type == FrameCodec.RESET) {
         String reason = FrameCodec.decodeReset(f.payload().nioBuffer());
@@ -363,6 +410,49 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** The shared-memory frames; the frame is released here. */
+  private void routeShm(Frame f) throws FrameException {
+    int type = f.type();
+    if (shm == null) {
+      f.release();
+      throw new FrameException(
+          "child sent " + FrameCodec.typeName(type) + " on a connection without shared memory");
+    }
+    ByteBuffer payload = f.payload().nioBuffer();
+    if (type == FrameCodec.SHM_ATTACH) {
+      try {
+        shm.attached(payload);
+      } finally {
+        f.release();
+      }
+      return;
+    }
+    FrameCodec.SlotRef ref;
+    try {
+      ref = FrameCodec.decodeSlotRef(payload, type == FrameCodec.SHM_BODY);
+    } finally {
+      f.release();
+    }
+    if (type == FrameCodec.SHM_RELEASE) {
+      shm.released(ref);
+      return;
+    }
+    int id = f.stream();
+    ByteBuf body = shm.arrived(ref); // checked before the stream is looked up, as CREDIT
+    PipeStream s = streams.get(id);
+    if (s == null) {
+      body.release(); // gives the slot back at once
+      if (abandoned.contains(id)) {
+        if (f.endStream()) {
+          abandoned.remove(id);
+        }
+        return;
+      }
+      throw new FrameException("SHM_BODY for unknown request " + Integer.toUnsignedString(id));
+    }
+    s.responseSlot(body, f.endStream());
+  }
+
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     for (PipeStream s : snapshot()) {
@@ -418,6 +508,9 @@ final class PipeConnection extends ChannelInboundHandlerAdapter {
     }
     failure = cause;
     channel.close();
+    if (shm != null) {
+      shm.close();
+    }
     List<PipeStream> victims = snapshot();
     streams.clear();
     for (PipeStream s : victims) {

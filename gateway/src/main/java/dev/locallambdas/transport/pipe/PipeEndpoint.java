@@ -2,6 +2,8 @@ package dev.locallambdas.transport.pipe;
 
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.loops.EventLoops;
+import dev.locallambdas.manifest.FunctionSpec;
+import dev.locallambdas.manifest.SharedMemory;
 import dev.locallambdas.transport.Call;
 import dev.locallambdas.transport.CallListener;
 import dev.locallambdas.transport.Endpoint;
@@ -26,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -47,10 +50,47 @@ final class PipeEndpoint implements Endpoint {
   private volatile Channel server;
   private volatile PipeConnection connection;
 
-  private PipeEndpoint(EndpointContext context, Path socketPath, EventLoop loop) {
+  /** The shared-memory segment until the handshake takes it (protocol section 8); or null. */
+  private final AtomicReference<SharedSegment> segment = new AtomicReference<>();
+
+  private final boolean offersSharedMemory;
+
+  private PipeEndpoint(
+      EndpointContext context, Path socketPath, EventLoop loop, SharedSegment segment) {
     this.context = context;
     this.socketPath = socketPath;
     this.loop = loop;
+    this.segment.set(segment);
+    this.offersSharedMemory = segment != null;
+  }
+
+  /** The threshold for a function's shared-memory mode (ADR 0011). */
+  static int threshold(SharedMemory mode) {
+    return mode == SharedMemory.ON ? 1 : AUTO_THRESHOLD;
+  }
+
+  /** Bodies from this size on go through a slot in {@code auto} mode: see ADR 0011. */
+  static final int AUTO_THRESHOLD = 64 * 1024;
+
+  /** The segment for a new instance, or null (switched off, or not possible here). */
+  private static SharedSegment segmentFor(EndpointContext context) {
+    FunctionSpec f = context.function();
+    if (f.sharedMemory() == SharedMemory.OFF) {
+      return null;
+    }
+    try {
+      return SharedSegment.create(
+          context.label(),
+          SharedSegment.slotSizeFor(f.maxBodyBytes()),
+          SharedSegment.slotsFor(f.concurrency()));
+    } catch (IOException e) {
+      if (f.sharedMemory() == SharedMemory.ON) {
+        LOG.warning(context.label() + ": no shared memory, bodies go in frames: " + e.getMessage());
+      } else {
+        LOG.fine(() -> context.label() + ": no shared memory: " + e.getMessage());
+      }
+      return null;
+    }
   }
 
   static PipeEndpoint listen(EndpointContext context) throws IOException {
@@ -58,7 +98,7 @@ final class PipeEndpoint implements Endpoint {
         context.socketFile(context.function().id() + "-" + context.instanceNumber() + ".sock");
     EventLoops loops = context.loops();
     EventLoop loop = context.loop() != null ? context.loop() : loops.next();
-    PipeEndpoint endpoint = new PipeEndpoint(context, path, loop);
+    PipeEndpoint endpoint = new PipeEndpoint(context, path, loop, segmentFor(context));
     int uid = (Integer) Files.getAttribute(context.runDirectory(), "unix:uid");
     ServerBootstrap b =
         new ServerBootstrap()
@@ -77,6 +117,7 @@ final class PipeEndpoint implements Endpoint {
                 });
     ChannelFuture bound = b.bind(loops.domainAddress(path)).awaitUninterruptibly();
     if (!bound.isSuccess()) {
+      endpoint.releaseSegment();
       throw new IOException(
           context.label() + ": cannot listen on " + path + ": " + bound.cause().getMessage(),
           bound.cause());
@@ -94,7 +135,15 @@ final class PipeEndpoint implements Endpoint {
     closeListener();
     ch.pipeline()
         .addLast("frames", new FrameDecoder())
-        .addLast("handshake", new PipeHandshake(context.label(), context.function(), uid, ready));
+        .addLast(
+            "handshake",
+            new PipeHandshake(
+                context.label(),
+                context.function(),
+                uid,
+                ready,
+                () -> segment.getAndSet(null),
+                threshold(context.function().sharedMemory())));
   }
 
   Path socketPath() {
@@ -103,7 +152,17 @@ final class PipeEndpoint implements Endpoint {
 
   @Override
   public Map<String, String> environment() {
+    if (offersSharedMemory) {
+      return Map.of("PIPE_ADDRESS", socketPath.toString(), "LOCAL_LAMBDAS_CAPABILITIES", "1");
+    }
     return Map.of("PIPE_ADDRESS", socketPath.toString());
+  }
+
+  private void releaseSegment() {
+    SharedSegment s = segment.getAndSet(null);
+    if (s != null) {
+      s.release();
+    }
   }
 
   @Override
@@ -209,6 +268,7 @@ final class PipeEndpoint implements Endpoint {
     }
     ready.completeExceptionally(notReady("endpoint closed while the child was starting"));
     closeListener();
+    releaseSegment();
     PipeConnection c = connection();
     if (c != null) {
       c.close();

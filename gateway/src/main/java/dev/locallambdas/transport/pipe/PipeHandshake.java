@@ -12,6 +12,7 @@ import io.netty.channel.unix.PeerCredentials;
 import io.netty.handler.codec.DecoderException;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * The first moments of a pipe connection: checks who connected (SO_PEERCRED), waits for HELLO,
@@ -31,16 +32,37 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
   private final int gatewayUid;
   private final CompletableFuture<PipeConnection> ready;
 
+  /** Hands over the instance's shared-memory segment (once; null without one). */
+  private final Supplier<SharedSegment> segment;
+
+  private final int threshold;
+
   /** {@code gatewayUid} < 0 skips the peer check (a transport without SO_PEERCRED). */
   PipeHandshake(
       String label,
       FunctionSpec function,
       int gatewayUid,
       CompletableFuture<PipeConnection> ready) {
+    this(label, function, gatewayUid, ready, () -> null, 0);
+  }
+
+  /**
+   * With a segment to offer: a child that asks for shared memory gets it (WELCOME names the path
+   * and {@code threshold}); otherwise the segment is released at once.
+   */
+  PipeHandshake(
+      String label,
+      FunctionSpec function,
+      int gatewayUid,
+      CompletableFuture<PipeConnection> ready,
+      Supplier<SharedSegment> segment,
+      int threshold) {
     this.label = label;
     this.function = function;
     this.gatewayUid = gatewayUid;
     this.ready = ready;
+    this.segment = segment;
+    this.threshold = threshold;
   }
 
   @Override
@@ -89,6 +111,16 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
       fail(reason);
       return;
     }
+    SharedSegment offered = segment.get();
+    ShmBodies shm = null;
+    if (offered != null) {
+      if (version >= FrameCodec.VERSION_2 && (hello.capabilities() & FrameCodec.CAP_SHM) != 0) {
+        shm = new ShmBodies(label, offered, threshold);
+      } else {
+        offered.release(); // the child cannot use it
+      }
+    }
+    ShmBodies accepted = shm;
     ByteBuf welcome =
         PipeConnection.encode(
             ctx.alloc(),
@@ -101,7 +133,9 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
                     FrameCodec.MAX_PAYLOAD,
                     function.id(),
                     WINDOW,
-                    0);
+                    accepted != null ? FrameCodec.CAP_SHM : 0,
+                    accepted != null ? offered.path() : null,
+                    threshold);
               } else {
                 FrameCodec.putWelcome(
                     out, version, function.concurrency(), FrameCodec.MAX_PAYLOAD, function.id());
@@ -116,9 +150,10 @@ final class PipeHandshake extends ChannelInboundHandlerAdapter {
                 + " ("
                 + hello.sdk()
                 + "), protocol "
-                + (version >= FrameCodec.VERSION_2 ? "1.1" : "1.0"));
+                + (version >= FrameCodec.VERSION_2 ? "1.1" : "1.0")
+                + (accepted != null ? " with shared memory" : ""));
     PipeConnection connection =
-        new PipeConnection(label, function.concurrency(), version, WINDOW, ctx.channel());
+        new PipeConnection(label, function.concurrency(), version, WINDOW, ctx.channel(), shm);
     ctx.pipeline().replace(this, "connection", connection);
     if (!ready.complete(connection)) {
       connection.fail(

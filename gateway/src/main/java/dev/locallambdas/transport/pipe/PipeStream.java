@@ -64,10 +64,23 @@ final class PipeStream implements Call, ChannelFutureListener {
   private boolean flushing;
   private long sendWindow;
 
+  // Request body through a shared-memory slot (protocol section 8): the gateway slot being
+  // filled or in flight (-1: none), how many bytes are in it, and whether its doorbell went out.
+  private int slot = -1;
+  private int slotFill;
+  private boolean slotSent;
+
   // Response body flow control.
   private long receiveWindow;
   private long consumedSinceCredit;
   private long unconsumed;
+
+  /**
+   * Response pieces not yet consumed, in order, once a slot piece came: frame bytes positive, slot
+   * bytes negative. Only frame bytes are credited (a slot is its own flow control); null while
+   * every piece was a frame.
+   */
+  private ArrayDeque<Integer> pieces;
 
   PipeStream(
       PipeConnection connection,
@@ -183,6 +196,9 @@ final class PipeStream implements Call, ChannelFutureListener {
     boolean limited = connection.version() >= FrameCodec.VERSION_2;
     boolean wrote = false;
     try {
+      if (flushToSlot()) {
+        return;
+      }
       while (bodyOpen && !pending.isEmpty() && connection.isWritable()) {
         ByteBuf next = pending.peek();
         boolean lastPiece = pendingLast && pending.size() == 1;
@@ -220,8 +236,80 @@ final class PipeStream implements Call, ChannelFutureListener {
       }
     } finally {
       flushing = false;
+      updateWritable();
     }
-    updateWritable();
+  }
+
+  /**
+   * Carries the pending body through a gateway slot when the connection has shared memory and the
+   * body is large enough (its declared length, or for a chunked body the bytes waiting, reaches the
+   * threshold) and a slot is free. Rings when the slot is full, when the body ends, or at once for
+   * a chunked body (so that it still streams); while the doorbell waits for the child's release,
+   * new pieces wait in {@code pending}. Returns false when frames should carry it.
+   */
+  private boolean flushToSlot() {
+    ShmBodies shm = connection.shm();
+    if (shm == null || !shm.usable()) {
+      return false;
+    }
+    if (slotSent) {
+      return true; // one slot in flight per request: wait for its release
+    }
+    long declared = request.bodyLength();
+    if (slot < 0) {
+      long waiting = 0;
+      for (ByteBuf b : pending) {
+        waiting += b.readableBytes();
+      }
+      boolean large = declared > 0 ? declared >= shm.threshold() : waiting >= shm.threshold();
+      if (!large || waiting == 0 || (slot = shm.acquire(this)) < 0) {
+        return false;
+      }
+      slotFill = 0;
+    }
+    ByteBuffer view = shm.view(slot);
+    int size = shm.slotSize();
+    while (!pending.isEmpty() && slotFill < size) {
+      ByteBuf next = pending.peek();
+      int n = Math.min(next.readableBytes(), size - slotFill);
+      if (n > 0) {
+        view.limit(slotFill + n).position(slotFill);
+        next.readBytes(view);
+        slotFill += n;
+      }
+      if (!next.isReadable()) {
+        pending.poll().release();
+      }
+    }
+    boolean end = pendingLast && pending.isEmpty();
+    if (slotFill == 0) {
+      if (end) { // an empty last piece: no slot needed for nothing
+        shm.abandon(slot);
+        slot = -1;
+        bodyOpen = false;
+        connection.writeBody(this, null, true);
+        connection.flush();
+      }
+      return true;
+    }
+    if (slotFill == size || end || declared < 0) {
+      long generation = shm.send(slot);
+      slotSent = true;
+      if (end) {
+        bodyOpen = false;
+      }
+      connection.writeShmBody(this, slot, generation, slotFill, end);
+      connection.flush();
+    }
+    return true;
+  }
+
+  /** The child released this stream's slot: the next piece may go. */
+  void slotReleased() {
+    slot = -1;
+    slotSent = false;
+    slotFill = 0;
+    flushBody();
   }
 
   /** Called by the connection when the socket's writability changed. */
@@ -249,6 +337,10 @@ final class PipeStream implements Call, ChannelFutureListener {
 
   private void dropBody() {
     bodyOpen = false;
+    if (slot >= 0 && !slotSent) {
+      connection.shm().abandon(slot); // a SENT one stays the child's until it releases it
+      slot = -1;
+    }
     ByteBuf b;
     while ((b = pending.poll()) != null) {
       b.release();
@@ -280,12 +372,26 @@ final class PipeStream implements Call, ChannelFutureListener {
 
   /** A RESPONSE_BODY; ownership of {@code payload} passes here. */
   void responseBody(ByteBuf payload, boolean endStream) throws FrameException {
+    responsePiece(payload, endStream, false);
+  }
+
+  /**
+   * An SHM_BODY's bytes (already checked against the slot's state), as a buffer over the slot whose
+   * release gives the slot back; ownership passes here. Not counted in the window.
+   */
+  void responseSlot(ByteBuf payload, boolean endStream) throws FrameException {
+    responsePiece(payload, endStream, true);
+  }
+
+  private void responsePiece(ByteBuf payload, boolean endStream, boolean inSlot)
+      throws FrameException {
     if (heldHeaders == null && told == Told.NOTHING && cancelled == null) {
       payload.release();
-      throw new FrameException("RESPONSE_BODY before RESPONSE_HEAD for request " + id);
+      String frame = inSlot ? "SHM_BODY" : "RESPONSE_BODY";
+      throw new FrameException(frame + " before RESPONSE_HEAD for request " + id);
     }
     int n = payload.readableBytes();
-    if (connection.version() >= FrameCodec.VERSION_2) {
+    if (!inSlot && connection.version() >= FrameCodec.VERSION_2) {
       receiveWindow -= n;
       if (receiveWindow < 0) {
         payload.release();
@@ -307,6 +413,15 @@ final class PipeStream implements Call, ChannelFutureListener {
       deliverHead(heldStatus, h, endStream ? n : -1);
     }
     if (n > 0) {
+      if (inSlot && pieces == null) {
+        pieces = new ArrayDeque<>();
+        if (unconsumed > 0) {
+          pieces.add((int) unconsumed);
+        }
+      }
+      if (pieces != null) {
+        pieces.add(inSlot ? -n : n);
+      }
       unconsumed += n;
       connection.delivered(n);
       toListener(() -> listener.body(payload));
@@ -360,8 +475,12 @@ final class PipeStream implements Call, ChannelFutureListener {
     }
     unconsumed -= n;
     connection.consumed(n);
-    if (connection.version() >= FrameCodec.VERSION_2 && !childDone && cancelled == null) {
-      consumedSinceCredit += n;
+    long frameBytes = pieces == null ? n : consumeFramePieces(n);
+    if (connection.version() >= FrameCodec.VERSION_2
+        && !childDone
+        && cancelled == null
+        && frameBytes > 0) {
+      consumedSinceCredit += frameBytes;
       if (consumedSinceCredit >= connection.window() / 2) {
         int credit = (int) consumedSinceCredit;
         consumedSinceCredit = 0;
@@ -369,6 +488,25 @@ final class PipeStream implements Call, ChannelFutureListener {
         connection.writeCredit(this, credit);
       }
     }
+  }
+
+  /** Takes {@code n} consumed bytes off {@link #pieces}; returns how many were frame bytes. */
+  private long consumeFramePieces(long n) {
+    long frames = 0;
+    long left = n;
+    while (left > 0 && !pieces.isEmpty()) {
+      int piece = pieces.poll();
+      int size = Math.abs(piece);
+      int taken = (int) Math.min(size, left);
+      if (piece > 0) {
+        frames += taken;
+      }
+      left -= taken;
+      if (taken < size) {
+        pieces.addFirst(piece > 0 ? size - taken : -(size - taken));
+      }
+    }
+    return frames;
   }
 
   // ---------------------------------------------------------------- ending

@@ -76,6 +76,28 @@ final class PipeFakeChild implements AutoCloseable {
     flushOut();
   }
 
+  /** HELLO for versions 1..2 offering shared-memory bodies (protocol section 8). */
+  synchronized void helloShm() throws IOException {
+    FrameCodec.putHello(out, 1, 2, ProcessHandle.current().pid(), "fake/1", FrameCodec.CAP_SHM);
+    flushOut();
+  }
+
+  synchronized void attach(int status, String reason) throws IOException {
+    FrameCodec.putShmAttach(out, status, reason);
+    flushOut();
+  }
+
+  synchronized void shmBody(int id, int slot, long generation, int length, boolean end)
+      throws IOException {
+    FrameCodec.putShmBody(out, id, end, slot, generation, length);
+    flushOut();
+  }
+
+  synchronized void shmRelease(int slot, long generation) throws IOException {
+    FrameCodec.putShmRelease(out, slot, generation);
+    flushOut();
+  }
+
   synchronized void credit(int id, int increment) throws IOException {
     FrameCodec.putCredit(out, id, increment);
     flushOut();
