@@ -49,48 +49,21 @@ public final class FrontDoor implements AutoCloseable {
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
 
-  /** Binds and starts serving with the default header timeout. */
-  public static FrontDoor start(InetSocketAddress bind, RouteTable<FunctionPool> routes)
-      throws IOException {
-    return start(bind, routes, null, null, DEFAULT_HEADER_TIMEOUT);
-  }
-
-  /** Binds and starts serving with the given header timeout, without a cache or admin endpoints. */
+  /**
+   * Binds and starts serving on event loops of its own, without a cache, admin endpoints or metrics
+   * (tests of the front door alone). A client that starts a request head must complete it within
+   * {@code headerTimeout} or gets 408 and is disconnected.
+   */
   public static FrontDoor start(
       InetSocketAddress bind, RouteTable<FunctionPool> routes, Duration headerTimeout)
-      throws IOException {
-    return start(bind, routes, null, null, headerTimeout);
-  }
-
-  /**
-   * Binds and starts serving, answering cache hits from {@code cache} (null: no cache) and the
-   * admin endpoints with {@code admin} (null: none), with the default header timeout.
-   */
-  public static FrontDoor start(
-      InetSocketAddress bind, RouteTable<FunctionPool> routes, ResponseCache cache, AdminApi admin)
-      throws IOException {
-    return start(bind, routes, cache, admin, DEFAULT_HEADER_TIMEOUT);
-  }
-
-  /**
-   * Binds and starts serving. Fails with a clear message when the address is taken. A client that
-   * starts a request head must complete it within {@code headerTimeout} or gets 408 and is
-   * disconnected.
-   */
-  public static FrontDoor start(
-      InetSocketAddress bind,
-      RouteTable<FunctionPool> routes,
-      ResponseCache cache,
-      AdminApi admin,
-      Duration headerTimeout)
       throws IOException {
     EventLoops loops = EventLoops.start();
     try {
       return start(
           bind,
           routes,
-          cache,
-          admin,
+          null,
+          null,
           headerTimeout,
           loops,
           new GatewayMetrics(),
@@ -103,33 +76,11 @@ public final class FrontDoor implements AutoCloseable {
   }
 
   /**
-   * Binds and starts serving on the given event loops (shared with the functions' connections).
-   * Fails with a clear message when the address cannot be used. A client that starts a request head
-   * must complete it within {@code headerTimeout} or gets 408 and is disconnected.
-   */
-  public static FrontDoor start(
-      InetSocketAddress bind,
-      RouteTable<FunctionPool> routes,
-      ResponseCache cache,
-      AdminApi admin,
-      Duration headerTimeout,
-      EventLoops loops)
-      throws IOException {
-    return start(
-        bind,
-        routes,
-        cache,
-        admin,
-        headerTimeout,
-        loops,
-        new GatewayMetrics(),
-        TrustedProxies.NONE,
-        false);
-  }
-
-  /**
-   * As above, recording requests, connections and refusals in {@code metrics} and believing the
-   * forwarding fields of requests from {@code trustedProxies}.
+   * Binds and starts serving on the given event loops (shared with the functions' connections),
+   * answering cache hits from {@code cache} (null: no cache) and the admin endpoints with {@code
+   * admin} (null: none), recording requests, connections and refusals in {@code metrics} and
+   * believing the forwarding fields of requests from {@code trustedProxies}. Fails with a clear
+   * message when the address cannot be used.
    */
   public static FrontDoor start(
       InetSocketAddress bind,
