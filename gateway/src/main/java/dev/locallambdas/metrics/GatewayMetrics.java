@@ -46,7 +46,13 @@ public final class GatewayMetrics {
   };
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
-  private final ExpositionFormats formats = ExpositionFormats.init();
+  // Both are made at the first scrape, not at start: reading Prometheus's properties and the
+  // JVM's management beans costs the gateway's start more than anything else it does before it
+  // answers (a JFR profile of the start, docs/cold-starts.md), and nothing needs them before a
+  // scrape. The JVM collectors read their beans when scraped, so registering late loses nothing.
+  private ExpositionFormats formats; // guarded by this
+  private volatile boolean jvmWanted;
+  private boolean jvmRegistered; // guarded by this
   private final ConcurrentHashMap<String, FunctionMetrics> functions = new ConcurrentHashMap<>();
   private final long startMillis = System.currentTimeMillis();
   private final LongAdder openConnections = new LongAdder();
@@ -340,7 +346,22 @@ public final class GatewayMetrics {
 
   /** Adds the JVM's memory, GC, thread and class-loading metrics (once per registry). */
   public void watchJvm() {
-    JvmMetrics.builder().register(registry);
+    jvmWanted = true;
+  }
+
+  /**
+   * The exposition formats, with the JVM collectors registered first when they are wanted. Scrapes
+   * are rare: a lock is fine.
+   */
+  private synchronized ExpositionFormats formats() {
+    if (jvmWanted && !jvmRegistered) {
+      JvmMetrics.builder().register(registry);
+      jvmRegistered = true;
+    }
+    if (formats == null) {
+      formats = ExpositionFormats.init();
+    }
+    return formats;
   }
 
   // ---------------------------------------------------------------- exposition
@@ -354,10 +375,11 @@ public final class GatewayMetrics {
    * application/openmetrics-text, else the Prometheus text format 0.0.4.
    */
   public Scrape scrape(String accept) {
+    ExpositionFormats f = formats();
     ExpositionFormatWriter writer =
         accept != null && accept.contains("application/openmetrics-text")
-            ? formats.getOpenMetricsTextFormatWriter()
-            : formats.getPrometheusTextFormatWriter();
+            ? f.getOpenMetricsTextFormatWriter()
+            : f.getPrometheusTextFormatWriter();
     ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
     try {
       writer.write(out, registry.scrape());
