@@ -85,169 +85,35 @@ final class Json {
   }
 
   private static void quote(StringBuilder out, String s) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            out.append(String.format("\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
+    dev.locallambdas.json.Json.appendString(out, s);
   }
 
+  /**
+   * Parses with the gateway's parser (numbers are Long or Double); a JSON null becomes Java null,
+   * as the suite's readers expect.
+   */
   static Object parse(String text) {
-    Parser p = new Parser(text);
-    Object v = p.value();
-    p.skipSpace();
-    if (p.pos != text.length()) {
-      throw p.error("trailing characters");
+    try {
+      return javaNulls(dev.locallambdas.json.Json.parse(text));
+    } catch (dev.locallambdas.json.Json.SyntaxException e) {
+      throw new IllegalArgumentException("not JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private static Object javaNulls(Object v) {
+    if (dev.locallambdas.json.Json.absent(v)) {
+      return null;
+    }
+    if (v instanceof Map<?, ?> m) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      m.forEach((k, x) -> out.put((String) k, javaNulls(x)));
+      return out;
+    }
+    if (v instanceof List<?> l) {
+      List<Object> out = new ArrayList<>(l.size());
+      l.forEach(x -> out.add(javaNulls(x)));
+      return out;
     }
     return v;
-  }
-
-  private static final class Parser {
-    private final String s;
-    private int pos;
-
-    Parser(String s) {
-      this.s = s;
-    }
-
-    IllegalArgumentException error(String what) {
-      return new IllegalArgumentException("bad JSON at offset " + pos + ": " + what);
-    }
-
-    void skipSpace() {
-      while (pos < s.length() && Character.isWhitespace(s.charAt(pos))) {
-        pos++;
-      }
-    }
-
-    Object value() {
-      skipSpace();
-      if (pos >= s.length()) {
-        throw error("unexpected end");
-      }
-      char c = s.charAt(pos);
-      switch (c) {
-        case '{' -> {
-          pos++;
-          Map<String, Object> m = new LinkedHashMap<>();
-          skipSpace();
-          if (peek('}')) {
-            return m;
-          }
-          do {
-            skipSpace();
-            String key = string();
-            skipSpace();
-            expect(':');
-            m.put(key, value());
-            skipSpace();
-          } while (peek(','));
-          expect('}');
-          return m;
-        }
-        case '[' -> {
-          pos++;
-          List<Object> l = new ArrayList<>();
-          skipSpace();
-          if (peek(']')) {
-            return l;
-          }
-          do {
-            l.add(value());
-            skipSpace();
-          } while (peek(','));
-          expect(']');
-          return l;
-        }
-        case '"' -> {
-          return string();
-        }
-        default -> {
-          if (s.startsWith("true", pos)) {
-            pos += 4;
-            return Boolean.TRUE;
-          }
-          if (s.startsWith("false", pos)) {
-            pos += 5;
-            return Boolean.FALSE;
-          }
-          if (s.startsWith("null", pos)) {
-            pos += 4;
-            return null;
-          }
-          int start = pos;
-          while (pos < s.length() && "+-0123456789.eE".indexOf(s.charAt(pos)) >= 0) {
-            pos++;
-          }
-          if (start == pos) {
-            throw error("unexpected '" + c + "'");
-          }
-          String num = s.substring(start, pos);
-          if (num.contains(".") || num.contains("e") || num.contains("E")) {
-            return Double.parseDouble(num);
-          }
-          return Long.parseLong(num);
-        }
-      }
-    }
-
-    boolean peek(char c) {
-      if (pos < s.length() && s.charAt(pos) == c) {
-        pos++;
-        return true;
-      }
-      return false;
-    }
-
-    void expect(char c) {
-      if (!peek(c)) {
-        throw error("expected '" + c + "'");
-      }
-    }
-
-    String string() {
-      expect('"');
-      StringBuilder out = new StringBuilder();
-      while (true) {
-        if (pos >= s.length()) {
-          throw error("unterminated string");
-        }
-        char c = s.charAt(pos++);
-        if (c == '"') {
-          return out.toString();
-        }
-        if (c != '\\') {
-          out.append(c);
-          continue;
-        }
-        char e = s.charAt(pos++);
-        switch (e) {
-          case 'n' -> out.append('\n');
-          case 'r' -> out.append('\r');
-          case 't' -> out.append('\t');
-          case 'b' -> out.append('\b');
-          case 'f' -> out.append('\f');
-          case 'u' -> {
-            out.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-            pos += 4;
-          }
-          default -> out.append(e);
-        }
-      }
-    }
   }
 }
