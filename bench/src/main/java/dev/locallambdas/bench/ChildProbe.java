@@ -3,6 +3,7 @@ package dev.locallambdas.bench;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Protocol;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -87,7 +88,7 @@ final class ChildProbe implements AutoCloseable {
       long backoff = 1_000_000;
       while (true) {
         try (Socket s = new Socket()) {
-          s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+          s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
           return System.nanoTime() - t0;
         } catch (IOException e) {
           if (!process.isAlive()) {

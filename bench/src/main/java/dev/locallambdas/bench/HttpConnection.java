@@ -155,7 +155,7 @@ final class HttpConnection implements Closeable {
       } else if (nameIs(line, colon, "transfer-encoding")) {
         chunked =
             new String(buf, vs, eol - vs, StandardCharsets.US_ASCII)
-                .toLowerCase()
+                .toLowerCase(java.util.Locale.ROOT)
                 .contains("chunked");
       } else if (nameIs(line, colon, "connection")) {
         close = new String(buf, vs, eol - vs, StandardCharsets.US_ASCII).equalsIgnoreCase("close");

@@ -20,57 +20,59 @@ final class Json {
   }
 
   private static void write(StringBuilder out, Object v, int indent) {
-    if (v == null) {
-      out.append("null");
-    } else if (v instanceof String s) {
-      quote(out, s);
-    } else if (v instanceof Double d) {
-      out.append(d.isNaN() || d.isInfinite() ? "null" : format(d));
-    } else if (v instanceof Float f) {
-      write(out, f.doubleValue(), indent);
-    } else if (v instanceof Number || v instanceof Boolean) {
-      out.append(v);
-    } else if (v instanceof Map<?, ?> m) {
-      if (m.isEmpty()) {
-        out.append("{}");
-        return;
-      }
-      out.append("{\n");
-      int i = 0;
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        pad(out, indent + 2);
-        quote(out, String.valueOf(e.getKey()));
-        out.append(": ");
-        write(out, e.getValue(), indent + 2);
-        out.append(++i < m.size() ? ",\n" : "\n");
-      }
-      pad(out, indent);
-      out.append('}');
-    } else if (v instanceof List<?> l) {
-      boolean flat =
-          l.stream().allMatch(x -> x == null || x instanceof Number || x instanceof String);
-      if (flat) {
-        out.append('[');
-        for (int i = 0; i < l.size(); i++) {
-          if (i > 0) {
-            out.append(", ");
-          }
-          write(out, l.get(i), indent);
-        }
-        out.append(']');
-        return;
-      }
-      out.append("[\n");
-      for (int i = 0; i < l.size(); i++) {
-        pad(out, indent + 2);
-        write(out, l.get(i), indent + 2);
-        out.append(i + 1 < l.size() ? ",\n" : "\n");
-      }
-      pad(out, indent);
-      out.append(']');
-    } else {
-      throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
+    switch (v) {
+      case null -> out.append("null");
+      case String s -> quote(out, s);
+      case Double d -> out.append(d.isNaN() || d.isInfinite() ? "null" : format(d));
+      case Float f -> write(out, f.doubleValue(), indent);
+      case Number n -> out.append(n);
+      case Boolean b -> out.append(b);
+      case Map<?, ?> m -> writeMap(out, m, indent);
+      case List<?> l -> writeList(out, l, indent);
+      default -> throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
     }
+  }
+
+  private static void writeMap(StringBuilder out, Map<?, ?> m, int indent) {
+    if (m.isEmpty()) {
+      out.append("{}");
+      return;
+    }
+    out.append("{\n");
+    int i = 0;
+    for (Map.Entry<?, ?> e : m.entrySet()) {
+      pad(out, indent + 2);
+      quote(out, String.valueOf(e.getKey()));
+      out.append(": ");
+      write(out, e.getValue(), indent + 2);
+      out.append(++i < m.size() ? ",\n" : "\n");
+    }
+    pad(out, indent);
+    out.append('}');
+  }
+
+  private static void writeList(StringBuilder out, List<?> l, int indent) {
+    boolean flat =
+        l.stream().allMatch(x -> x == null || x instanceof Number || x instanceof String);
+    if (flat) {
+      out.append('[');
+      for (int i = 0; i < l.size(); i++) {
+        if (i > 0) {
+          out.append(", ");
+        }
+        write(out, l.get(i), indent);
+      }
+      out.append(']');
+      return;
+    }
+    out.append("[\n");
+    for (int i = 0; i < l.size(); i++) {
+      pad(out, indent + 2);
+      write(out, l.get(i), indent + 2);
+      out.append(i + 1 < l.size() ? ",\n" : "\n");
+    }
+    pad(out, indent);
+    out.append(']');
   }
 
   private static String format(double d) {

@@ -207,7 +207,7 @@ final class Main implements Callable<Integer> {
             ? out
             : Path.of(
                 "bench-results",
-                java.time.LocalDateTime.now()
+                java.time.LocalDateTime.now(java.time.ZoneId.systemDefault())
                     .format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     return new Settings(
         manifest != null ? manifest : defaultManifest(),
@@ -385,6 +385,8 @@ final class Main implements Callable<Integer> {
     @Option(names = "--duration", description = "Length (default ${DEFAULT-VALUE}).")
     String duration = "10s";
 
+    // Progress only paints on System.err; closing it stops the painter, never the stream.
+    @SuppressWarnings("ClosingStandardOutputStreams")
     @Override
     public Integer call() {
       InetSocketAddress a =

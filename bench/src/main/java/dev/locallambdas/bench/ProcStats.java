@@ -21,7 +21,7 @@ record ProcStats(long pid, long cpuTicks, long childCpuTicks, long rssKib, long 
     try {
       String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
       // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ", -1);
       // f[0] is field 3 (state); utime, stime, cutime, cstime are fields 14-17.
       long utime = Long.parseLong(f[11]);
       long stime = Long.parseLong(f[12]);

@@ -505,7 +505,7 @@ final class Suite {
   private List<Target> loadTargets() {
     List<Target> out = new ArrayList<>();
     for (Target t : settings.targets()) {
-      if (t == Target.CACHED && !cacheAvailable()) {
+      if (t.equals(Target.CACHED) && !cacheAvailable()) {
         continue;
       }
       out.add(t);
@@ -684,7 +684,10 @@ final class Suite {
 
   private static Map<String, Object> environment() {
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+    m.put(
+        "date",
+        ZonedDateTime.now(java.time.ZoneId.systemDefault())
+            .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
     m.put("cpus", Runtime.getRuntime().availableProcessors());
     m.put("cpu_model", cpuModel());
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));

@@ -36,7 +36,10 @@ record Target(String name, String function, String path, String transport, Strin
 
   /** For a frames twin, the pipe target it is compared with; else the target itself. */
   Target sibling() {
-    return this == PIPE_FRAMES_PYTHON ? PIPE_PYTHON : this == PIPE_FRAMES_JAVA ? PIPE_JAVA : this;
+    if (equals(PIPE_FRAMES_PYTHON)) {
+      return PIPE_PYTHON;
+    }
+    return equals(PIPE_FRAMES_JAVA) ? PIPE_JAVA : this;
   }
 
   private static Target warm(String transport, String runtime) {

@@ -10,6 +10,7 @@ import dev.locallambdas.exchange.Headers;
 import dev.locallambdas.manifest.CacheSetting;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -461,8 +462,8 @@ class ResponseCacheTest {
     RecordingSink client = new RecordingSink();
     var s = fw.sink(client);
     s.head(200, TEXT, -1);
-    s.body(ByteBuffer.wrap("0123456".getBytes()));
-    s.body(ByteBuffer.wrap("789ab".getBytes()));
+    s.body(ByteBuffer.wrap("0123456".getBytes(StandardCharsets.UTF_8)));
+    s.body(ByteBuffer.wrap("789ab".getBytes(StandardCharsets.UTF_8)));
     s.end();
     fw.done();
     assertThat(client.text()).isEqualTo("0123456789ab");
@@ -479,7 +480,7 @@ class ResponseCacheTest {
     var s = fw.sink(client);
     s.head(200, TEXT, -1);
     for (int i = 0; i < 5000; i++) {
-      s.body(ByteBuffer.wrap(("" + (i % 10)).getBytes()));
+      s.body(ByteBuffer.wrap(("" + (i % 10)).getBytes(StandardCharsets.UTF_8)));
     }
     s.end();
     fw.done();
@@ -546,7 +547,7 @@ class ResponseCacheTest {
     client.failOnEnd = true;
     var s = fw.sink(client);
     s.head(200, TEXT, 1);
-    s.body(ByteBuffer.wrap("x".getBytes()));
+    s.body(ByteBuffer.wrap("x".getBytes(StandardCharsets.UTF_8)));
     try {
       s.end();
     } catch (IOException expected) {
@@ -565,7 +566,7 @@ class ResponseCacheTest {
     var s = fw.sink(client);
     s.head(200, TEXT, 2);
     try {
-      s.body(ByteBuffer.wrap("xy".getBytes()));
+      s.body(ByteBuffer.wrap("xy".getBytes(StandardCharsets.UTF_8)));
     } catch (IOException expected) {
       // the transport stops here and never calls end()
     }

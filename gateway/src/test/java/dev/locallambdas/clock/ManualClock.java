@@ -9,6 +9,7 @@ import java.util.PriorityQueue;
  * from any thread.
  */
 public final class ManualClock implements Clock, Scheduler {
+  @SuppressWarnings("ArrayRecordComponent") // a cancel flag shared with the returned handle
   private record Task(long due, long seq, Runnable run, boolean[] cancelled) {}
 
   private final PriorityQueue<Task> tasks =

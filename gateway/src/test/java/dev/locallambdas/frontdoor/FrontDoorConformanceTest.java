@@ -221,10 +221,10 @@ class FrontDoorConformanceTest {
             "bare CR in a header value",
             "GET /guard/x HTTP/1.1\r\n" + H + "X-A: a\rb\r\n\r\n",
             400),
-        refuse("bare LF line endings", "GET /guard/x HTTP/1.1\n" + "Host: gw\n\n", 400),
+        refuse("bare LF line endings", "GET /guard/x HTTP/1.1\nHost: gw\n\n", 400),
         refuse(
             "bare LF ending one header line",
-            "GET /guard/x HTTP/1.1\r\n" + "Host: gw\nX-A: 1\r\n\r\n",
+            "GET /guard/x HTTP/1.1\r\nHost: gw\nX-A: 1\r\n\r\n",
             400),
         // Expectations and limits
         refuse(

@@ -253,7 +253,8 @@ final class RawConnection implements AutoCloseable {
 
   static String printable(String s) {
     StringBuilder sb = new StringBuilder();
-    for (char c : s.toCharArray()) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
       if (c >= 0x20 && c < 0x7f) {
         sb.append(c);
       } else {

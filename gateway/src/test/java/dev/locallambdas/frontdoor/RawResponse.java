@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A response as {@link RawConnection} read it: header lines in order, names as sent. */
+@SuppressWarnings("ArrayRecordComponent") // a test's view of bytes read, compared by content
 record RawResponse(int status, String reason, List<String[]> headerLines, byte[] body) {
   RawResponse withBody(byte[] b) {
     return new RawResponse(status, reason, headerLines, b);

@@ -32,9 +32,9 @@ class ReferenceOraclesTest {
     String spec = System.getProperty("oracles");
     assumeTrue(spec != null && !spec.isBlank(), "no -Doracles=name=host:port,...");
     Map<String, InetSocketAddress> oracles = new LinkedHashMap<>();
-    for (String part : spec.split(",")) {
+    for (String part : spec.split(",", -1)) {
       String[] nameAddress = part.split("=", 2);
-      String[] hostPort = nameAddress[1].split(":");
+      String[] hostPort = nameAddress[1].split(":", -1);
       oracles.put(
           nameAddress[0], new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])));
     }

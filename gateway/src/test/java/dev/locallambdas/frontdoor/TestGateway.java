@@ -5,6 +5,7 @@ import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,7 +46,7 @@ final class TestGateway implements AutoCloseable {
                 cue("small").maxBodyBytes(SMALL_LIMIT).build()));
     return new TestGateway(
         Gateway.builder(manifest)
-            .bind(new InetSocketAddress("127.0.0.1", 0))
+            .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
             .trustProxies(trusted)
             .start());
   }

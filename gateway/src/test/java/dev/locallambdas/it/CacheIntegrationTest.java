@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.manifest.ManifestReader;
 import dev.locallambdas.server.Gateway;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -45,7 +46,7 @@ class CacheIntegrationTest {
   private void start(Manifest manifest) throws Exception {
     gateway =
         Gateway.builder(manifest)
-            .bind(new InetSocketAddress("127.0.0.1", 0))
+            .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
             .environment(Map.of("ENABLE_CACHE", "true"))
             .cacheTicker(nanos::get)
             .start();
@@ -225,7 +226,8 @@ class CacheIntegrationTest {
     assertThat(status.statusCode()).isEqualTo(200);
     assertThat(status.body()).contains("\"id\":\"cue\"").contains("\"hits\":");
     // A page on another origin reaching the gateway through DNS rebinding names its own host.
-    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.address().getPort())) {
+    try (java.net.Socket socket =
+        new java.net.Socket(InetAddress.getLoopbackAddress(), gateway.address().getPort())) {
       socket
           .getOutputStream()
           .write(

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.server.Gateway;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,7 +37,10 @@ class CgiTest {
             .route("/cgi/*")
             .workingDir(TestManifests.repo())
             .build();
-    gateway = Gateway.start(TestManifests.manifest(cgi), new InetSocketAddress("127.0.0.1", 0));
+    gateway =
+        Gateway.start(
+            TestManifests.manifest(cgi),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
   }
 
   @AfterEach

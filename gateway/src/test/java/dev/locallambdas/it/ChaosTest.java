@@ -8,6 +8,7 @@ import dev.locallambdas.function.InstanceState;
 import dev.locallambdas.function.InstanceView;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +67,7 @@ class ChaosTest {
                 TestManifests.cue("a").maxInstances(3).build(),
                 TestManifests.cue("b").maxInstances(3).build(),
                 TestManifests.faultsHttp("h").maxInstances(2).concurrency(8).build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     for (String f : FUNCTIONS) {
       awaitHealthy(f);
     }

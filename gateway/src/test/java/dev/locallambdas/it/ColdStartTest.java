@@ -10,6 +10,7 @@ import dev.locallambdas.function.StartRecord;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -56,7 +57,9 @@ class ColdStartTest {
 
   private void start(FunctionSpec... functions) throws IOException {
     gateway =
-        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+        Gateway.start(
+            TestManifests.manifest(functions),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     http = new HttpTestClient(gateway.address());
   }
 

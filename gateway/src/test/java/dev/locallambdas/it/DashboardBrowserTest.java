@@ -75,7 +75,7 @@ class DashboardBrowserTest {
   }
 
   private static boolean onPath(String program) {
-    for (String dir : Pattern.compile(":").split(System.getenv().getOrDefault("PATH", ""))) {
+    for (String dir : Pattern.compile(":").split(System.getenv().getOrDefault("PATH", ""), -1)) {
       if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
         return true;
       }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.manifest.ManifestReader;
 import dev.locallambdas.server.Gateway;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,7 @@ class DemoManifestTest {
   void servesEveryDemoFunction() throws Exception {
     Manifest manifest = ManifestReader.read(TestManifests.repo().resolve("examples/manifest.xml"));
     assertThat(ManifestReader.checkExecutables(manifest)).isEmpty();
-    gateway = Gateway.start(manifest, new InetSocketAddress("127.0.0.1", 0));
+    gateway = Gateway.start(manifest, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     HttpTestClient http = new HttpTestClient(gateway.address());
 
     assertThat(compact(http.get("/python/hi?x=1")))

@@ -10,8 +10,10 @@ import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.StartPolicy;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,7 +42,9 @@ class FaultsTest {
 
   private void start(FunctionSpec... functions) throws IOException {
     gateway =
-        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+        Gateway.start(
+            TestManifests.manifest(functions),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     http = new HttpTestClient(gateway.address());
   }
 
@@ -212,7 +216,7 @@ class FaultsTest {
     start(TestManifests.cue("cue").env("CUE_LOG", log.toString()).build());
     HttpResponse<byte[]> r = http.post("/cue/postcrash", new byte[64 * 1024]);
     assertThat(r.statusCode()).isEqualTo(502);
-    assertThat(new String(r.body())).contains("status 3");
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains("status 3");
     assertThat(http.get("/cue/hello").statusCode()).isEqualTo(200);
     assertThat(lines(log, "postcrash")).as("the side effect happened once").hasSize(1);
   }
@@ -240,12 +244,12 @@ class FaultsTest {
         .until(() -> lines(log, "unlistened").size() == 1);
     // A POST, which is never retried once delivered: here the connection is refused, so the
     // child never saw it, and a fresh instance gets it.
-    HttpResponse<byte[]> r = http.post("/f/count", "once".getBytes());
-    assertThat(r.statusCode()).as(new String(r.body())).isEqualTo(200);
+    HttpResponse<byte[]> r = http.post("/f/count", "once".getBytes(StandardCharsets.UTF_8));
+    assertThat(r.statusCode()).as(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(200);
     List<String> counted = lines(log, "count");
     assertThat(counted).as("the side effect happened once").hasSize(1);
     assertThat(counted.getFirst()).doesNotStartWith(first + " ");
-    assertThat(new String(r.body())).doesNotContain(Long.toString(first));
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).doesNotContain(Long.toString(first));
   }
 
   // ---- back-off -----------------------------------------------------------------------------
@@ -255,7 +259,7 @@ class FaultsTest {
         Gateway.start(
             TestManifests.manifest(
                 TestManifests.cue("cue").startPolicy(StartPolicy.EAGER).minInstances(1).build()),
-            new InetSocketAddress("127.0.0.1", 0),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             b -> b.clock(fakeNanos::get).backgroundCleanup(false));
     http = new HttpTestClient(gateway.address());
   }

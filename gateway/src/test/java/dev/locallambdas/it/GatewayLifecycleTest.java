@@ -8,8 +8,10 @@ import dev.locallambdas.function.InstanceView;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +37,9 @@ class GatewayLifecycleTest {
 
   private void start(FunctionSpec... functions) throws IOException {
     gateway =
-        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+        Gateway.start(
+            TestManifests.manifest(functions),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     http = new HttpTestClient(gateway.address());
   }
 
@@ -43,7 +47,7 @@ class GatewayLifecycleTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(functions),
-            new InetSocketAddress("127.0.0.1", 0),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             b -> b.clock(fakeNanos::get).backgroundCleanup(false));
     http = new HttpTestClient(gateway.address());
   }
@@ -248,7 +252,7 @@ class GatewayLifecycleTest {
     String expected =
         java.util.HexFormat.of()
             .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
-    assertThat(new String(r.body())).contains(expected);
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains(expected);
   }
 
   @Test
@@ -265,7 +269,7 @@ class GatewayLifecycleTest {
     start(TestManifests.cue("cue").maxBodyBytes(1024).build());
     HttpResponse<byte[]> r = http.post("/cue/echo", new byte[4096]);
     assertThat(r.statusCode()).isEqualTo(413);
-    assertThat(new String(r.body())).contains("max_body_size");
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains("max_body_size");
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
@@ -77,7 +78,7 @@ class GatewayProcessTest {
             .redirectErrorStream(true)
             .redirectOutput(temp.resolve("gateway.log").toFile())
             .start();
-    http = new HttpTestClient(new InetSocketAddress("127.0.0.1", port));
+    http = new HttpTestClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(50))

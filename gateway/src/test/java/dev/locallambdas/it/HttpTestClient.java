@@ -1,6 +1,7 @@
 package dev.locallambdas.it;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -45,7 +46,7 @@ final class HttpTestClient {
    * buffers in between). Returns the decoded response body; fails on a non-200 status.
    */
   byte[] postStreaming(String path, byte[] body) throws Exception {
-    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+    try (java.net.Socket socket = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(60_000);
       Thread writer =
           Thread.ofVirtual()

@@ -6,6 +6,7 @@ import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.LambdaEvent;
 import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.server.Gateway;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -46,7 +47,9 @@ class InProcessTest {
 
   private void start(FunctionSpec... functions) throws Exception {
     gateway =
-        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+        Gateway.start(
+            TestManifests.manifest(functions),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     http = new HttpTestClient(gateway.address());
   }
 

@@ -7,6 +7,7 @@ import dev.locallambdas.manifest.LambdaEvent;
 import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.server.Gateway;
 import java.io.File;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -60,7 +61,9 @@ class LambdaRuntimeTest {
 
   private void start(FunctionSpec... functions) throws Exception {
     gateway =
-        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+        Gateway.start(
+            TestManifests.manifest(functions),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     http = new HttpTestClient(gateway.address());
   }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +27,7 @@ class MethodsTest {
   }
 
   private String send(String method, String path) throws IOException {
-    try (Socket s = new Socket("127.0.0.1", gateway.address().getPort())) {
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), gateway.address().getPort())) {
       s.getOutputStream()
           .write(
               (method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
@@ -42,7 +43,7 @@ class MethodsTest {
             TestManifests.manifest(
                 TestManifests.cue("plain").build(),
                 TestManifests.cue("dav").method("PROPFIND").build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     String refused = send("PROPFIND", "/plain/hello");
     assertThat(refused).startsWith("HTTP/1.1 501").contains("<method>PROPFIND</method>");
     assertThat(send("PROPFIND", "/dav/hello")).startsWith("HTTP/1.1 200").contains("\"count\": 1");

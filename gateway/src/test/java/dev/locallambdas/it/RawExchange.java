@@ -17,6 +17,7 @@ import java.util.Map;
  * responses that are cut short, which an HTTP client library reports only as an exception. A
  * connection closed before a complete head has status 0.
  */
+@SuppressWarnings("ArrayRecordComponent") // a test's view of bytes read, compared by content
 record RawExchange(int status, Map<String, String> headers, byte[] rest, boolean reset) {
   /** How long a read may block before the test gives up: a safety net, never a measurement. */
   private static final int READ_TIMEOUT_MILLIS = 30_000;
@@ -49,8 +50,8 @@ record RawExchange(int status, Map<String, String> headers, byte[] rest, boolean
     if (end < 0) {
       return new RawExchange(0, Map.of(), bytes, reset);
     }
-    String[] lines = text.substring(0, end).split("\r\n");
-    int status = Integer.parseInt(lines[0].split(" ")[1]);
+    String[] lines = text.substring(0, end).split("\r\n", -1);
+    int status = Integer.parseInt(lines[0].split(" ", 3)[1]);
     Map<String, String> headers = new LinkedHashMap<>();
     for (int i = 1; i < lines.length; i++) {
       int colon = lines[i].indexOf(':');

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @ExtendWith(NoLeaks.class)
 class SdkConcurrencyTest {
+  @SuppressWarnings("ImmutableEnumChecker") // the field holds stateless method references
   enum Sdk {
     PYTHON(TestManifests::pythonBarrier),
     NODE(TestManifests::nodeBarrier),
@@ -46,7 +48,10 @@ class SdkConcurrencyTest {
   private HttpTestClient http;
 
   private void start(FunctionSpec spec) throws IOException {
-    gateway = Gateway.start(TestManifests.manifest(spec), new InetSocketAddress("127.0.0.1", 0));
+    gateway =
+        Gateway.start(
+            TestManifests.manifest(spec),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     http = new HttpTestClient(gateway.address());
   }
 

@@ -7,6 +7,7 @@ import dev.locallambdas.server.Gateway;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -51,7 +52,7 @@ class SlowClientsTest {
     gateway =
         Gateway.start(
             TestManifests.manifest(TestManifests.cue("cue").concurrency(4).maxInstances(2).build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     try (KeepAliveClient warm = new KeepAliveClient(gateway.address(), 30_000)) {
       assertThat(warm.get("/cue/hello").status()).isEqualTo(200);
     }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.locallambdas.server.Gateway;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ class SoakTest {
             TestManifests.manifest(
                 TestManifests.cue("cue").maxInstances(2).build(),
                 TestManifests.faultsHttp("h").concurrency(16).build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     List<String> failures = new CopyOnWriteArrayList<>();
     load(TimeUnit.SECONDS.toNanos(3), new LongAdder(), failures);
     long fds = fileDescriptors();

@@ -85,16 +85,17 @@ class ManifestCacheTest {
   @Test
   void badCacheValuesAreReportedWithTheirLineAndValue() {
     String xml =
-        "<manifest version=\"1\">\n"
-            + "<function><id>a</id><executable>cat</executable><route>/a/*</route>\n"
-            + "<cache>\n"
-            + "<enabled>yes</enabled>\n"
-            + "<ttl>30</ttl>\n"
-            + "<max_entry_size>0</max_entry_size>\n"
-            + "<max_entry_sise>1m</max_entry_sise>\n"
-            + "<ttl>1s</ttl>\n"
-            + "</cache>\n"
-            + "</function></manifest>";
+        """
+        <manifest version="1">
+        <function><id>a</id><executable>cat</executable><route>/a/*</route>
+        <cache>
+        <enabled>yes</enabled>
+        <ttl>30</ttl>
+        <max_entry_size>0</max_entry_size>
+        <max_entry_sise>1m</max_entry_sise>
+        <ttl>1s</ttl>
+        </cache>
+        </function></manifest>""";
 
     ManifestException e = ManifestFiles.rejected(dir, xml);
 

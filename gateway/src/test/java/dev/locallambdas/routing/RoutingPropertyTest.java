@@ -162,7 +162,7 @@ class RoutingPropertyTest {
   /** The non-empty segments; a trailing '/' adds no segment. */
   private static List<String> segments(String path) {
     List<String> out = new ArrayList<>();
-    for (String s : path.split("/")) {
+    for (String s : path.split("/", -1)) {
       if (!s.isEmpty()) {
         out.add(s);
       }

@@ -203,8 +203,10 @@ public final class CallRecorder implements CallListener {
         body.writeBytes(bytes);
       }
       if (hold) {
-        unconsumed += n;
-        maxUnconsumed = Math.max(maxUnconsumed, unconsumed);
+        // Only the call's loop writes these (volatile for the test thread's reads): no race.
+        long held = unconsumed + n;
+        unconsumed = held;
+        maxUnconsumed = Math.max(maxUnconsumed, held);
       } else if (n > 0) {
         call.consumed(n);
       }

@@ -74,62 +74,68 @@ final class Http1Response implements AutoCloseable {
     if (finished) {
       return null;
     }
-    switch (head.framing()) {
-      case LENGTH -> {
-        if (remaining == 0) {
-          finished = true;
-          return null;
-        }
-        ByteBuffer b = connection.readSome(remaining);
-        if (b == null) {
-          throw new TransportException(
-              TransportException.Kind.CHILD_FAILED,
-              connection.peer()
-                  + " closed the connection after "
-                  + (head.contentLength() - remaining)
-                  + " of "
-                  + head.contentLength()
-                  + " body bytes");
-        }
-        remaining -= b.remaining();
-        return b;
-      }
-      case CHUNKED -> {
-        if (remaining == 0) {
-          if (inChunk) {
-            connection.readChunkEnd();
-            inChunk = false;
-          }
-          long size = connection.readChunkSize();
-          if (size == 0) {
-            connection.readTrailers();
-            finished = true;
-            return null;
-          }
-          remaining = size;
-          inChunk = true;
-        }
-        ByteBuffer b = connection.readSome(remaining);
-        if (b == null) {
-          throw new TransportException(
-              TransportException.Kind.CHILD_FAILED,
-              connection.peer() + " closed the connection in the middle of a chunked body");
-        }
-        remaining -= b.remaining();
-        return b;
-      }
-      case UNTIL_CLOSE -> {
-        ByteBuffer b = connection.readSome(Long.MAX_VALUE);
-        if (b == null) {
-          finished = true;
-        }
-        return b;
-      }
+    return switch (head.framing()) {
+      case LENGTH -> readDeclaredLength();
+      case CHUNKED -> readChunked();
+      case UNTIL_CLOSE -> readUntilClose();
       default -> {
+        finished = true;
+        yield null;
+      }
+    };
+  }
+
+  private ByteBuffer readDeclaredLength() throws IOException {
+    if (remaining == 0) {
+      finished = true;
+      return null;
+    }
+    ByteBuffer b = connection.readSome(remaining);
+    if (b == null) {
+      throw new TransportException(
+          TransportException.Kind.CHILD_FAILED,
+          connection.peer()
+              + " closed the connection after "
+              + (head.contentLength() - remaining)
+              + " of "
+              + head.contentLength()
+              + " body bytes");
+    }
+    remaining -= b.remaining();
+    return b;
+  }
+
+  private ByteBuffer readChunked() throws IOException {
+    if (remaining == 0) {
+      if (inChunk) {
+        connection.readChunkEnd();
+        inChunk = false;
+      }
+      long size = connection.readChunkSize();
+      if (size == 0) {
+        connection.readTrailers();
         finished = true;
         return null;
       }
+      remaining = size;
+      inChunk = true;
     }
+    ByteBuffer b = connection.readSome(remaining);
+    if (b == null) {
+      throw new TransportException(
+          TransportException.Kind.CHILD_FAILED,
+          connection.peer() + " closed the connection in the middle of a chunked body");
+    }
+    remaining -= b.remaining();
+    return b;
+  }
+
+  private ByteBuffer readUntilClose() throws IOException {
+    ByteBuffer b = connection.readSome(Long.MAX_VALUE);
+    if (b == null) {
+      finished = true;
+    }
+    return b;
   }
 
   /** Reads the whole body, refusing more than {@code limit} bytes with PROTOCOL. */

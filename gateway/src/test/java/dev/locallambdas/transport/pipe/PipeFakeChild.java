@@ -21,6 +21,7 @@ final class PipeFakeChild implements AutoCloseable {
   private final ByteBuffer out = ByteBuffer.allocate(10 + FrameCodec.MAX_PAYLOAD);
 
   /** A request as the child saw it, with the sizes of its body frames. */
+  @SuppressWarnings("ArrayRecordComponent") // bytes as received, compared by content
   record Received(
       int id,
       String method,
