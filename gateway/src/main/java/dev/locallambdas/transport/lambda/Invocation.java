@@ -53,6 +53,9 @@ final class Invocation implements Call {
   private byte[] event;
   private volatile boolean answered;
 
+  // On the environment's loop: the streamed response, while the runtime sends it.
+  private ResponseStream stream;
+
   Invocation(
       Environment env,
       Request request,
@@ -75,6 +78,11 @@ final class Invocation implements Call {
 
   String id() {
     return id;
+  }
+
+  /** An Invoke API request: payload and result pass through unchanged. */
+  boolean isInvoke() {
+    return invoke;
   }
 
   // ------------------------------------------------------------------ the client's loop
@@ -167,7 +175,14 @@ final class Invocation implements Call {
 
   @Override
   public void consumed(int bytes) {
-    // The whole response is in memory already (at most Lambda's 6 MB): nothing to pace.
+    // A buffered response is in memory already (at most Lambda's 6 MB): nothing to pace. A
+    // streamed one is paced by what the client takes.
+    onEnv(
+        () -> {
+          if (stream != null) {
+            stream.consumed(bytes);
+          }
+        });
   }
 
   @Override
@@ -194,6 +209,18 @@ final class Invocation implements Call {
     } else {
       loop.execute(task);
     }
+  }
+
+  /** A piece of body to the client; released instead when the client has gone. */
+  private void toClientBody(ByteBuf piece) {
+    clientLoop.execute(
+        () -> {
+          if (cancelled) {
+            piece.release();
+          } else {
+            listener.body(piece);
+          }
+        });
   }
 
   private void toClient(Runnable event) {
@@ -237,6 +264,50 @@ final class Invocation implements Call {
         + ";Parent="
         + hex.formatHex(parent)
         + ";Sampled=0";
+  }
+
+  // ------------------------------------------------------------------ a streamed response
+
+  /** The runtime started streaming its response on {@code runtime}. */
+  ResponseStream streamStarted(io.netty.channel.Channel runtime, String contentType) {
+    stream = new ResponseStream(this, runtime, contentType);
+    return stream;
+  }
+
+  /** The gateway no longer waits for the stream (client gone, deadline passed): drop the rest. */
+  void abandonStream() {
+    if (stream != null) {
+      stream.abandon();
+    }
+  }
+
+  void streamHead(int status, Headers headers) {
+    answered = true;
+    Headers h = headers;
+    if (invoke) {
+      Headers.Builder b = invokeHeaders();
+      for (int i = 0; i < headers.size(); i++) {
+        b.add(headers.name(i), headers.value(i));
+      }
+      h = b.build();
+    }
+    Headers head = h;
+    toClient(() -> listener.head(status, head, -1));
+  }
+
+  void streamBody(ByteBuf piece) {
+    toClientBody(piece);
+  }
+
+  void streamEnd() {
+    toClient(listener::end);
+    released(Outcome.OK);
+  }
+
+  /** The stream failed after its head: the client's response is cut off. */
+  void streamFailed(TransportException e) {
+    toClient(() -> listener.failed(e));
+    released(e.kind() == Kind.CHILD_FAILED ? Outcome.BROKEN : Outcome.FAILED);
   }
 
   /** The runtime posted the handler's result. */
@@ -313,7 +384,10 @@ final class Invocation implements Call {
 
   /** The environment broke or closed under the invocation. */
   void lost(TransportException e) {
-    if (!answered) {
+    if (stream != null && !stream.isDone()) {
+      stream.abandon();
+      toClient(() -> listener.failed(e)); // cuts off a response whose head went out
+    } else if (!answered) {
       toClient(() -> listener.failed(e));
     }
     released(Outcome.BROKEN);
