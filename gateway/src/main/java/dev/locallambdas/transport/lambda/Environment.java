@@ -95,6 +95,12 @@ final class Environment implements Endpoint {
       };
   private final Set<Channel> connections = new HashSet<>();
 
+  // Shared with the thread draining the runtime's output.
+  private final java.util.concurrent.CopyOnWriteArrayList<LogTail> tails =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger tailing =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   private Environment(EndpointContext context, EventLoop loop) {
     this.context = context;
     this.loop = loop;
@@ -372,6 +378,7 @@ final class Environment implements Endpoint {
 
   private void deliver(Invocation inv, ChannelHandlerContext ctx) {
     running.put(inv.id(), inv);
+    inv.started();
     ctx.writeAndFlush(inv.nextResponse())
         .addListener(
             f -> {
@@ -509,6 +516,31 @@ final class Environment implements Endpoint {
       inv.released(Outcome.HUNG);
     }
     // A running invocation whose client left finishes in the runtime; its answer is dropped then.
+  }
+
+  /**
+   * A line of the runtime's output, on the draining thread: it goes to the log tail of every
+   * invocation running that asked for one (one, unless AWS_LAMBDA_MAX_CONCURRENCY is set).
+   */
+  @Override
+  public void output(String line) {
+    if (tailing.get() > 0) {
+      for (LogTail t : tails) {
+        t.add(line);
+      }
+    }
+  }
+
+  /** An invocation that wants its log tail is running from now until {@link #untail}. */
+  void tail(LogTail t) {
+    tails.add(t);
+    tailing.incrementAndGet();
+  }
+
+  void untail(LogTail t) {
+    if (tails.remove(t)) {
+      tailing.decrementAndGet();
+    }
   }
 
   /** For tests: the port of the Runtime API. */
