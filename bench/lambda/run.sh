@@ -36,6 +36,7 @@ for j in ${JAVA_HOME:+$JAVA_HOME/bin/java} /usr/lib/jvm/*/bin/java; do
 done
 (cd "$HOME_DIR" && mvn -B -o -q -pl gateway dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$T/cp.txt" >/dev/null)
 CP="$HOME_DIR/gateway/target/test-classes:$(cat "$T/cp.txt")"
+CORE_JAR="$(tr ':' '\n' <"$T/cp.txt" | grep '/aws-lambda-java-core-[0-9.]*\.jar$' | head -n1)"
 
 P_NGX=$(free_port); P_LL=$(free_port)
 mkdir -p "$T/nginx"
@@ -63,6 +64,29 @@ cat >"$T/lambda.xml" <<XML
     <route>/pipe-java/*</route><start>eager</start><max_instances>8</max_instances>
   </function>
   <function>
+    <id>cached</id>
+    <executable>$JAVA_BIN</executable>$JFLAGS
+    <arg>-cp</arg><arg>$HOME_DIR/bench/functions/java/target/classes:$HOME_DIR/sdk-java/target/classes</arg>
+    <arg>benchfn.PipeFunction</arg>
+    <route>/cached/*</route><start>eager</start><cache><enabled>true</enabled></cache>
+  </function>
+  <function>
+    <id>in-process</id>
+    <protocol>in-process</protocol>
+    <executable>$HOME_DIR/gateway/target/test-classes</executable>
+    <arg>$CORE_JAR</arg>
+    <handler>dev.locallambdas.it.lambda.BenchHandler</handler>
+    <route>/in-process/*</route><start>eager</start><max_instances>8</max_instances>
+  </function>
+  <function>
+    <id>http-java</id>
+    <protocol>http</protocol>
+    <executable>$JAVA_BIN</executable>$JFLAGS
+    <arg>-cp</arg><arg>$HOME_DIR/bench/functions/java/target/classes:$HOME_DIR/bench/functions/java/target/lib/*</arg>
+    <arg>benchfn.HttpFunction</arg>
+    <route>/http-java/*</route><start>eager</start><concurrency>64</concurrency>
+  </function>
+  <function>
     <id>lambda-java</id>
     <protocol>lambda</protocol>
     <executable>$JAVA_BIN</executable>$JFLAGS
@@ -87,12 +111,17 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$P_NGX/"
 wait_http "http://127.0.0.1:$P_LL/pipe-java/x"
 wait_http "http://127.0.0.1:$P_LL/lambda-java/x"
+wait_http "http://127.0.0.1:$P_LL/in-process/x"
+wait_http "http://127.0.0.1:$P_LL/http-java/x"
 
 echo "machine: $(nproc) cores, shared; wrk ${DUR}s per cell after ${WARM}s warm-up at -c64"
 printf "%-22s %12s %14s %14s\n" target "c1 us/req" "c8 req/s" "c64 req/s"
-for target in nginx pipe-java lambda-java; do
+read -r d1 d8 d64 < <("$JAVA_BIN" -XX:+UseSerialGC -cp "$CP" dev.locallambdas.it.lambda.DirectCall "$DUR")
+printf "%-22s %12s %14s %14s\n" "direct call (no gateway)" "$d1" "$d8" "$d64"
+for target in nginx cached in-process pipe-java lambda-java http-java; do
   if [ "$target" = nginx ]; then URL="http://127.0.0.1:$P_NGX/"; else
     URL="http://127.0.0.1:$P_LL/$target/x"
+    [ "$target" = cached ] && URL="http://127.0.0.1:$P_LL/cached/cached"
     wrk -t2 -c64 -d"${WARM}s" "$URL" >/dev/null
   fi
   c1=$(wrk -t1 -c1 -d"${DUR}s" "$URL" | awk '/Requests\/sec/ {printf "%.1f", 1000000/$2}')

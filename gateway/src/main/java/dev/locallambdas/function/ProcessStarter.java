@@ -76,6 +76,7 @@ final class ProcessStarter implements Starter {
         throw new IllegalStateException("start abandoned"); // timed out or shut down meanwhile
       }
       ChildProcess p = process;
+      process.onOutput(endpoint::output);
       process.onExit().thenAccept(status -> pool.exited(in, status));
       LOG.fine(() -> in.label + ": started pid " + p.pid() + ", waiting for it to be ready");
       endpoint.awaitReady(spec.startupTimeout(), process.handle());

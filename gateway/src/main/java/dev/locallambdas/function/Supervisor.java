@@ -10,6 +10,7 @@ import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.manifest.StartPolicy;
 import dev.locallambdas.process.ChildLauncher;
 import dev.locallambdas.transport.Transport;
+import dev.locallambdas.transport.cgi.CgiTransport;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,6 +53,9 @@ public final class Supervisor implements AutoCloseable {
     this.backgroundCleanup = b.backgroundCleanup;
     for (FunctionSpec spec : b.manifest.functions()) {
       Transport transport = b.transports.apply(spec.protocol());
+      if (transport instanceof CgiTransport) {
+        transport = CgiTransport.under(launcher); // its programs in the keeper's care too
+      }
       ForkTemplate template = null;
       if (spec.templatePreload() != null) {
         template = new ForkTemplate(spec, launcher, runDirectory, clock, scheduler);

@@ -220,6 +220,59 @@ public final class ChildLauncher implements AutoCloseable {
   }
 
   /**
+   * Starts a short-lived program whose stdin, stdout and stderr the caller uses (a CGI program, run
+   * per request), in the same care as every child: a session of its own, the parent-death signal,
+   * the gateway's marker in its environment, and its process group registered with the keeper while
+   * it runs, so that nothing of it outlives the gateway, even one killed with SIGKILL. Started the
+   * JDK's way (posix_spawn here drains the output into the log), on the spawner thread (the
+   * parent-death signal follows the forking thread). The caller reaps it; its group is forgotten
+   * when it exits.
+   */
+  public Process startPiped(LaunchSpec spec) throws IOException {
+    ensureOpen();
+    Path directory =
+        spec.workingDirectory() == null
+            ? Path.of("").toAbsolutePath()
+            : spec.workingDirectory().toAbsolutePath();
+    ProcessBuilder builder = new ProcessBuilder().directory(directory.toFile());
+    Map<String, String> environment = builder.environment();
+    environment.putAll(spec.extraEnvironment());
+    environment.put(INSTANCE_VARIABLE, token + "/" + spec.label());
+    Path program =
+        ProgramLookup.resolve(
+            spec.command().getFirst(), directory, environment.get("PATH"), spec.label());
+    CompletableFuture<Process> started =
+        spawner.submit(
+            () -> {
+              ensureOpen();
+              Setup s = setup.join();
+              List<String> argv = new ArrayList<>(s.wrappers().prefix());
+              argv.add(program.toString());
+              argv.addAll(spec.command().subList(1, spec.command().size()));
+              Process p = builder.command(argv).start();
+              long group = s.wrappers().setsid().isPresent() ? p.pid() : 0;
+              long ticks = ProcessTable.startTicks(p.pid()).orElse(0);
+              if (group > 0 && s.keeper() != null && ticks > 0) {
+                s.keeper().register(group, ticks);
+                p.onExit().thenRun(() -> s.keeper().unregister(group));
+              }
+              return p;
+            });
+    try {
+      return started.get();
+    } catch (InterruptedException e) {
+      started.thenAccept(Process::destroyForcibly);
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while starting '" + spec.label() + "'");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException("cannot start '" + spec.label() + "': " + e.getCause(), e.getCause());
+    }
+  }
+
+  /**
    * True when children created by another process (a fork template) can be taken over: they need
    * this gateway's pipes and its waitpid, i.e. posix_spawn through FFM.
    */

@@ -71,6 +71,17 @@ public final class ChildProcess {
   /** When the child started, in clock ticks after boot: nothing older can be its offspring. */
   private final long startTicks;
 
+  /** Told each line of output (stdout and stderr), on the draining thread; see onOutput. */
+  private volatile java.util.function.Consumer<String> outputListener = line -> {};
+
+  /**
+   * Tells {@code listener} every later line the child writes to stdout or stderr, on the thread
+   * that drains it (so it must be quick). For a Lambda runtime's log tail.
+   */
+  public void onOutput(java.util.function.Consumer<String> listener) {
+    outputListener = listener;
+  }
+
   /** For a child started elsewhere (tests): no group of its own, no marker, no keeper. */
   ChildProcess(String label, Duration stopGrace, Process process) {
     this(label, stopGrace, process, 0, null, null);
@@ -95,6 +106,7 @@ public final class ChildProcess {
             line -> {
               recentOutput.add("stdout: " + line);
               log("stdout", prefix, line);
+              outputListener.accept(line);
             });
     CompletableFuture<Void> stderr =
         drain(
@@ -104,6 +116,7 @@ public final class ChildProcess {
               recentStderr.add(line);
               recentOutput.add("stderr: " + line);
               log("stderr", prefix, line);
+              outputListener.accept(line);
             });
     CompletableFuture<Void> drained = CompletableFuture.allOf(stdout, stderr);
     // What the child started may hold its output open; cleaning up after the child's own exit

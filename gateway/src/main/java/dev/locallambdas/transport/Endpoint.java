@@ -43,6 +43,12 @@ public interface Endpoint extends AutoCloseable {
   Call open(Request request, long timeoutMillis, EventLoop loop, CallListener listener);
 
   /**
+   * A line the instance's process wrote to stdout or stderr, on the thread draining it (so quick).
+   * Most endpoints ignore it; a Lambda environment keeps it for the Invoke API's log tail.
+   */
+  default void output(String line) {}
+
+  /**
    * Closes connections and removes socket files. Idempotent. Calls in progress fail with
    * TransportException(CHILD_FAILED) and are released as {@link Outcome#BROKEN}.
    */

@@ -7,6 +7,7 @@ import dev.locallambdas.server.Gateway;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
+import software.amazon.awssdk.services.lambda.model.LogType;
 import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
 
 /**
@@ -38,6 +40,8 @@ class LambdaInvokeApiTest {
                 LambdaRuntimeTest.javaLambda("bare", "dev.locallambdas.it.lambda.BareHandler")
                     .build(),
                 LambdaRuntimeTest.javaLambda("throws", "dev.locallambdas.it.lambda.ThrowingHandler")
+                    .build(),
+                LambdaRuntimeTest.javaLambda("print", "dev.locallambdas.it.lambda.PrintingHandler")
                     .build()),
             new InetSocketAddress("127.0.0.1", 0));
     lambda =
@@ -69,6 +73,36 @@ class LambdaInvokeApiTest {
     assertThat(r.payload().asUtf8String())
         .contains("\"hello\":\"world\"")
         .contains("\"rawPath\":\"/sdk\"");
+  }
+
+  @Test
+  void theLogTailHoldsTheInvocationsLogLines() {
+    InvokeResponse r =
+        lambda.invoke(
+            b ->
+                b.functionName("print")
+                    .logType(LogType.TAIL)
+                    .payload(
+                        SdkBytes.fromString("{\"rawPath\":\"/tail\"}", StandardCharsets.UTF_8)));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.logResult()).isNotNull();
+    String log = new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
+    assertThat(log)
+        .contains("START RequestId: ")
+        .contains("printing handler called for /tail")
+        .contains("END RequestId: ")
+        .contains("REPORT RequestId: ");
+    assertThat(log.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(4096);
+    // Without asking, no log.
+    assertThat(lambda.invoke(b -> b.functionName("print")).logResult()).isNull();
+  }
+
+  @Test
+  void aFailedInvocationsLogTailHasItsError() {
+    InvokeResponse r = lambda.invoke(b -> b.functionName("throws").logType(LogType.TAIL));
+    assertThat(r.functionError()).isEqualTo("Unhandled");
+    String log = new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
+    assertThat(log).contains("START RequestId: ").contains("REPORT RequestId: ");
   }
 
   @Test

@@ -237,6 +237,61 @@ class ProcessIsolationTest {
   }
 
   /**
+   * A CGI program runs per request, but in the same care as every child: a session of its own (a
+   * terminal's signals do not reach it), and nothing of it outlives a gateway killed with SIGKILL,
+   * neither the program nor what it started.
+   */
+  @Test
+  void aCgiProgramHasItsOwnSessionAndDiesWithTheGatewayKilledWithSigkill() throws Exception {
+    Path log = temp.resolve("gateway.log");
+    Path pids = temp.resolve("cgi.pids");
+    Process gateway =
+        startGateway(
+            "  <function>\n    <id>cgi</id>\n    <protocol>cgi</protocol>\n"
+                + "    <executable>sh</executable>\n    <arg>-c</arg>\n"
+                + "    <arg>sleep 300 &amp; echo \"$$ $!\" &gt; "
+                + pids
+                + ".tmp; mv "
+                + pids
+                + ".tmp "
+                + pids
+                + "; wait</arg>\n"
+                + "    <route>/cgi/*</route>\n  </function>\n",
+            log);
+    HttpTestClient http = awaitServing(gateway, log);
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                http.get("/cgi/hang"); // in flight until the gateway dies
+              } catch (IOException | InterruptedException e) {
+                // expected: the gateway is killed under it
+              }
+            });
+    await("the CGI program's pids").atMost(Duration.ofSeconds(20)).until(() -> Files.exists(pids));
+    String[] both = read(pids).strip().split(" ", -1);
+    ProcessHandle program = ProcessHandle.of(Long.parseLong(both[0])).orElseThrow();
+    ProcessHandle sleep = ProcessHandle.of(Long.parseLong(both[1])).orElseThrow();
+    seen.add(program);
+    seen.add(sleep);
+    assertThat(sessionOf(program.pid()))
+        .as("the CGI program leads a session of its own")
+        .isEqualTo(program.pid())
+        .isNotEqualTo(sessionOf(gateway.pid()));
+
+    gateway.destroyForcibly(); // SIGKILL: no shutdown hook runs
+    gateway.waitFor();
+
+    awaitGone(program, sleep);
+  }
+
+  private static long sessionOf(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", -1);
+    return Long.parseLong(fields[3]); // state, ppid, pgrp, session
+  }
+
+  /**
    * An instance created by a fork template (ADR 0013) is the gateway's own child with its own
    * parent-death signal: stopped (so its SDK cannot react to the end of its socket) and with the
    * keeper gone (so nothing sweeps), it still dies when the gateway is killed.

@@ -4,7 +4,9 @@ import dev.locallambdas.exchange.BodySource;
 import dev.locallambdas.exchange.Request;
 import dev.locallambdas.exchange.ResponseSink;
 import dev.locallambdas.manifest.FunctionSpec;
+import dev.locallambdas.process.ChildLauncher;
 import dev.locallambdas.process.ExitStatus;
+import dev.locallambdas.process.LaunchSpec;
 import dev.locallambdas.transport.BlockingEndpoint;
 import dev.locallambdas.transport.EndpointContext;
 import dev.locallambdas.transport.TransportException;
@@ -38,9 +40,11 @@ final class CgiEndpoint extends BlockingEndpoint {
   private final Path workDir;
   private final Map<Process, Boolean> running = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private final ChildLauncher launcher;
 
-  CgiEndpoint(EndpointContext context) {
+  CgiEndpoint(EndpointContext context, ChildLauncher launcher) {
     this.context = context;
+    this.launcher = launcher;
     FunctionSpec spec = context.function();
     this.workDir = spec.workingDir() != null ? spec.workingDir() : Path.of("").toAbsolutePath();
   }
@@ -63,13 +67,19 @@ final class CgiEndpoint extends BlockingEndpoint {
     List<String> command = new ArrayList<>();
     command.add(spec.executable());
     command.addAll(spec.args());
-    ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
-    Map<String, String> env = pb.environment();
-    env.putAll(spec.env());
+    Map<String, String> env = new java.util.LinkedHashMap<>(spec.env());
     env.putAll(MetaVariables.of(request, spec, workDir));
     Process p;
     try {
-      p = pb.start();
+      if (launcher != null) {
+        p =
+            launcher.startPiped(
+                new LaunchSpec(context.label(), command, workDir, env, spec.stopGrace()));
+      } else {
+        ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
+        pb.environment().putAll(env);
+        p = pb.start();
+      }
     } catch (IOException e) {
       throw new TransportException(
           Kind.NOT_DELIVERED, "cannot start " + spec.executable() + ": " + e.getMessage(), e);

@@ -34,7 +34,7 @@ import java.util.UUID;
 final class HandlerEndpoint extends BlockingEndpoint {
   private final EndpointContext context;
   private volatile URLClassLoader loader;
-  private volatile Handlers.Invoker invoker;
+  private volatile Handlers.Loaded invoker;
 
   HandlerEndpoint(EndpointContext context) {
     this.context = context;
@@ -89,7 +89,7 @@ final class HandlerEndpoint extends BlockingEndpoint {
 
   @Override
   protected void exchange(Request request, BodySource body, ResponseSink sink) throws IOException {
-    Handlers.Invoker h = invoker;
+    Handlers.Loaded h = invoker;
     if (h == null) {
       throw new TransportException(Kind.NOT_DELIVERED, context.label() + " is not loaded");
     }
@@ -100,14 +100,19 @@ final class HandlerEndpoint extends BlockingEndpoint {
     }
     FunctionSpec spec = context.function();
     String id = UUID.randomUUID().toString();
-    byte[] event = ApiGateway.event(spec, request, in.toByteArray(), id);
     long deadline = System.currentTimeMillis() + spec.requestTimeout().toMillis();
     Thread current = Thread.currentThread();
     ClassLoader previous = current.getContextClassLoader();
     current.setContextClassLoader(loader);
-    byte[] result;
+    HttpAnswer answer;
     try {
-      result = h.invoke(event, new Handlers.Invocation(spec, id, deadline));
+      if (h.http() != null) {
+        answer = h.http().handle(request, in.toByteArray(), spec.requestTimeout().toMillis());
+      } else {
+        byte[] event = ApiGateway.event(spec, request, in.toByteArray(), id);
+        byte[] result = h.events().invoke(event, new Handlers.Invocation(spec, id, deadline));
+        answer = ApiGateway.response(spec, result);
+      }
     } catch (InvocationTargetException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       throw new TransportException(
@@ -115,7 +120,6 @@ final class HandlerEndpoint extends BlockingEndpoint {
     } finally {
       current.setContextClassLoader(previous);
     }
-    HttpAnswer answer = ApiGateway.response(spec, result);
     sink.head(answer.status(), answer.headers(), answer.body().length);
     sink.body(ByteBuffer.wrap(answer.body()));
     sink.end();

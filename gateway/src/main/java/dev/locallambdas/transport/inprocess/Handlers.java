@@ -26,9 +26,10 @@ import java.util.logging.Logger;
  * The handler kinds of aws-lambda-java-core, driven by reflection through the function's own class
  * loader (the gateway does not depend on that library): a {@code RequestStreamHandler} gets the
  * event's bytes and writes its result; a {@code RequestHandler} whose input type is {@code Map},
- * {@code Object} or {@code String} gets the parsed event, and its result (a map, list, string,
- * number, or a bean such as the events library's responses) is written as JSON. Other input types
- * need a JSON binding the gateway does not have: such handlers are refused with that reason.
+ * {@code Object} or {@code String} gets the parsed event, any other type (a POJO such as the events
+ * library's {@code APIGatewayV2HTTPEvent}) the event bound to it ({@link Binding}), and its result
+ * (a map, list, string, number, or a bean such as the events library's responses) is written as
+ * JSON. This project's Java SDK {@code Handler} is driven over HTTP instead ({@link SdkHandler}).
  */
 final class Handlers {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.transport.inprocess");
@@ -53,21 +54,25 @@ final class Handlers {
     byte[] invoke(byte[] event, Invocation invocation) throws InvocationTargetException;
   }
 
-  static Invoker load(ClassLoader loader, String handler) throws LoadException {
+  /** A loaded handler: of events ({@code events}) or, for a Java SDK Handler, of HTTP. */
+  record Loaded(Invoker events, SdkHandler http) {}
+
+  static Loaded load(ClassLoader loader, String handler) throws LoadException {
     String className =
         handler.contains("::") ? handler.substring(0, handler.indexOf("::")) : handler;
     Class<?> type;
     Class<?> contextType;
     try {
       type = Class.forName(className, false, loader);
-      contextType = Class.forName(CORE + "Context", false, loader);
+      contextType = contextType(loader);
     } catch (ClassNotFoundException | LinkageError e) {
       throw new LoadException(
           "cannot load "
               + className
               + " ("
               + e
-              + "); the code must hold the class and aws-lambda-java-core (a jar in <arg>)");
+              + "); the code must hold the class and aws-lambda-java-core or this project's Java"
+              + " SDK (a jar in <arg>)");
     }
     Object instance;
     try {
@@ -77,6 +82,21 @@ final class Handlers {
           "the constructor of " + className + " threw " + e.getCause()); // an init error
     } catch (ReflectiveOperationException | LinkageError e) {
       throw new LoadException("cannot create " + className + ": " + e);
+    }
+    SdkHandler sdk = SdkHandler.of(instance, type, loader);
+    if (sdk != null) {
+      return new Loaded(null, sdk);
+    }
+    return new Loaded(events(type, instance, contextType, className), null);
+  }
+
+  private static Invoker events(
+      Class<?> type, Object instance, Class<?> contextType, String className) throws LoadException {
+    if (contextType == null) {
+      throw new LoadException(
+          className
+              + " is not a Handler of this project's Java SDK, and the code does not hold"
+              + " aws-lambda-java-core");
     }
     Method stream = find(type, InputStream.class, OutputStream.class, contextType);
     if (stream != null && implementsNamed(type, CORE + "RequestStreamHandler")) {
@@ -93,15 +113,7 @@ final class Handlers {
             && m.getParameterCount() == 2
             && m.getParameterTypes()[1] == contextType) {
           Class<?> input = m.getParameterTypes()[0];
-          if (input != Map.class && input != Object.class && input != String.class) {
-            throw new LoadException(
-                className
-                    + " takes "
-                    + input.getName()
-                    + ", which needs a JSON binding the gateway does not have: take a"
-                    + " Map<String, Object>, or implement RequestStreamHandler, or run it with"
-                    + " <protocol>lambda</protocol> under the official runtime client");
-          }
+          java.lang.reflect.Type declared = m.getGenericParameterTypes()[0];
           return (event, inv) -> {
             Object parsed;
             try {
@@ -109,7 +121,20 @@ final class Handlers {
             } catch (Json.SyntaxException e) {
               throw new InvocationTargetException(e);
             }
-            Object arg = input == String.class ? String.valueOf(parsed) : parsed;
+            Object arg;
+            if (input == String.class) {
+              arg = String.valueOf(parsed);
+            } else if (input == Map.class || input == Object.class) {
+              arg = parsed;
+            } else {
+              try {
+                arg = Binding.bind(parsed, declared); // a POJO, as the runtime client binds it
+              } catch (Binding.BindException e) {
+                throw new InvocationTargetException(
+                    new IllegalArgumentException(
+                        "the event does not fit " + input.getName() + ": " + e.getMessage()));
+              }
+            }
             Object result = call(m, instance, arg, context(contextType, inv));
             return Json.write(jsonValue(result, 0)).getBytes(StandardCharsets.UTF_8);
           };
@@ -118,7 +143,18 @@ final class Handlers {
     }
     throw new LoadException(
         className
-            + " is neither a RequestStreamHandler nor a RequestHandler of aws-lambda-java-core");
+            + " is neither a RequestStreamHandler nor a RequestHandler of aws-lambda-java-core,"
+            + " nor a Handler of this project's Java SDK");
+  }
+
+  /** The Context interface of aws-lambda-java-core; null when the code holds only the SDK. */
+  private static Class<?> contextType(ClassLoader loader) throws ClassNotFoundException {
+    try {
+      return Class.forName(CORE + "Context", false, loader);
+    } catch (ClassNotFoundException e) {
+      Class.forName(SdkHandler.HANDLER, false, loader); // else neither library: say so
+      return null;
+    }
   }
 
   private static Method find(Class<?> type, Class<?>... parameters) {

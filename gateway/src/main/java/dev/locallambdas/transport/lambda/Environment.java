@@ -95,6 +95,12 @@ final class Environment implements Endpoint {
       };
   private final Set<Channel> connections = new HashSet<>();
 
+  // Shared with the thread draining the runtime's output.
+  private final java.util.concurrent.CopyOnWriteArrayList<LogTail> tails =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger tailing =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   private Environment(EndpointContext context, EventLoop loop) {
     this.context = context;
     this.loop = loop;
@@ -372,6 +378,7 @@ final class Environment implements Endpoint {
 
   private void deliver(Invocation inv, ChannelHandlerContext ctx) {
     running.put(inv.id(), inv);
+    inv.started();
     ctx.writeAndFlush(inv.nextResponse())
         .addListener(
             f -> {
@@ -420,6 +427,41 @@ final class Environment implements Endpoint {
     return RuntimeAnswer.ACCEPTED;
   }
 
+  /**
+   * POST /invocation/ID/response in streaming mode began on {@code runtime}: its pieces go to the
+   * client as they come. Null when the id is not running (the body is then dropped and the end
+   * answered as for any response to such an id).
+   */
+  ResponseStream streamStarted(String id, Channel runtime, String contentType) {
+    Invocation inv = running.get(id);
+    return inv == null ? null : inv.streamStarted(runtime, contentType);
+  }
+
+  /** What a response to an id that is not running gets: 403 for a finished one, else 400. */
+  RuntimeAnswer notRunning(String id) {
+    return unknown(id, "InvocationResponse");
+  }
+
+  /** A streamed response ended (its trailers may carry the handler's error). */
+  RuntimeAnswer streamEnded(String id, ResponseStream stream, String errorType, String errorBody) {
+    Invocation inv = running.remove(id);
+    if (inv == null) {
+      stream.abandon();
+      return unknown(id, "InvocationResponse");
+    }
+    finished.put(id, Boolean.TRUE);
+    stream.end(errorType, errorBody);
+    return RuntimeAnswer.ACCEPTED;
+  }
+
+  /** The runtime's connection closed while it streamed a response. */
+  void streamBroken(String id, ResponseStream stream) {
+    if (running.get(id) != null && running.remove(id) != null) {
+      finished.put(id, Boolean.TRUE);
+    }
+    stream.broken();
+  }
+
   /** POST /invocation/ID/response with a payload over Lambda's limit: the invocation fails. */
   RuntimeAnswer responseTooLarge(String id, long bytes) {
     Invocation inv = running.remove(id);
@@ -463,6 +505,7 @@ final class Environment implements Endpoint {
 
   /** The front door gave up on an invocation: a queued one leaves, a timed-out one is stopped. */
   void cancel(Invocation inv, Call.Cancel why) {
+    inv.abandonStream(); // a runtime streaming to a client that is gone is read and dropped
     if (queued.remove(inv)) {
       inv.released(why == Call.Cancel.TIMEOUT ? Outcome.HUNG : Outcome.FAILED);
       return;
@@ -473,6 +516,31 @@ final class Environment implements Endpoint {
       inv.released(Outcome.HUNG);
     }
     // A running invocation whose client left finishes in the runtime; its answer is dropped then.
+  }
+
+  /**
+   * A line of the runtime's output, on the draining thread: it goes to the log tail of every
+   * invocation running that asked for one (one, unless AWS_LAMBDA_MAX_CONCURRENCY is set).
+   */
+  @Override
+  public void output(String line) {
+    if (tailing.get() > 0) {
+      for (LogTail t : tails) {
+        t.add(line);
+      }
+    }
+  }
+
+  /** An invocation that wants its log tail is running from now until {@link #untail}. */
+  void tail(LogTail t) {
+    tails.add(t);
+    tailing.incrementAndGet();
+  }
+
+  void untail(LogTail t) {
+    if (tails.remove(t)) {
+      tailing.decrementAndGet();
+    }
   }
 
   /** For tests: the port of the Runtime API. */

@@ -53,6 +53,13 @@ final class Invocation implements Call {
   private byte[] event;
   private volatile boolean answered;
 
+  // The Invoke API's log tail (X-Amz-Log-Type: Tail), or null; its timing on the env's loop.
+  private final LogTail tail;
+  private long startedNanos;
+
+  // On the environment's loop: the streamed response, while the runtime sends it.
+  private ResponseStream stream;
+
   Invocation(
       Environment env,
       Request request,
@@ -68,6 +75,10 @@ final class Invocation implements Call {
     long now = System.currentTimeMillis();
     this.deadlineEpochMillis = now + (timeoutMillis > 0 ? timeoutMillis : 900_000);
     this.invoke = InvokeApi.functionName(request.path()) != null;
+    this.tail =
+        invoke && "Tail".equalsIgnoreCase(request.headers().get("x-amz-log-type"))
+            ? new LogTail()
+            : null;
     if (!request.hasBody()) {
       clientLoop.execute(this::submit); // never from inside open
     }
@@ -75,6 +86,11 @@ final class Invocation implements Call {
 
   String id() {
     return id;
+  }
+
+  /** An Invoke API request: payload and result pass through unchanged. */
+  boolean isInvoke() {
+    return invoke;
   }
 
   // ------------------------------------------------------------------ the client's loop
@@ -167,7 +183,14 @@ final class Invocation implements Call {
 
   @Override
   public void consumed(int bytes) {
-    // The whole response is in memory already (at most Lambda's 6 MB): nothing to pace.
+    // A buffered response is in memory already (at most Lambda's 6 MB): nothing to pace. A
+    // streamed one is paced by what the client takes.
+    onEnv(
+        () -> {
+          if (stream != null) {
+            stream.consumed(bytes);
+          }
+        });
   }
 
   @Override
@@ -196,6 +219,18 @@ final class Invocation implements Call {
     }
   }
 
+  /** A piece of body to the client; released instead when the client has gone. */
+  private void toClientBody(ByteBuf piece) {
+    clientLoop.execute(
+        () -> {
+          if (cancelled) {
+            piece.release();
+          } else {
+            listener.body(piece);
+          }
+        });
+  }
+
   private void toClient(Runnable event) {
     clientLoop.execute(
         () -> {
@@ -222,6 +257,49 @@ final class Invocation implements Call {
     return r;
   }
 
+  /** Handed to the runtime: its log lines from now on are this invocation's (for a log tail). */
+  void started() {
+    startedNanos = System.nanoTime();
+    if (tail != null) {
+      tail.add("START RequestId: " + id + " Version: " + Aws.VERSION);
+      env.tail(tail);
+    }
+  }
+
+  /**
+   * Runs {@code answer} with the headers of the log tail added, if one was asked for. The runtime
+   * writes its log lines before it posts its result, but they reach the gateway on another path
+   * (its stdout, drained by another thread): lines still in that pipe are waited for {@link
+   * #TAIL_GRACE_MILLIS}, only for invocations that asked for their log.
+   */
+  private void withLog(Headers.Builder headers, java.util.function.Consumer<Headers> answer) {
+    if (tail == null) {
+      answer.accept(headers.build());
+      return;
+    }
+    long micros = (System.nanoTime() - startedNanos) / 1000;
+    env.envLoop()
+        .schedule(
+            () -> {
+              env.untail(tail);
+              tail.add("END RequestId: " + id);
+              tail.add(
+                  String.format(
+                      java.util.Locale.ROOT,
+                      "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\t"
+                          + "Memory Size: %d MB",
+                      id,
+                      micros / 1000.0,
+                      Math.max(1, (micros + 999) / 1000),
+                      env.function().memoryMb()));
+              answer.accept(headers.add("x-amz-log-result", tail.result()).build());
+            },
+            TAIL_GRACE_MILLIS,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  static final long TAIL_GRACE_MILLIS = 50;
+
   /** An X-Ray trace header as Lambda sends it (not sampled: nothing here collects traces). */
   private static String traceId() {
     ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -239,11 +317,59 @@ final class Invocation implements Call {
         + ";Sampled=0";
   }
 
+  // ------------------------------------------------------------------ a streamed response
+
+  /** The runtime started streaming its response on {@code runtime}. */
+  ResponseStream streamStarted(io.netty.channel.Channel runtime, String contentType) {
+    stream = new ResponseStream(this, runtime, contentType);
+    return stream;
+  }
+
+  /** The gateway no longer waits for the stream (client gone, deadline passed): drop the rest. */
+  void abandonStream() {
+    if (stream != null) {
+      stream.abandon();
+    }
+  }
+
+  void streamHead(int status, Headers headers) {
+    answered = true;
+    Headers h = headers;
+    if (invoke) {
+      Headers.Builder b = invokeHeaders();
+      for (int i = 0; i < headers.size(); i++) {
+        b.add(headers.name(i), headers.value(i));
+      }
+      h = b.build();
+    }
+    Headers head = h;
+    toClient(() -> listener.head(status, head, -1));
+  }
+
+  void streamBody(ByteBuf piece) {
+    toClientBody(piece);
+  }
+
+  void streamEnd() {
+    toClient(listener::end);
+    released(Outcome.OK);
+  }
+
+  /** The stream failed after its head: the client's response is cut off. */
+  void streamFailed(TransportException e) {
+    toClient(() -> listener.failed(e));
+    released(e.kind() == Kind.CHILD_FAILED ? Outcome.BROKEN : Outcome.FAILED);
+  }
+
   /** The runtime posted the handler's result. */
   void succeeded(byte[] payload) {
     if (invoke) {
-      answer(200, invokeHeaders().add("content-type", "application/json").build(), payload);
-      released(Outcome.OK);
+      withLog(
+          invokeHeaders().add("content-type", "application/json"),
+          h -> {
+            answer(200, h, payload);
+            released(Outcome.OK);
+          });
       return;
     }
     HttpAnswer mapped;
@@ -293,14 +419,14 @@ final class Invocation implements Call {
 
   /** The Invoke API's answer to a function error: 200, X-Amz-Function-Error, the error document. */
   private void functionError(byte[] document) {
-    answer(
-        200,
+    withLog(
         invokeHeaders()
             .add("x-amz-function-error", "Unhandled")
-            .add("content-type", "application/json")
-            .build(),
-        document);
-    released(Outcome.FAILED);
+            .add("content-type", "application/json"),
+        h -> {
+          answer(200, h, document);
+          released(Outcome.FAILED);
+        });
   }
 
   /** The invocation failed for a reason of its own; the environment is fine. */
@@ -313,13 +439,19 @@ final class Invocation implements Call {
 
   /** The environment broke or closed under the invocation. */
   void lost(TransportException e) {
-    if (!answered) {
+    if (stream != null && !stream.isDone()) {
+      stream.abandon();
+      toClient(() -> listener.failed(e)); // cuts off a response whose head went out
+    } else if (!answered) {
       toClient(() -> listener.failed(e));
     }
     released(Outcome.BROKEN);
   }
 
   void released(Outcome outcome) {
+    if (tail != null) {
+      env.untail(tail);
+    }
     if (released.compareAndSet(false, true)) {
       clientLoop.execute(() -> listener.released(outcome));
     }

@@ -53,6 +53,28 @@ final class Responses {
             + " API answers with 502 Malformed Lambda proxy response");
   }
 
+  /**
+   * The head of a streamed response from its prelude ({@code
+   * application/vnd.awslambda.http-integration-response}): {@code statusCode} (200 when absent),
+   * {@code headers}, {@code cookies}, as a function URL reads it. The body that follows is the
+   * stream; a content type is not assumed for it.
+   */
+  static HttpAnswer prelude(byte[] json) throws MalformedException {
+    Object value;
+    try {
+      value = json.length == 0 ? Map.of() : Json.parse(json);
+    } catch (Json.SyntaxException e) {
+      throw new MalformedException("the prelude is not JSON (" + e.getMessage() + ")");
+    }
+    if (!(value instanceof Map<?, ?> m)) {
+      throw new MalformedException("the prelude is not a JSON object");
+    }
+    Map<Object, Object> head = new java.util.LinkedHashMap<>(m);
+    head.putIfAbsent("statusCode", 200L);
+    head.remove("body");
+    return proxy(head, true);
+  }
+
   private static HttpAnswer proxy(Map<?, ?> m, boolean v2) throws MalformedException {
     int status = status(m.get("statusCode"));
     Headers.Builder headers = Headers.builder();

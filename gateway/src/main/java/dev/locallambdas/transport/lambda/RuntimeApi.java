@@ -77,6 +77,8 @@ final class RuntimeApi extends ChannelInboundHandlerAdapter {
   private long bodyBytes;
   private boolean tooLarge;
   private boolean refused;
+  private ResponseStream stream;
+  private boolean streaming;
 
   RuntimeApi(Environment env) {
     this.env = env;
@@ -93,7 +95,14 @@ final class RuntimeApi extends ChannelInboundHandlerAdapter {
       if (msg instanceof HttpRequest request) {
         begin(ctx, request);
       }
-      if (msg instanceof HttpContent content && head != null) {
+      if (msg instanceof HttpContent content && head != null && streaming) {
+        if (stream != null) {
+          stream.piece(content.content().retain());
+        }
+        if (msg instanceof LastHttpContent last) {
+          completeStream(ctx, last);
+        }
+      } else if (msg instanceof HttpContent content && head != null) {
         gather(content.content());
         if (msg instanceof LastHttpContent) {
           complete(ctx);
@@ -114,6 +123,21 @@ final class RuntimeApi extends ChannelInboundHandlerAdapter {
     keepAlive = HttpUtil.isKeepAlive(request);
     target = Target.parse(request.method(), request.uri());
     bodyBytes = 0;
+    streaming =
+        target.route() == Route.RESPONSE
+            && !refused
+            && "streaming".equalsIgnoreCase(request.headers().get(ResponseStream.MODE_HEADER));
+    if (streaming) {
+      // Relayed as it comes, not gathered: no payload limit but the client's pace.
+      tooLarge = false;
+      body = null;
+      stream =
+          env.streamStarted(
+              target.requestId(),
+              ctx.channel(),
+              request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+      return;
+    }
     long declared = HttpUtil.getContentLength(request, -1L);
     tooLarge = declared > RuntimeAnswer.MAX_PAYLOAD;
     body = tooLarge ? null : ctx.alloc().compositeBuffer(1024);
@@ -177,6 +201,21 @@ final class RuntimeApi extends ChannelInboundHandlerAdapter {
     }
   }
 
+  private void completeStream(ChannelHandlerContext ctx, LastHttpContent last) {
+    Target t = target;
+    ResponseStream s = stream;
+    head = null;
+    stream = null;
+    streaming = false;
+    if (s == null) {
+      write(ctx, env.notRunning(t.requestId()), keepAlive); // 400 or 403
+      return;
+    }
+    String errorType = last.trailingHeaders().get(ResponseStream.ERROR_TYPE_TRAILER);
+    String errorBody = last.trailingHeaders().get(ResponseStream.ERROR_BODY_TRAILER);
+    write(ctx, env.streamEnded(t.requestId(), s, errorType, errorBody), keepAlive);
+  }
+
   static void write(ChannelHandlerContext ctx, RuntimeAnswer answer, boolean keepAlive) {
     byte[] bytes = answer.json().getBytes(StandardCharsets.UTF_8);
     FullHttpResponse r =
@@ -197,6 +236,10 @@ final class RuntimeApi extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (stream != null) {
+      env.streamBroken(target.requestId(), stream);
+      stream = null;
+    }
     if (body != null) {
       body.release();
       body = null;
