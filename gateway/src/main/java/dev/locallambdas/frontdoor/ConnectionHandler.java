@@ -84,6 +84,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** The route table in effect, read per request: a manifest reload swaps it (docs/reload.md). */
   private final java.util.function.Supplier<RouteTable<FunctionPool>> routes;
+
   private final ResponseCache cache;
   private final AdminApi admin;
   private final TrustedProxies trustedProxies;

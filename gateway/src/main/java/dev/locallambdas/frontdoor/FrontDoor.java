@@ -46,7 +46,9 @@ public final class FrontDoor implements AutoCloseable {
   private final AtomicReference<RouteTable<FunctionPool>> routes;
 
   private FrontDoor(
-      EventLoops ownLoops, Channel serverChannel, AtomicReference<RouteTable<FunctionPool>> routes) {
+      EventLoops ownLoops,
+      Channel serverChannel,
+      AtomicReference<RouteTable<FunctionPool>> routes) {
     this.ownLoops = ownLoops;
     this.routes = routes;
     this.serverChannel = serverChannel;
@@ -186,7 +188,13 @@ public final class FrontDoor implements AutoCloseable {
       AdminApi admin,
       Duration headerTimeout) {
     configure(
-        pipeline, () -> routes, cache, admin, headerTimeout, new GatewayMetrics(), TrustedProxies.NONE);
+        pipeline,
+        () -> routes,
+        cache,
+        admin,
+        headerTimeout,
+        new GatewayMetrics(),
+        TrustedProxies.NONE);
   }
 
   static void configure(

@@ -770,12 +770,13 @@ public final class FunctionPool {
 
   /**
    * Starts {@code count} instances (at least one, at most max_instances) for a pool that a reload
-   * is about to put in service; the future completes with null once the first is ready, or with
-   * the problem once every one of them has failed to start.
+   * is about to put in service; the future completes with null once the first is ready, or with the
+   * problem once every one of them has failed to start.
    */
   public java.util.concurrent.CompletableFuture<Problem> warmUp(int count) {
     Actions actions = new Actions();
-    java.util.concurrent.CompletableFuture<Problem> f = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Problem> f =
+        new java.util.concurrent.CompletableFuture<>();
     lock.lock();
     try {
       if (closed) {

@@ -44,7 +44,8 @@ public final class Supervisor implements AutoCloseable {
    * Every pool that may own a process: those in service, those a reload is warming up and those it
    * retired that still drain; each with its fork template or null. Guarded by {@code this}.
    */
-  private final Map<FunctionPool, ForkTemplate> owned = new java.util.IdentityHashMap<>();
+  private final java.util.IdentityHashMap<FunctionPool, ForkTemplate> owned =
+      new java.util.IdentityHashMap<>();
 
   private final Function<Protocol, Transport> transports;
   private final EventLoops loops;

@@ -321,7 +321,8 @@ public final class FunctionSpec {
 
   /**
    * The {@code <watch>} globs (relative to the working directory) whose changes replace the
-   * function's instances (docs/reload.md); empty: the default set, used under {@code serve --watch}.
+   * function's instances (docs/reload.md); empty: the default set, used under {@code serve
+   * --watch}.
    */
   public List<String> watch() {
     return watch;
@@ -329,8 +330,8 @@ public final class FunctionSpec {
 
   /**
    * Every setting, in declaration order: two specs with equal definitions start identical
-   * instances, so a manifest reload keeps such a function's pool (docs/reload.md). A field added
-   * to this class must be added here too (FunctionSpecTest checks the count).
+   * instances, so a manifest reload keeps such a function's pool (docs/reload.md). A field added to
+   * this class must be added here too (FunctionSpecTest checks the count).
    */
   List<Object> definition() {
     return java.util.Arrays.asList(
@@ -653,8 +654,7 @@ public final class FunctionSpec {
         java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + glob.strip());
       } catch (java.util.regex.PatternSyntaxException e) {
         throw new IllegalArgumentException(
-            "watch " + Quote.of(glob) + " of '" + id + "' is not a glob: " + e.getDescription(),
-            e);
+            "watch " + Quote.of(glob) + " of '" + id + "' is not a glob: " + e.getDescription(), e);
       }
       this.watch.add(glob.strip());
       return this;
