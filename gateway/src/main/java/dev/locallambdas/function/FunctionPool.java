@@ -64,7 +64,14 @@ public final class FunctionPool {
   private Queued head;
   private Queued tail;
   private int waiting;
-  private int nextNumber = 1;
+
+  /**
+   * Instance numbers; shared by every pool of the same function id (a reload's old and new pools),
+   * because the label ID#N marks an instance's processes and stopping one stops all it marks.
+   */
+  private java.util.concurrent.atomic.AtomicInteger numbers =
+      new java.util.concurrent.atomic.AtomicInteger(1);
+
   private boolean closed;
 
   /** Drained through the admin API: no requests, no starts, until started again. */
@@ -410,8 +417,8 @@ public final class FunctionPool {
 
   private Instance startInstance(long now, EventLoop loop, Actions actions) {
     EventLoop home = loop != null ? loop : loops != null ? loops.next() : null;
-    Instance in = new Instance(nextNumber, spec.id() + "#" + nextNumber, now, home);
-    nextNumber++;
+    int number = numbers.getAndIncrement();
+    Instance in = new Instance(number, spec.id() + "#" + number, now, home);
     instances.add(in);
     in.startupTimer =
         scheduler.schedule(() -> startupTimedOut(in), spec.startupTimeout().toNanos());
@@ -845,6 +852,16 @@ public final class FunctionPool {
         in.stopRequested = true;
         actions.stop(in, false);
       }
+    }
+  }
+
+  /** Numbers this pool's instances from {@code shared} (before its first start). */
+  void numberFrom(java.util.concurrent.atomic.AtomicInteger shared) {
+    lock.lock();
+    try {
+      numbers = shared;
+    } finally {
+      lock.unlock();
     }
   }
 

@@ -47,6 +47,10 @@ public final class Supervisor implements AutoCloseable {
   private final java.util.IdentityHashMap<FunctionPool, ForkTemplate> owned =
       new java.util.IdentityHashMap<>();
 
+  /** Instance numbers by function id, across the pools a reload replaces (labels stay unique). */
+  private final Map<String, java.util.concurrent.atomic.AtomicInteger> numbers =
+      new java.util.HashMap<>();
+
   private final Function<Protocol, Transport> transports;
   private final EventLoops loops;
   private final Function<FunctionSpec, PoolObserver> observers;
@@ -99,6 +103,9 @@ public final class Supervisor implements AutoCloseable {
     FunctionPool pool =
         new FunctionPool(spec, starter, loops, clock, scheduler, observers.apply(spec));
     synchronized (this) {
+      pool.numberFrom(
+          numbers.computeIfAbsent(
+              spec.id(), k -> new java.util.concurrent.atomic.AtomicInteger(1)));
       owned.put(pool, template);
     }
     if (template != null) {
