@@ -58,6 +58,8 @@ def measure(base, work, runs):
         for i in range(1, runs + 1):
             v = "v%d" % i
             t0 = time.monotonic()
+            if os.environ.get("TRACE"):
+                print("save %s %s at %s" % (name, v, time.strftime("%H:%M:%S") + ("%.3f" % (time.time() % 1))[1:]), file=sys.stderr)
             save(v)
             wait_for(path, '"%s"' % v)
             times.append((time.monotonic() - t0) * 1000)

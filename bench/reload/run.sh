@@ -11,7 +11,7 @@ JAVA=${JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n1)}
 JAVA=${JAVA:-java}
 JAVAC=${JAVAC:-$(dirname "$(readlink -f "$(command -v "$JAVA")")")/javac}
 W=$(mktemp -d)
-trap 'kill $GW 2>/dev/null || true; wait 2>/dev/null || true; tail -5 "$W/gateway.log" >&2; rm -rf "$W"' EXIT
+trap 'kill $GW 2>/dev/null || true; wait 2>/dev/null || true; cp "$W/gateway.log" /tmp/reload-gateway.log; rm -rf "$W"' EXIT
 PORT=${PORT:-3917}
 
 # Java: the SDK and N+1 versions of example.Hello, each greeting "vN", one jar each.
