@@ -7,6 +7,7 @@ import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.function.Supervisor;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.metrics.GatewayMetrics;
+import dev.locallambdas.reload.ReloadResult;
 import dev.locallambdas.routing.BadTargetException;
 import dev.locallambdas.routing.RequestTarget;
 import java.io.IOException;
@@ -34,13 +35,15 @@ public final class AdminApi {
       "GET "
           + PREFIX
           + " (dashboard), GET metrics, GET gateway, GET manifest, GET functions, GET functions/ID,"
-          + " POST functions/ID/start|stop|restart|drain, POST cache/purge or DELETE cache"
+          + " POST functions/ID/start|stop|restart|drain, POST reload, POST cache/purge or DELETE"
+          + " cache"
           + " [?function=ID[&url=/path?query]]";
 
   private final Supervisor supervisor;
   private final ResponseCache cache;
   private final GatewayMetrics metrics;
-  private final Info info;
+  private volatile Info info;
+  private volatile java.util.function.Supplier<ReloadResult> reloads;
   private final FunctionsView view;
   private final Map<String, Asset> assets = new LinkedHashMap<>();
 
@@ -68,6 +71,17 @@ public final class AdminApi {
     asset("index.html", "text/html; charset=utf-8");
     asset("dashboard.js", "text/javascript; charset=utf-8");
     asset("dashboard.css", "text/css; charset=utf-8");
+  }
+
+  /** The manifest now in effect (a reload changed it), with its text or null. */
+  public void manifestInEffect(Manifest manifest, String text) {
+    Info i = info;
+    info = new Info(i.version(), manifest, text);
+  }
+
+  /** What {@code POST reload} runs (a blocking reload of the manifest file); null: none. */
+  public void reloads(java.util.function.Supplier<ReloadResult> value) {
+    this.reloads = value;
   }
 
   private void asset(String name, String contentType) {
@@ -139,6 +153,10 @@ public final class AdminApi {
         }
         return json(200, j.closeArray().close());
       }
+      case "reload" -> {
+        allow(r, "POST");
+        return reload();
+      }
       case "cache/purge" -> {
         allow(r, "POST");
         return purge(r);
@@ -196,6 +214,60 @@ public final class AdminApi {
       }
     }
     return json(200, j.close());
+  }
+
+  /**
+   * Reloads the manifest: 200 with what changed, or 422 problem+json with the file:line problems
+   * (nothing changed then).
+   */
+  private Answer reload() throws Problem {
+    java.util.function.Supplier<ReloadResult> r = reloads;
+    if (r == null) {
+      throw notFound(
+          "this gateway was not started from a manifest file: there is nothing to reload");
+    }
+    ReloadResult result = r.get();
+    if (!result.applied()) {
+      Json j = new Json().open();
+      j.field("type", "https://local-lambdas.dev/problems/manifest-invalid");
+      j.field("title", "Unprocessable Content");
+      j.field("status", 422);
+      j.field(
+          "detail",
+          result.source()
+              + " has errors; nothing was changed and the last good configuration stays in effect");
+      j.array("problems");
+      for (dev.locallambdas.manifest.ManifestProblem p : result.problems()) {
+        if (p.isError()) {
+          j.open();
+          j.field("file", String.valueOf(p.file()));
+          j.field("line", p.line());
+          j.field("element", p.element());
+          j.field("message", p.message());
+          j.field("text", p.toString());
+          j.close();
+        }
+      }
+      j.closeArray();
+      return new Answer(
+          422, "application/problem+json", (j.close() + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+    Json j = new Json().open();
+    j.field("reloaded", result.source());
+    list(j, "added", result.added());
+    list(j, "changed", result.changed());
+    list(j, "removed", result.removed());
+    list(j, "unchanged", result.unchanged());
+    j.open("failed");
+    result.failed().forEach(j::field);
+    j.close();
+    return json(200, j.close());
+  }
+
+  private static void list(Json j, String name, java.util.List<String> values) {
+    j.array(name);
+    values.forEach(j::value);
+    j.closeArray();
   }
 
   private Answer purge(AdminRequest r) throws Problem {

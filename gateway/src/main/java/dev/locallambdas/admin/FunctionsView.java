@@ -43,6 +43,9 @@ final class FunctionsView {
     }
     j.closeArray();
     j.field("drained", status.drained());
+    // Set when the last reload (manifest or watched files) could not start the new code; the old
+    // instances keep serving (docs/reload.md).
+    j.field("reloadFailure", pool.reloadFailure());
     j.field("inFlight", status.inFlight());
     j.field("queueLength", status.waiting());
     j.field("consecutiveFailures", status.failures());

@@ -163,7 +163,9 @@ public final class Main implements Callable<Integer> {
         "Serve the functions of a manifest. MANIFEST defaults to ./manifest.xml when it exists, else"
             + " to the bundled demo examples/manifest.xml. The address comes from --bind, else from"
             + " the BIND_ADDRESS environment variable, else 127.0.0.1:3000. SIGINT or SIGTERM drains"
-            + " in-flight requests, stops every child and removes the socket files."
+            + " in-flight requests, stops every child and removes the socket files. A change of the"
+            + " manifest file, SIGHUP or POST /.local-lambdas/reload reloads the manifest without"
+            + " dropping a request (docs/reload.md)."
       })
   static final class Serve implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "MANIFEST", description = "Path of manifest.xml.")
@@ -208,6 +210,21 @@ public final class Main implements Callable<Integer> {
                 + " path, status, bytes, duration, cold or warm), whatever the log level.")
     boolean accessLog;
 
+    @Option(
+        names = "--watch",
+        description =
+            "Watch mode: a change of a function's files (its working directory and program, or its"
+                + " <watch> globs) replaces its instances, new ones ready before old ones drain"
+                + " (docs/reload.md). The manifest itself is always watched.")
+    boolean watch;
+
+    @Option(
+        names = "--no-reload",
+        description =
+            "Do not reload the manifest when its file changes (SIGHUP and POST"
+                + " /.local-lambdas/reload still do).")
+    boolean noReload;
+
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
     LogOptions log = new LogOptions();
 
@@ -235,7 +252,12 @@ public final class Main implements Callable<Integer> {
       }
       Gateway gateway;
       try {
-        Gateway.Builder builder = Gateway.builder(m).bind(address).trustProxies(trusted);
+        Gateway.Builder builder =
+            Gateway.builder(m)
+                .bind(address)
+                .trustProxies(trusted)
+                .watchFunctions(watch)
+                .watchManifest(!noReload);
         if (loops != null) {
           builder.loops(loops);
         }
@@ -254,6 +276,9 @@ public final class Main implements Callable<Integer> {
                     stopped.countDown();
                   },
                   "shutdown"));
+      if (gateway.reloader() != null) {
+        HangUp.reloadOn(gateway.reloader());
+      }
       InetSocketAddress a = gateway.address();
       logger.info(
           "serving "

@@ -82,7 +82,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     CLOSING
   }
 
-  private final RouteTable<FunctionPool> routes;
+  /** The route table in effect, read per request: a manifest reload swaps it (docs/reload.md). */
+  private final java.util.function.Supplier<RouteTable<FunctionPool>> routes;
+
   private final ResponseCache cache;
   private final AdminApi admin;
   private final TrustedProxies trustedProxies;
@@ -100,7 +102,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private boolean bodyPaused;
 
   ConnectionHandler(
-      RouteTable<FunctionPool> routes,
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
       ResponseCache cache,
       AdminApi admin,
       GatewayMetrics metrics,
@@ -161,7 +163,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   // ---------------------------------------------------------------- a new request
 
   private void onRequest(HttpRequest req) {
-    Admission.Decision decision = Admission.decide(req, routes, admin != null);
+    Admission.Decision decision = Admission.decide(req, routes.get(), admin != null);
     switch (decision) {
       case Admission.Refused r -> reject(req, r.problem(), r.close());
       case Admission.Admin a -> serveAdmin(req, a);

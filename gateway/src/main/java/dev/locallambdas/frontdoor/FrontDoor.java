@@ -23,6 +23,7 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
@@ -42,9 +43,14 @@ public final class FrontDoor implements AutoCloseable {
   private final EventLoops ownLoops;
   private final Channel serverChannel;
   private final InetSocketAddress address;
+  private final AtomicReference<RouteTable<FunctionPool>> routes;
 
-  private FrontDoor(EventLoops ownLoops, Channel serverChannel) {
+  private FrontDoor(
+      EventLoops ownLoops,
+      Channel serverChannel,
+      AtomicReference<RouteTable<FunctionPool>> routes) {
     this.ownLoops = ownLoops;
+    this.routes = routes;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -114,6 +120,7 @@ public final class FrontDoor implements AutoCloseable {
     Class<? extends ServerChannel> channelType = loops.serverSocketChannel();
     int threads = loops.size();
     EventLoopGroup group = loops.group();
+    AtomicReference<RouteTable<FunctionPool>> live = new AtomicReference<>(routes);
     ServerBootstrap b =
         new ServerBootstrap()
             .group(group)
@@ -130,7 +137,7 @@ public final class FrontDoor implements AutoCloseable {
                   protected void initChannel(SocketChannel ch) {
                     configure(
                         ch.pipeline(),
-                        routes,
+                        live::get,
                         cache,
                         admin,
                         headerTimeout,
@@ -140,7 +147,7 @@ public final class FrontDoor implements AutoCloseable {
                 });
     try {
       Channel ch = b.bind(bind).syncUninterruptibly().channel();
-      FrontDoor door = new FrontDoor(ownsLoops ? loops : null, ch);
+      FrontDoor door = new FrontDoor(ownsLoops ? loops : null, ch, live);
       LOG.fine(
           () ->
               "front door uses " + (epoll ? "epoll" : "NIO") + " with " + threads + " event loops");
@@ -181,12 +188,18 @@ public final class FrontDoor implements AutoCloseable {
       AdminApi admin,
       Duration headerTimeout) {
     configure(
-        pipeline, routes, cache, admin, headerTimeout, new GatewayMetrics(), TrustedProxies.NONE);
+        pipeline,
+        () -> routes,
+        cache,
+        admin,
+        headerTimeout,
+        new GatewayMetrics(),
+        TrustedProxies.NONE);
   }
 
   static void configure(
       ChannelPipeline pipeline,
-      RouteTable<FunctionPool> routes,
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
       ResponseCache cache,
       AdminApi admin,
       Duration headerTimeout,
@@ -200,6 +213,14 @@ public final class FrontDoor implements AutoCloseable {
         .addLast("head-end", deadline.heads())
         .addLast("encoder", new HttpResponseEncoder())
         .addLast("gateway", new ConnectionHandler(routes, cache, admin, metrics, trustedProxies));
+  }
+
+  /**
+   * Puts a new route table in effect at once, for every connection (a manifest reload): requests
+   * routed before keep their function, the next ones use the new table.
+   */
+  public void routes(RouteTable<FunctionPool> table) {
+    routes.set(java.util.Objects.requireNonNull(table, "table"));
   }
 
   /** The address actually bound (useful with port 0). */

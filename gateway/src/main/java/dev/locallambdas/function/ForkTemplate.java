@@ -94,6 +94,9 @@ final class ForkTemplate {
   private InputStream answers;
   private Cancellable retry = Cancellable.NONE;
 
+  /** The files changed while the template was starting: replace it as soon as it is ready. */
+  private boolean restartWhenReady;
+
   ForkTemplate(
       FunctionSpec spec,
       ChildLauncher launcher,
@@ -261,6 +264,12 @@ final class ForkTemplate {
       channel = ch;
       answers = in;
       backoff.succeeded();
+      if (restartWhenReady) {
+        // The files changed while it was importing: what it imported may be the old code.
+        restartWhenReady = false;
+        replace();
+        return;
+      }
     } finally {
       lock.unlock();
     }
@@ -400,6 +409,28 @@ final class ForkTemplate {
       scheduleRetry();
       LOG.warning(spec.id() + ": fork template broke: " + describe(e) + "; a plain start");
       return null;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Starts a fresh template now because the function's files changed (watch mode): one that is
+   * ready is replaced, one waiting for its back-off starts at once. Until the new one is ready,
+   * instances start the plain way, so none runs the old code.
+   */
+  void restart() {
+    lock.lock();
+    try {
+      if (state == State.READY) {
+        LOG.info(spec.id() + ": fork template restarts: the function's files changed");
+        replace();
+      } else if (state == State.WAITING) {
+        retry.cancel();
+        retry = scheduler.schedule(this::start, 0);
+      } else if (state == State.STARTING) {
+        restartWhenReady = true;
+      }
     } finally {
       lock.unlock();
     }

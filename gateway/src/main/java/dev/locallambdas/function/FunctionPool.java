@@ -64,11 +64,33 @@ public final class FunctionPool {
   private Queued head;
   private Queued tail;
   private int waiting;
-  private int nextNumber = 1;
+
+  /**
+   * Instance numbers; shared by every pool of the same function id (a reload's old and new pools),
+   * because the label ID#N marks an instance's processes and stopping one stops all it marks.
+   */
+  private java.util.concurrent.atomic.AtomicInteger numbers =
+      new java.util.concurrent.atomic.AtomicInteger(1);
+
   private boolean closed;
 
   /** Drained through the admin API: no requests, no starts, until started again. */
   private boolean drained;
+
+  /**
+   * Replaced or removed by a reload (docs/reload.md): serves what it still gets (queued requests,
+   * requests routed just before the swap), keeps no minimum or spares, and each instance stops as
+   * soon as it has nothing to do; {@link #onEmpty} runs once the last one has exited.
+   */
+  private boolean retired;
+
+  private Runnable onEmpty;
+
+  /** Completed when a warm-up's first instance is ready (null) or every one of them failed. */
+  private java.util.concurrent.CompletableFuture<Problem> warmup;
+
+  /** Why the last reload of this function could not be applied; null when it was. */
+  private volatile String reloadFailure;
 
   private Problem lastFailure;
 
@@ -323,6 +345,7 @@ public final class FunctionPool {
         actions.stop(in, false);
       }
       grantWaiting(actions);
+      retireIdle(actions);
       long now = clock.nanoTime();
       if (head != null) {
         startIfNeeded(now, head.waiter.loop(), actions);
@@ -372,7 +395,7 @@ public final class FunctionPool {
    */
   private void ensureSpares(long now, Actions actions) {
     int want = spec.spare();
-    if (want == 0 || closed || backoff.active(now)) {
+    if (want == 0 || closed || retired || backoff.active(now)) {
       return;
     }
     int spares = idleOrStarting() - (waiting + spec.concurrency() - 1) / spec.concurrency();
@@ -394,8 +417,8 @@ public final class FunctionPool {
 
   private Instance startInstance(long now, EventLoop loop, Actions actions) {
     EventLoop home = loop != null ? loop : loops != null ? loops.next() : null;
-    Instance in = new Instance(nextNumber, spec.id() + "#" + nextNumber, now, home);
-    nextNumber++;
+    int number = numbers.getAndIncrement();
+    Instance in = new Instance(number, spec.id() + "#" + number, now, home);
     instances.add(in);
     in.startupTimer =
         scheduler.schedule(() -> startupTimedOut(in), spec.startupTimeout().toNanos());
@@ -451,9 +474,12 @@ public final class FunctionPool {
         in.stopRequested = true;
         actions.stop(in, false);
       } else if (in.replacement) {
+        reloadFailure = null;
         retireOne(actions);
       }
       grantWaiting(actions);
+      retireIdle(actions);
+      completeWarmup(null, actions);
     } finally {
       lock.unlock();
     }
@@ -501,9 +527,16 @@ public final class FunctionPool {
       lastFailure =
           Failures.startFailed(
               spec, reason + exit, in.process != null ? in.process.recentStderr() : List.of());
+      if (in.replacement) {
+        // The instance it was to replace keeps serving; a later restart may replace it again.
+        retiring.pollLast();
+        reloadFailure = "the new instance failed to start: " + reason + exit;
+      }
       if (countStartingOrReady() == 0) {
         refuseWaiting(lastFailure, actions); // the start they waited for failed: say why
+        completeWarmup(lastFailure, actions);
       }
+      emptied(actions);
     } finally {
       lock.unlock();
     }
@@ -553,6 +586,7 @@ public final class FunctionPool {
         }
       }
       ensureMinimum(now, actions);
+      emptied(actions);
     } finally {
       lock.unlock();
     }
@@ -572,6 +606,7 @@ public final class FunctionPool {
   private void ensureMinimum(long now, Actions actions) {
     while (!closed
         && !drained
+        && !retired
         && countStartingOrReady() < spec.minInstances()
         && !backoff.active(now)) {
       startInstance(now, null, actions);
@@ -696,11 +731,16 @@ public final class FunctionPool {
    * old instance serving. Also undoes a drain. Returns how many instances are being replaced.
    */
   public int restart() {
+    return restart(true);
+  }
+
+  /** As {@link #restart()}; a watched file's change leaves a drained function drained. */
+  int restart(boolean undoDrain) {
     Actions actions = new Actions();
     int replaced = 0;
     lock.lock();
     try {
-      if (closed) {
+      if (closed || retired || (drained && !undoDrain)) {
         return 0;
       }
       drained = false;
@@ -733,6 +773,126 @@ public final class FunctionPool {
         return;
       }
     }
+  }
+
+  /**
+   * Starts {@code count} instances (at least one, at most max_instances) for a pool that a reload
+   * is about to put in service; the future completes with null once the first is ready, or with the
+   * problem once every one of them has failed to start.
+   */
+  public java.util.concurrent.CompletableFuture<Problem> warmUp(int count) {
+    Actions actions = new Actions();
+    java.util.concurrent.CompletableFuture<Problem> f =
+        new java.util.concurrent.CompletableFuture<>();
+    lock.lock();
+    try {
+      if (closed) {
+        f.complete(Failures.shuttingDown(spec));
+        return f;
+      }
+      warmup = f;
+      long now = clock.nanoTime();
+      int target = Math.min(Math.max(count, 1), spec.maxInstances());
+      while (countStartingOrReady() < target) {
+        startInstance(now, null, actions);
+      }
+    } finally {
+      lock.unlock();
+    }
+    actions.run();
+    return f;
+  }
+
+  /** Under the lock. */
+  private void completeWarmup(Problem problem, Actions actions) {
+    if (warmup != null) {
+      java.util.concurrent.CompletableFuture<Problem> f = warmup;
+      warmup = null;
+      actions.add(() -> f.complete(problem));
+    }
+  }
+
+  /**
+   * Takes the pool out of service after a reload replaced or removed its function: what is queued
+   * or still arrives is served, then each instance stops as soon as it is idle (in-flight requests
+   * finish). {@code whenEmpty} runs once no instance is left.
+   */
+  void retire(Runnable whenEmpty) {
+    Actions actions = new Actions();
+    lock.lock();
+    try {
+      retired = true;
+      retiring.clear();
+      onEmpty = whenEmpty;
+      retireIdle(actions);
+      emptied(actions);
+    } finally {
+      lock.unlock();
+    }
+    actions.run();
+  }
+
+  /** Under the lock: once a retired pool has no instance and no waiter, says so (once). */
+  private void emptied(Actions actions) {
+    if (retired && instances.isEmpty() && head == null && onEmpty != null) {
+      actions.add(onEmpty);
+      onEmpty = null;
+    }
+  }
+
+  /** Under the lock: a retired pool stops each ready instance that has nothing left to do. */
+  private void retireIdle(Actions actions) {
+    if (!retired || head != null) {
+      return;
+    }
+    for (Instance in : instances) {
+      if (in.is(InstanceState.READY) && in.inFlight == 0) {
+        in.moveTo(InstanceState.DRAINING);
+        in.stopCause = StopCause.RELOAD;
+        in.stopRequested = true;
+        actions.stop(in, false);
+      }
+    }
+  }
+
+  /** Numbers this pool's instances from {@code shared} (before its first start). */
+  void numberFrom(java.util.concurrent.atomic.AtomicInteger shared) {
+    lock.lock();
+    try {
+      numbers = shared;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Ready instances now. */
+  public int readyCount() {
+    lock.lock();
+    try {
+      int n = 0;
+      for (Instance in : instances) {
+        if (in.is(InstanceState.READY)) {
+          n++;
+        }
+      }
+      return n;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Why the last reload of this function (a manifest change or a watched file's change) could not
+   * be applied, e.g. "the new instance failed to start: ..."; null when the last one was. The old
+   * instances keep serving meanwhile.
+   */
+  public String reloadFailure() {
+    return reloadFailure;
+  }
+
+  /** Records (or, with null, clears) why a reload of this function was not applied. */
+  public void reloadFailed(String reason) {
+    this.reloadFailure = reason;
   }
 
   /**
@@ -804,6 +964,7 @@ public final class FunctionPool {
       refuseWaiting(Failures.shuttingDown(spec), actions);
       all = new ArrayList<>(instances);
       retiring.clear();
+      completeWarmup(Failures.shuttingDown(spec), actions);
       for (Instance in : all) {
         if (!in.is(InstanceState.DRAINING) && !in.is(InstanceState.STOPPED)) {
           in.moveTo(InstanceState.DRAINING);

@@ -12,6 +12,8 @@ public enum StopCause {
   IDLE,
   /** The admin API stopped, drained or restarted it. */
   ADMIN,
+  /** A manifest reload or a watched file's change replaced or removed it (docs/reload.md). */
+  RELOAD,
   /** The gateway is shutting down. */
   SHUTDOWN;
 

@@ -35,8 +35,26 @@ public final class Supervisor implements AutoCloseable {
   private static final long CLEANUP_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long CLEANUP_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
-  private final Map<String, FunctionPool> pools = new LinkedHashMap<>();
-  private final List<ForkTemplate> templates = new ArrayList<>();
+  /**
+   * The pools in service, by function id, in manifest order: replaced as a whole (copy on write)
+   * when a reload changes it, so readers never lock.
+   */
+  private volatile Map<String, FunctionPool> pools = Map.of();
+
+  /**
+   * Every pool that may own a process: those in service, those a reload is warming up and those it
+   * retired that still drain; each with its fork template or null. Guarded by {@code this}.
+   */
+  private final java.util.IdentityHashMap<FunctionPool, ForkTemplate> owned =
+      new java.util.IdentityHashMap<>();
+
+  /** Instance numbers by function id, across the pools a reload replaces (labels stay unique). */
+  private final Map<String, java.util.concurrent.atomic.AtomicInteger> numbers =
+      new java.util.HashMap<>();
+
+  private final Function<Protocol, Transport> transports;
+  private final EventLoops loops;
+  private final Function<FunctionSpec, PoolObserver> observers;
   private final ChildLauncher launcher;
   private final Path runDirectory;
   private final Clock clock;
@@ -51,36 +69,144 @@ public final class Supervisor implements AutoCloseable {
     this.runDirectory = RunDirectory.create();
     this.launcher = new ChildLauncher();
     this.backgroundCleanup = b.backgroundCleanup;
+    this.transports = b.transports;
+    this.loops = b.loops;
+    this.observers = b.observers;
+    List<FunctionPool> created = new ArrayList<>();
     for (FunctionSpec spec : b.manifest.functions()) {
-      Transport transport = b.transports.apply(spec.protocol());
-      if (transport instanceof CgiTransport) {
-        transport = CgiTransport.under(launcher); // its programs in the keeper's care too
-      }
-      ForkTemplate template = null;
-      if (spec.templatePreload() != null) {
-        template = new ForkTemplate(spec, launcher, runDirectory, clock, scheduler);
-        templates.add(template);
-      }
-      Starter starter =
-          spec.protocol().processless()
-              ? new EndpointStarter(spec, transport, runDirectory, b.loops)
-              : new ProcessStarter(spec, transport, launcher, runDirectory, b.loops, template);
-      pools.put(
-          spec.id(),
-          new FunctionPool(spec, starter, b.loops, clock, scheduler, b.observers.apply(spec)));
+      created.add(create(spec));
     }
-    // Templates start in the background at once: the first request should find one ready.
-    templates.forEach(ForkTemplate::start);
-    for (FunctionPool pool : pools.values()) {
-      if (pool.spec().startPolicy() == StartPolicy.EAGER) {
-        pool.startEagerly();
-      } else {
-        pool.ensureMinimum();
-      }
+    for (FunctionPool pool : created) {
+      install(pool);
     }
     if (backgroundCleanup) {
       scheduleCleanup(CLEANUP_MAX_NANOS);
     }
+  }
+
+  /**
+   * A pool for {@code spec}, not yet in service (a reload warms it up, then installs it); its fork
+   * template, if any, starts in the background at once, so the first request finds one ready.
+   */
+  public FunctionPool create(FunctionSpec spec) {
+    if (closed) {
+      throw new IllegalStateException("the gateway is shutting down");
+    }
+    Transport transport = transports.apply(spec.protocol());
+    if (transport instanceof CgiTransport) {
+      transport = CgiTransport.under(launcher); // its programs in the keeper's care too
+    }
+    ForkTemplate template = null;
+    if (spec.templatePreload() != null) {
+      template = new ForkTemplate(spec, launcher, runDirectory, clock, scheduler);
+    }
+    Starter starter =
+        spec.protocol().processless()
+            ? new EndpointStarter(spec, transport, runDirectory, loops)
+            : new ProcessStarter(spec, transport, launcher, runDirectory, loops, template);
+    FunctionPool pool =
+        new FunctionPool(spec, starter, loops, clock, scheduler, observers.apply(spec));
+    synchronized (this) {
+      pool.numberFrom(
+          numbers.computeIfAbsent(
+              spec.id(), k -> new java.util.concurrent.atomic.AtomicInteger(1)));
+      owned.put(pool, template);
+    }
+    if (template != null) {
+      template.start();
+    }
+    return pool;
+  }
+
+  /**
+   * Puts {@code pool} in service under its function's id, in place of the pool there (which the
+   * caller retires), and starts its first instances as the start policy asks (none when a warm-up
+   * already started them).
+   */
+  public void install(FunctionPool pool) {
+    String id = pool.spec().id();
+    synchronized (this) {
+      Map<String, FunctionPool> next = new LinkedHashMap<>(pools);
+      next.put(id, pool);
+      pools = java.util.Collections.unmodifiableMap(next);
+    }
+    if (pool.spec().startPolicy() == StartPolicy.EAGER) {
+      pool.startEagerly();
+    } else {
+      pool.ensureMinimum();
+    }
+  }
+
+  /**
+   * Puts the pools in service in the order of {@code ids} (a reloaded manifest's order), dropping
+   * any id not listed; the dropped pools are the caller's to retire.
+   */
+  public synchronized void order(List<String> ids) {
+    Map<String, FunctionPool> next = new LinkedHashMap<>();
+    for (String id : ids) {
+      FunctionPool p = pools.get(id);
+      if (p != null) {
+        next.put(id, p);
+      }
+    }
+    pools = java.util.Collections.unmodifiableMap(next);
+  }
+
+  /**
+   * Takes {@code pool} out of service (a reload replaced or removed its function): it leaves the
+   * map if still there, serves what it still gets, stops each instance once idle, and is forgotten
+   * (its fork template stopped) when the last one has exited.
+   */
+  public void retire(FunctionPool pool) {
+    synchronized (this) {
+      if (pools.get(pool.spec().id()) == pool) {
+        Map<String, FunctionPool> next = new LinkedHashMap<>(pools);
+        next.remove(pool.spec().id());
+        pools = java.util.Collections.unmodifiableMap(next);
+      }
+    }
+    pool.retire(() -> forget(pool));
+  }
+
+  /** Stops a pool that never went into service (its warm-up failed) and everything it started. */
+  public void discard(FunctionPool pool) {
+    pool.stopAll();
+    forget(pool);
+  }
+
+  private void forget(FunctionPool pool) {
+    ForkTemplate template;
+    synchronized (this) {
+      template = owned.remove(pool);
+    }
+    if (template != null) {
+      template.close();
+    }
+  }
+
+  /**
+   * Replaces the instances of function {@code id} after a change of its files (watch mode): its
+   * fork template restarts (so forked instances import the new code), each ready instance gets a
+   * new one that is ready before it drains, and a new instance that fails to start leaves the old
+   * one serving ({@link FunctionPool#reloadFailure}). Returns how many instances are replaced.
+   */
+  public int replaceInstances(String id) {
+    FunctionPool pool = pools.get(id);
+    if (pool == null) {
+      return 0;
+    }
+    ForkTemplate template;
+    synchronized (this) {
+      template = owned.get(pool);
+    }
+    if (template != null) {
+      template.restart();
+    }
+    return pool.restart(false);
+  }
+
+  private synchronized List<FunctionPool> ownedPools() {
+    return new ArrayList<>(owned.keySet());
   }
 
   /** Timers run on the event loops, spread round robin; none needs a thread of its own. */
@@ -97,6 +223,7 @@ public final class Supervisor implements AutoCloseable {
     return pools.get(functionId);
   }
 
+  /** The pools in service, in manifest order (a snapshot: a reload may change them). */
   public Collection<FunctionPool> pools() {
     return pools.values();
   }
@@ -109,7 +236,7 @@ public final class Supervisor implements AutoCloseable {
   /** Runs idle stop for every function at time {@code now}; returns nanoseconds until the next. */
   public long cleanup(long now) {
     long next = Long.MAX_VALUE;
-    for (FunctionPool pool : pools.values()) {
+    for (FunctionPool pool : ownedPools()) {
       next = Math.min(next, pool.cleanup(now));
     }
     return next;
@@ -144,7 +271,8 @@ public final class Supervisor implements AutoCloseable {
     }
     closed = true;
     cleanupTimer.cancel();
-    for (FunctionPool pool : pools.values()) {
+    List<FunctionPool> all = ownedPools();
+    for (FunctionPool pool : all) {
       pool.close();
     }
     long deadline = System.nanoTime() + drainGrace.toNanos();
@@ -156,7 +284,7 @@ public final class Supervisor implements AutoCloseable {
     }
     List<Instance> stopping = new ArrayList<>();
     Duration longest = Duration.ZERO;
-    for (FunctionPool pool : pools.values()) {
+    for (FunctionPool pool : all) {
       stopping.addAll(pool.stopAll());
       if (pool.spec().stopGrace().compareTo(longest) > 0) {
         longest = pool.spec().stopGrace();
@@ -172,14 +300,22 @@ public final class Supervisor implements AutoCloseable {
         }
       }
     }
-    templates.forEach(ForkTemplate::close);
+    List<ForkTemplate> templates;
+    synchronized (this) {
+      templates = new ArrayList<>(owned.values());
+    }
+    for (ForkTemplate t : templates) {
+      if (t != null) {
+        t.close();
+      }
+    }
     launcher.close();
     RunDirectory.delete(runDirectory);
   }
 
   private int inFlight() {
     int n = 0;
-    for (FunctionPool pool : pools.values()) {
+    for (FunctionPool pool : ownedPools()) {
       n += pool.inFlight();
     }
     return n;

@@ -79,6 +79,7 @@ final class FunctionReader {
     r.put("handler", SINGLE);
     r.put("memory", SINGLE);
     r.put("event", SINGLE);
+    r.put("watch", new Rule(true, false, Set.of()));
     return Map.copyOf(r);
   }
 
@@ -361,6 +362,7 @@ final class FunctionReader {
                         SharedMemory.OFF))));
     applyCache();
     applyTemplate();
+    each("watch", (e, v) -> builder.watch(v));
   }
 
   /** {@code <template>} with {@code <preload>MODULE</preload>} children, or empty. */

@@ -51,6 +51,7 @@ public final class FunctionSpec {
   private final int memoryMb;
   private final LambdaEvent event;
   private final SharedMemory sharedMemory;
+  private final List<String> watch;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -84,6 +85,7 @@ public final class FunctionSpec {
     this.memoryMb = b.memoryMb;
     this.event = b.event;
     this.sharedMemory = b.sharedMemory;
+    this.watch = List.copyOf(b.watch);
   }
 
   static int defaultMaxInstances(Protocol p) {
@@ -162,6 +164,7 @@ public final class FunctionSpec {
     b.memoryMb = memoryMb;
     b.event = event;
     b.sharedMemory = sharedMemory;
+    b.watch.addAll(watch);
     return b;
   }
 
@@ -316,6 +319,60 @@ public final class FunctionSpec {
     return sharedMemory;
   }
 
+  /**
+   * The {@code <watch>} globs (relative to the working directory) whose changes replace the
+   * function's instances (docs/reload.md); empty: the default set, used under {@code serve
+   * --watch}.
+   */
+  public List<String> watch() {
+    return watch;
+  }
+
+  /**
+   * Every setting, in declaration order: two specs with equal definitions start identical
+   * instances, so a manifest reload keeps such a function's pool (docs/reload.md). A field added to
+   * this class must be added here too (FunctionSpecTest checks the count).
+   */
+  List<Object> definition() {
+    return java.util.Arrays.asList(
+        id,
+        executable,
+        args,
+        routes,
+        extraMethods,
+        pipeName,
+        workingDir,
+        protocol,
+        httpListen,
+        readyPath,
+        env,
+        startPolicy,
+        minInstances,
+        maxInstances,
+        spare,
+        concurrency,
+        idleTimeout,
+        startupTimeout,
+        requestTimeout,
+        queueTimeout,
+        queueSize,
+        maxBodyBytes,
+        maxRequestsPerInstance,
+        stopGrace,
+        cache,
+        templatePreload,
+        handler,
+        memoryMb,
+        event,
+        sharedMemory,
+        watch);
+  }
+
+  /** True when {@code other} defines the function with exactly the same settings. */
+  public boolean sameDefinition(FunctionSpec other) {
+    return other != null && definition().equals(other.definition());
+  }
+
   @Override
   public String toString() {
     return "FunctionSpec[" + id + " " + protocol.manifestName() + " " + routes + "]";
@@ -354,6 +411,7 @@ public final class FunctionSpec {
     private boolean lambdaSettings;
     private LambdaEvent event = LambdaEvent.HTTP_API;
     private SharedMemory sharedMemory = SharedMemory.AUTO;
+    private final List<String> watch = new java.util.ArrayList<>();
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -580,6 +638,25 @@ public final class FunctionSpec {
         }
       }
       this.templatePreload = preload == null ? null : List.copyOf(preload);
+      return this;
+    }
+
+    /**
+     * Adds a {@code <watch>} glob: files whose change replaces the function's instances, relative
+     * to the working directory (docs/reload.md), e.g. {@code src/**} or {@code target/app.jar}.
+     */
+    public Builder watch(String glob) {
+      if (glob == null || glob.isBlank()) {
+        throw new IllegalArgumentException(
+            "watch of '" + id + "' is empty: give a glob such as src/** or app.jar");
+      }
+      try {
+        java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + glob.strip());
+      } catch (java.util.regex.PatternSyntaxException e) {
+        throw new IllegalArgumentException(
+            "watch " + Quote.of(glob) + " of '" + id + "' is not a glob: " + e.getDescription(), e);
+      }
+      this.watch.add(glob.strip());
       return this;
     }
 

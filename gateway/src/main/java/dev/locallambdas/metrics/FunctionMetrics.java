@@ -175,6 +175,7 @@ public final class FunctionMetrics implements PoolObserver {
           case RECYCLE -> "recycled after max_requests_per_instance";
           case IDLE -> "stopped after its idle timeout";
           case ADMIN -> "stopped through the admin API";
+          case RELOAD -> "replaced or removed by a reload";
           case SHUTDOWN -> "stopped: the gateway is shutting down";
         };
     int from = Math.max(0, lastOutput.size() - 10);

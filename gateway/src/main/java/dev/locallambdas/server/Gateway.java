@@ -3,14 +3,17 @@ package dev.locallambdas.server;
 import dev.locallambdas.admin.AdminApi;
 import dev.locallambdas.cache.CacheSettings;
 import dev.locallambdas.cache.ResponseCache;
+import dev.locallambdas.clock.Clock;
+import dev.locallambdas.clock.Scheduler;
 import dev.locallambdas.frontdoor.FrontDoor;
 import dev.locallambdas.frontdoor.TrustedProxies;
 import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.function.Supervisor;
 import dev.locallambdas.loops.EventLoops;
-import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.metrics.GatewayMetrics;
+import dev.locallambdas.reload.Reloader;
+import dev.locallambdas.reload.Watch;
 import dev.locallambdas.routing.RouteTable;
 import dev.locallambdas.transport.Transports;
 import java.io.IOException;
@@ -35,6 +38,8 @@ public final class Gateway implements AutoCloseable {
   private final FrontDoor frontDoor;
   private final ResponseCache cache;
   private final GatewayMetrics metrics;
+  private final Reloader reloader;
+  private final Watch watch;
   private volatile boolean stopped;
 
   private Gateway(
@@ -42,12 +47,16 @@ public final class Gateway implements AutoCloseable {
       Supervisor supervisor,
       FrontDoor frontDoor,
       ResponseCache cache,
-      GatewayMetrics metrics) {
+      GatewayMetrics metrics,
+      Reloader reloader,
+      Watch watch) {
     this.loops = loops;
     this.supervisor = supervisor;
     this.frontDoor = frontDoor;
     this.cache = cache;
     this.metrics = metrics;
+    this.reloader = reloader;
+    this.watch = watch;
   }
 
   public static Gateway start(Manifest manifest, InetSocketAddress bind) throws IOException {
@@ -77,6 +86,14 @@ public final class Gateway implements AutoCloseable {
     return metrics;
   }
 
+  /**
+   * Reloads the manifest from its file (SIGHUP, the admin API, a change of the file): null when the
+   * gateway was not started from a file.
+   */
+  public Reloader reloader() {
+    return reloader;
+  }
+
   /** The response cache, or null when caching is off for every function. */
   public ResponseCache cache() {
     return cache;
@@ -93,6 +110,9 @@ public final class Gateway implements AutoCloseable {
     stopped = true;
     LOG.info("shutting down: draining requests for up to " + drainGrace.toMillis() + " ms");
     long start = System.nanoTime();
+    if (watch != null) {
+      watch.close();
+    }
     frontDoor.stopAccepting();
     supervisor.shutdown(drainGrace);
     long functionsStopped = System.nanoTime();
@@ -125,6 +145,8 @@ public final class Gateway implements AutoCloseable {
     private LongSupplier cacheTicker;
     private int loops = EventLoops.defaultSize();
     private TrustedProxies trustedProxies = TrustedProxies.NONE;
+    private boolean watchManifest = true;
+    private boolean watchFunctions;
 
     private Builder(Manifest manifest) {
       this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -153,6 +175,24 @@ public final class Gateway implements AutoCloseable {
     /** Peers whose X-Forwarded-* and Forwarded fields are kept and extended (default: none). */
     public Builder trustProxies(TrustedProxies value) {
       this.trustedProxies = Objects.requireNonNull(value, "trustedProxies");
+      return this;
+    }
+
+    /**
+     * Whether a change of the manifest file reloads it (default: yes, when there is a file); SIGHUP
+     * and the admin API reload it either way.
+     */
+    public Builder watchManifest(boolean value) {
+      this.watchManifest = value;
+      return this;
+    }
+
+    /**
+     * Watch mode for every function ({@code serve --watch}): a change of its files replaces its
+     * instances. Functions with {@code <watch>} globs are watched either way.
+     */
+    public Builder watchFunctions(boolean value) {
+      this.watchFunctions = value;
       return this;
     }
 
@@ -200,13 +240,9 @@ public final class Gateway implements AutoCloseable {
         loops.close();
         throw e;
       }
+      Watch watch = null;
       try {
-        RouteTable.Builder<FunctionPool> routes = RouteTable.builder();
-        for (FunctionSpec spec : manifest.functions()) {
-          for (String route : spec.routes()) {
-            routes.add(route, sup.pool(spec.id()));
-          }
-        }
+        RouteTable<FunctionPool> routes = Reloader.routes(manifest, sup);
         metrics.watch(sup, cache);
         metrics.watchJvm();
         AdminApi admin =
@@ -214,18 +250,53 @@ public final class Gateway implements AutoCloseable {
         FrontDoor door =
             FrontDoor.start(
                 bind,
-                routes.build(),
+                routes,
                 cache,
                 admin,
                 FrontDoor.DEFAULT_HEADER_TIMEOUT,
                 loops,
                 metrics,
                 trustedProxies);
-        return new Gateway(loops, sup, door, cache, metrics);
+        Reloader reloader = null;
+        if (manifest.source() != null) {
+          reloader = new Reloader(manifest, sup, door::routes);
+          reloader.onApplied(m -> admin.manifestInEffect(m, text(m)));
+          reloader.onApplied(m -> warnAboutCache(m, cacheSettings, environment));
+          admin.reloads(reloader::reload);
+          boolean functionGlobs = manifest.functions().stream().anyMatch(f -> !f.watch().isEmpty());
+          if (watchManifest || watchFunctions || functionGlobs) {
+            watch =
+                Watch.start(
+                    reloader,
+                    sup,
+                    watchFunctions,
+                    watchManifest,
+                    Clock.system(),
+                    Scheduler.on(loops.next()));
+          }
+        }
+        return new Gateway(loops, sup, door, cache, metrics, reloader, watch);
       } catch (IOException | RuntimeException e) {
+        if (watch != null) {
+          watch.close();
+        }
         sup.close();
         loops.close();
         throw e;
+      }
+    }
+
+    /**
+     * The response cache is set up once, from the manifest the gateway started with: a reload that
+     * changes a function's {@code <cache>} (or adds one with a cache) says it needs a restart.
+     */
+    private static void warnAboutCache(
+        Manifest m, CacheSettings started, Map<String, String> environment) {
+      CacheSettings now = CacheSettings.from(environment, m.functions());
+      if (!now.functions().equals(started.functions())) {
+        LOG.warning(
+            "the reloaded manifest changes the response cache's settings; they take effect when"
+                + " the gateway restarts (docs/reload.md)");
       }
     }
 

@@ -53,7 +53,7 @@ class FrontDoorMetricsTest {
     channel.freezeTime();
     FrontDoor.configure(
         channel.pipeline(),
-        routes,
+        () -> routes,
         null,
         null,
         Duration.ofSeconds(10),

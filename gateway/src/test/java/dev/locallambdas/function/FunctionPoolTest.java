@@ -551,4 +551,59 @@ class FunctionPoolTest {
     assertThat(cold.told).isZero();
     assertThat(starter.started).hasSize(4);
   }
+
+  @Test
+  void aRetiredPoolServesWhatIsQueuedThenStopsEachInstanceAndSaysWhenEmpty() {
+    FunctionPool pool = pool(b -> b);
+    Recorder first = acquire(pool);
+    Instance in = starter.started.get(0);
+    pool.ready(in);
+    Recorder queued = acquire(pool);
+    boolean[] empty = {false};
+
+    pool.retire(() -> empty[0] = true);
+    assertThat(starter.stopped).as("busy, with a request queued").isEmpty();
+
+    first.lease.release(Outcome.OK);
+    assertThat(queued.lease).as("the queued request is served by the old instance").isNotNull();
+    assertThat(starter.stopped).isEmpty();
+    queued.lease.release(Outcome.OK);
+    assertThat(starter.stopped).containsExactly(in);
+    assertThat(empty[0]).isFalse();
+    pool.exited(in, exit(0));
+    assertThat(empty[0]).isTrue();
+    assertThat(starter.started).as("no minimum or spares restarted").hasSize(1);
+  }
+
+  @Test
+  void aWarmUpCompletesWhenTheFirstInstanceIsReadyOrWhenAllFailed() throws Exception {
+    FunctionPool ok = pool(b -> b.maxInstances(2));
+    var ready = ok.warmUp(2);
+    assertThat(starter.started).hasSize(2);
+    assertThat(ready).isNotDone();
+    ok.ready(starter.started.get(1));
+    assertThat(ready.get()).isNull();
+
+    FunctionPool bad = pool(b -> b.maxInstances(2));
+    var failed = bad.warmUp(1);
+    bad.startFailed(starter.started.get(2), "SyntaxError");
+    assertThat(failed.get().detail()).contains("SyntaxError");
+  }
+
+  @Test
+  void aReplacementThatFailsLeavesTheOldInstanceServingAndCanBeRetried() {
+    FunctionPool pool = pool(b -> b);
+    Recorder r = acquire(pool);
+    Instance old = starter.started.get(0);
+    pool.ready(old);
+    r.lease.release(Outcome.OK);
+
+    assertThat(pool.restart(false)).isEqualTo(1);
+    pool.startFailed(starter.started.get(1), "SyntaxError");
+    assertThat(pool.reloadFailure()).contains("SyntaxError");
+    assertThat(starter.stopped).isEmpty();
+    assertThat(acquire(pool).lease).as("the old instance serves").isNotNull();
+
+    assertThat(pool.restart(false)).as("the next change tries again").isEqualTo(1);
+  }
 }

@@ -103,6 +103,7 @@ function showError(text) {
 function status(f) {
   const lastEvent = f.events && f.events.length ? f.events[f.events.length - 1] : null;
   const recentCrash = (f.events || []).some(e => e.what.startsWith("crashed") && Date.now() - e.at < 15000);
+  if (f.reloadFailure) return h("span", { class: "badge bad", "data-field": "status", title: f.reloadFailure }, f.reloadFailure.length > 120 ? f.reloadFailure.slice(0, 117) + "..." : f.reloadFailure);
   if (f.drained) return h("span", { class: "badge warn", "data-field": "status" }, "drained");
   if (f.backoffRemainingMs > 0) return h("span", { class: "badge bad", "data-field": "status" }, "crash loop: retry in " + Math.ceil(f.backoffRemainingMs / 1000) + "s");
   if (recentCrash) return h("span", { class: "badge bad", "data-field": "status" }, "crashed · restarting");
