@@ -12,6 +12,7 @@ import dev.locallambdas.manifest.FunctionSpec;
 import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.metrics.GatewayMetrics;
 import dev.locallambdas.routing.RouteTable;
+import dev.locallambdas.tls.ServerTls;
 import dev.locallambdas.transport.Transports;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -125,6 +126,7 @@ public final class Gateway implements AutoCloseable {
     private LongSupplier cacheTicker;
     private int loops = EventLoops.defaultSize();
     private TrustedProxies trustedProxies = TrustedProxies.NONE;
+    private ServerTls tls;
 
     private Builder(Manifest manifest) {
       this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -153,6 +155,12 @@ public final class Gateway implements AutoCloseable {
     /** Peers whose X-Forwarded-* and Forwarded fields are kept and extended (default: none). */
     public Builder trustProxies(TrustedProxies value) {
       this.trustedProxies = Objects.requireNonNull(value, "trustedProxies");
+      return this;
+    }
+
+    /** Serves HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with these files (default: cleartext). */
+    public Builder tls(ServerTls value) {
+      this.tls = value;
       return this;
     }
 
@@ -220,7 +228,8 @@ public final class Gateway implements AutoCloseable {
                 FrontDoor.DEFAULT_HEADER_TIMEOUT,
                 loops,
                 metrics,
-                trustedProxies);
+                trustedProxies,
+                tls);
         return new Gateway(loops, sup, door, cache, metrics);
       } catch (IOException | RuntimeException e) {
         sup.close();
