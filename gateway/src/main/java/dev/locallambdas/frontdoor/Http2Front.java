@@ -21,6 +21,8 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * HTTP/2 on the front door (docs/http2.md): Netty's frame codec checks the frames and header blocks
@@ -32,6 +34,8 @@ import java.util.concurrent.TimeUnit;
  * reach the function's credits the way the socket does on HTTP/1.1.
  */
 final class Http2Front {
+  private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
+
   /** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
   static final int MAX_CONCURRENT_STREAMS = 128;
 
@@ -68,8 +72,7 @@ final class Http2Front {
     return Http2Settings.defaultSettings()
         .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
         .maxHeaderListSize(MAX_HEADER_LIST_SIZE)
-        .initialWindowSize(INITIAL_WINDOW)
-        .pushEnabled(false);
+        .initialWindowSize(INITIAL_WINDOW); // a server must not send ENABLE_PUSH (RFC 9113 6.5.2)
   }
 
   static Http2FrameCodec codec() {
@@ -236,6 +239,7 @@ final class Http2Front {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       // The codec has already answered protocol errors (GOAWAY or RST_STREAM); socket errors end
       // the connection.
+      LOG.log(Level.FINE, "HTTP/2 connection error", cause);
       ctx.close();
     }
   }

@@ -89,8 +89,8 @@ class Http2Test {
     assertThat(out).startsWith("HTTP/1.1 101").contains("HTTP/2 200");
     String headers = out.substring(out.indexOf("HTTP/2 200"));
     assertThat(headers)
-        .contains("\"x-forwarded-proto\": \"http\"")
-        .contains("\"x-forwarded-host\": \"127.0.0.1:")
+        .contains("[\"x-forwarded-proto\", \"http\"]")
+        .contains("[\"x-forwarded-host\", \"127.0.0.1:")
         .doesNotContain("x-http2")
         .doesNotContain("http2-settings")
         .doesNotContain("\"upgrade\"");
@@ -139,8 +139,8 @@ class Http2Test {
     ServerTls tls = LocalCertificate.ensure(dir);
     assertThat(Files.getPosixFilePermissions(dir.resolve("localhost-key.pem")).toString())
         .isEqualTo("[OWNER_READ, OWNER_WRITE]");
-    assertThat(dir.toFile().list()).containsExactlyInAnyOrder(
-        "ca.pem", "localhost-cert.pem", "localhost-key.pem");
+    assertThat(dir.toFile().list())
+        .containsExactlyInAnyOrder("ca.pem", "localhost-cert.pem", "localhost-key.pem");
     long created = Files.getLastModifiedTime(dir.resolve("localhost-cert.pem")).toMillis();
     LocalCertificate.ensure(dir); // reused, not made again
     assertThat(Files.getLastModifiedTime(dir.resolve("localhost-cert.pem")).toMillis())
@@ -158,7 +158,7 @@ class Http2Test {
               HttpResponse.BodyHandlers.ofString());
       assertThat(r.version()).isEqualTo(v);
       assertThat(r.statusCode()).isEqualTo(200);
-      assertThat(r.body()).contains("\"x-forwarded-proto\": \"https\"");
+      assertThat(r.body()).contains("[\"x-forwarded-proto\", \"https\"]");
     }
     assertThat(curl("--cacert", dir.resolve("ca.pem").toString(), base + "/cue/hello"))
         .startsWith("HTTP/2 200");
@@ -196,7 +196,8 @@ class Http2Test {
     try (RawH2 c = raw()) {
       for (int i = 0; i < 1000; i++) {
         int stream = 1 + 2 * i;
-        c.frame(RawH2.HEADERS, RawH2.END_HEADERS | RawH2.END_STREAM, stream, RawH2.get("/cue/hello"));
+        c.frame(
+            RawH2.HEADERS, RawH2.END_HEADERS | RawH2.END_STREAM, stream, RawH2.get("/cue/hello"));
         c.frame(RawH2.RST_STREAM, 0, stream, new byte[] {0, 0, 0, 8}); // CANCEL
       }
       c.flush();
@@ -233,7 +234,8 @@ class Http2Test {
   void oversizedHeadersAreRefused() throws Exception {
     start(null);
     try (RawH2 c = raw()) {
-      byte[] block = RawH2.get("/cue/hello", "x-big", "a".repeat(14_000), "x-big2", "b".repeat(14_000));
+      byte[] block =
+          RawH2.get("/cue/hello", "x-big", "a".repeat(14_000), "x-big2", "b".repeat(14_000));
       byte[] first = java.util.Arrays.copyOfRange(block, 0, 16_000);
       byte[] rest = java.util.Arrays.copyOfRange(block, 16_000, block.length);
       c.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, first);
@@ -252,8 +254,30 @@ class Http2Test {
     start(null);
     String[][] cases = {
       {":method", "GET", ":scheme", "http", ":path", "/cue/hello", ":authority", "a", ":foo", "x"},
-      {":method", "GET", ":scheme", "http", ":path", "/cue/hello", ":authority", "a", "connection", "keep-alive"},
-      {":method", "GET", ":scheme", "http", ":path", "/cue/hello", ":authority", "a", "X-Upper", "1"},
+      {
+        ":method",
+        "GET",
+        ":scheme",
+        "http",
+        ":path",
+        "/cue/hello",
+        ":authority",
+        "a",
+        "connection",
+        "keep-alive"
+      },
+      {
+        ":method",
+        "GET",
+        ":scheme",
+        "http",
+        ":path",
+        "/cue/hello",
+        ":authority",
+        "a",
+        "X-Upper",
+        "1"
+      },
       {":method", "GET", ":scheme", "http", ":authority", "a"},
       {":method", "GET", "x-a", "1", ":scheme", "http", ":path", "/cue/hello", ":authority", "a"},
       {":method", "GET", ":scheme", "http", ":path", "/cue/hello", ":authority", "a", "te", "gzip"},

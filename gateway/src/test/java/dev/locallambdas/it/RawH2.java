@@ -62,8 +62,15 @@ final class RawH2 implements AutoCloseable {
   void frame(int type, int flags, int stream, byte[] payload) throws IOException {
     int n = payload.length;
     byte[] head = {
-      (byte) (n >>> 16), (byte) (n >>> 8), (byte) n, (byte) type, (byte) flags,
-      (byte) (stream >>> 24), (byte) (stream >>> 16), (byte) (stream >>> 8), (byte) stream
+      (byte) (n >>> 16),
+      (byte) (n >>> 8),
+      (byte) n,
+      (byte) type,
+      (byte) flags,
+      (byte) (stream >>> 24),
+      (byte) (stream >>> 16),
+      (byte) (stream >>> 8),
+      (byte) stream
     };
     out.write(head);
     out.write(payload);
