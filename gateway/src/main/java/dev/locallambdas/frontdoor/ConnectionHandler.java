@@ -594,6 +594,16 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (kind == Kind.H2_STREAM
+        && io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+      // A request the conversion refused (no :path, say): a malformed request (RFC 9113 8.1.1).
+      LOG.fine(() -> "malformed HTTP/2 request: " + cause);
+      ctx.writeAndFlush(
+              new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+                  io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR))
+          .addListener(f -> ctx.close());
+      return;
+    }
     if (cause instanceof IOException) {
       LOG.fine(() -> "connection error: " + cause);
     } else {

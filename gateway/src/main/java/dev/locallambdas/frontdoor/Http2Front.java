@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -237,9 +238,13 @@ final class Http2Front {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // The codec has already answered protocol errors (GOAWAY or RST_STREAM); socket errors end
-      // the connection.
+      // Socket errors end the connection; protocol errors are the codec's to answer.
       LOG.log(Level.FINE, "HTTP/2 connection error", cause);
+      if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+        // The codec tells the handlers first, then sends GOAWAY with the error's code and closes:
+        // closing here would send GOAWAY(NO_ERROR) before it.
+        return;
+      }
       ctx.close();
     }
   }

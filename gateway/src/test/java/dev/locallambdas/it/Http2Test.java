@@ -203,7 +203,7 @@ class Http2Test {
       c.flush();
       RawH2.Frame away = c.until(RawH2.GOAWAY);
       assertThat(away).isNotNull();
-      assertThat(away.errorCode()).isEqualTo(RawH2.ENHANCE_YOUR_CALM);
+      assertThat(away.errorCode()).as(away.toString()).isEqualTo(RawH2.ENHANCE_YOUR_CALM);
       assertThat(c.closedByServer()).isTrue();
     } catch (java.net.SocketException e) {
       // the server may close while the flood is still being written: also refused
@@ -222,7 +222,7 @@ class Http2Test {
       c.flush();
       RawH2.Frame away = c.until(RawH2.GOAWAY);
       assertThat(away).isNotNull();
-      assertThat(away.errorCode()).isNotZero();
+      assertThat(away.errorCode()).as(away.toString()).isNotZero();
       assertThat(c.closedByServer()).isTrue();
     } catch (java.net.SocketException e) {
       // closed while writing: refused too
@@ -244,7 +244,7 @@ class Http2Test {
       RawH2.Frame f = c.until(RawH2.RST_STREAM, 1);
       assertThat(f).isNotNull();
       assertThat(f.type()).isIn(RawH2.RST_STREAM, RawH2.GOAWAY);
-      assertThat(f.errorCode()).isNotZero();
+      assertThat(f.errorCode()).as(f.toString()).isNotZero();
     }
     stillServes();
   }

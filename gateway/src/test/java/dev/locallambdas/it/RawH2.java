@@ -30,6 +30,23 @@ final class RawH2 implements AutoCloseable {
 
   /** A frame the server sent. */
   record Frame(int type, int flags, int stream, byte[] payload) {
+    /** The debug text of a GOAWAY frame. */
+    String debug() {
+      return type == GOAWAY
+          ? new String(payload, 8, payload.length - 8, StandardCharsets.UTF_8)
+          : "";
+    }
+
+    @Override
+    public String toString() {
+      return "frame type "
+          + type
+          + " stream "
+          + stream
+          + " "
+          + (type == GOAWAY || type == RST_STREAM ? "error " + errorCode() + " " + debug() : "");
+    }
+
     /** The error code of a GOAWAY or RST_STREAM frame. */
     int errorCode() {
       int at = type == GOAWAY ? 4 : 0;
