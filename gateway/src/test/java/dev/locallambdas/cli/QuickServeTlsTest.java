@@ -9,9 +9,11 @@ class QuickServeTlsTest {
   @Test
   void tlsOptionsGoToPicocli() {
     assertThat(QuickServe.parse(new String[] {"serve", "m.xml", "--tls-self-signed"})).isNull();
-    assertThat(QuickServe.parse(new String[] {"serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"}))
+    assertThat(
+            QuickServe.parse(new String[] {"serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"}))
         .isNull();
     assertThat(QuickServe.parse(new String[] {"serve", "--tls-cert=c.pem"})).isNull();
-    assertThat(QuickServe.parse(new String[] {"serve", "m.xml", "--bind", "127.0.0.1:1"})).isNotNull();
+    assertThat(QuickServe.parse(new String[] {"serve", "m.xml", "--bind", "127.0.0.1:1"}))
+        .isNotNull();
   }
 }
