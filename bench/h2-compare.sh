@@ -59,7 +59,6 @@ events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 100000000;
-  http2_max_requests 100000000;
   server {
     listen 127.0.0.1:$P_NGX http2;
     location / { return 200 "hello\n"; }
@@ -100,7 +99,7 @@ start_gateway() { # DIR PORT
 P_NEW=$(free_port); start_gateway "$HOME_DIR" "$P_NEW"
 P_OLD=""
 if [ -n "$BEFORE" ]; then P_OLD=$(free_port); start_gateway "$BEFORE" "$P_OLD"; fi
-wait_http "http://127.0.0.1:$P_NGX/"
+for _ in $(seq 1 100); do curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$P_NGX/" && break; sleep 0.1; done
 for p in $P_NEW $P_OLD; do
   wait_http "http://127.0.0.1:$p/pipe-java/"
   for i in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$p/cached/x"; done
