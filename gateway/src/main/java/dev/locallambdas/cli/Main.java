@@ -7,6 +7,8 @@ import dev.locallambdas.manifest.Manifest;
 import dev.locallambdas.manifest.ManifestCheck;
 import dev.locallambdas.manifest.ManifestReader;
 import dev.locallambdas.server.Gateway;
+import dev.locallambdas.tls.LocalCertificate;
+import dev.locallambdas.tls.ServerTls;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -204,6 +206,28 @@ public final class Main implements Callable<Integer> {
     List<String> trustProxy = new ArrayList<>();
 
     @Option(
+        names = "--tls-cert",
+        paramLabel = "PEM",
+        description =
+            "Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN, TLS 1.2/1.3) with this certificate chain"
+                + " (PEM, the server's certificate first); needs --tls-key.")
+    Path tlsCert;
+
+    @Option(
+        names = "--tls-key",
+        paramLabel = "PEM",
+        description = "The private key of --tls-cert (PEM, PKCS#8, unencrypted).")
+    Path tlsKey;
+
+    @Option(
+        names = "--tls-self-signed",
+        description =
+            "Serve HTTPS with a local certificate for localhost, 127.0.0.1 and ::1, created once"
+                + " under $XDG_DATA_HOME/local-lambdas/tls (or ~/.local/share/...) and reused;"
+                + " prints how to trust it.")
+    boolean tlsSelfSigned;
+
+    @Option(
         names = "--access-log",
         description =
             "Log one line per request on stderr (logfmt: request id, function, instance, method,"
@@ -228,6 +252,10 @@ public final class Main implements Callable<Integer> {
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
     LogOptions log = new LogOptions();
 
+    ServerTls tls() throws ServerTls.BadTlsFiles {
+      return tlsFrom(this);
+    }
+
     @Override
     public Integer call() throws Exception {
       log.apply(accessLog);
@@ -246,6 +274,13 @@ public final class Main implements Callable<Integer> {
         System.err.println("local-lambdas: " + e.getMessage());
         return 2;
       }
+      ServerTls tls;
+      try {
+        tls = tls();
+      } catch (ServerTls.BadTlsFiles e) {
+        System.err.println("local-lambdas: " + e.getMessage());
+        return 2;
+      }
       Manifest m = check(file);
       if (m == null) {
         return 2;
@@ -257,7 +292,8 @@ public final class Main implements Callable<Integer> {
                 .bind(address)
                 .trustProxies(trusted)
                 .watchFunctions(watch)
-                .watchManifest(!noReload);
+                .watchManifest(!noReload)
+                .tls(tls);
         if (loops != null) {
           builder.loops(loops);
         }
@@ -285,7 +321,7 @@ public final class Main implements Callable<Integer> {
               + m.functions().size()
               + " function(s) from "
               + file
-              + " on http://"
+              + (tls != null ? " on https://" : " on http://")
               + BindAddress.format(a));
       for (FunctionSpec f : m.functions()) {
         logger.info(
@@ -302,6 +338,25 @@ public final class Main implements Callable<Integer> {
       stopped.await();
       return 0;
     }
+  }
+
+  /** The TLS files the options name, or null for cleartext. */
+  private static ServerTls tlsFrom(Serve s) throws ServerTls.BadTlsFiles {
+    if (s.tlsSelfSigned) {
+      if (s.tlsCert != null || s.tlsKey != null) {
+        throw new ServerTls.BadTlsFiles(
+            "--tls-self-signed and --tls-cert/--tls-key exclude each other: pass one or the other");
+      }
+      java.nio.file.Path dir = LocalCertificate.directory(System.getenv());
+      ServerTls tls = LocalCertificate.ensure(dir);
+      System.err.println(LocalCertificate.howToTrust(dir));
+      return tls;
+    }
+    if ((s.tlsCert == null) != (s.tlsKey == null)) {
+      throw new ServerTls.BadTlsFiles(
+          "--tls-cert and --tls-key go together: pass the certificate chain and its key");
+    }
+    return s.tlsCert == null ? null : ServerTls.fromPem(s.tlsCert, s.tlsKey);
   }
 
   @Command(

@@ -6,7 +6,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -45,6 +50,33 @@ final class CachedResponses {
     sb.append("x-cache: HIT\r\n");
     // Field values are octets; ISO-8859-1 maps chars 0-255 back to the bytes they came from.
     return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * A hit as a message, for an HTTP/2 stream (whose codec makes frames of it): the same fields as
+   * {@link #render}, without the connection fields HTTP/2 does not have.
+   */
+  static FullHttpResponse message(
+      ByteBufAllocator alloc, Lookup.Hit hit, boolean head, String requestId) {
+    int status = hit.status();
+    byte[] body = head || status == 204 || status == 304 ? null : hit.body();
+    ByteBuf content =
+        body == null || body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), content);
+    HttpHeaders out = r.headers();
+    Headers h = hit.headers();
+    for (int i = 0; i < h.size(); i++) {
+      out.add(h.name(i), h.value(i));
+    }
+    if (status != 204 && status != 304) {
+      out.set(HttpHeaderNames.CONTENT_LENGTH, hit.body().length);
+    }
+    out.set("x-cache", "HIT");
+    out.set(HttpHeaderNames.AGE, hit.age());
+    out.set(ForwardedHeaders.REQUEST_ID, requestId);
+    return r;
   }
 
   static ByteBuf render(

@@ -69,6 +69,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     void clientGone();
   }
 
+  /** What the connection handler serves. */
+  enum Kind {
+    /** An HTTP/1.x connection (which may turn into HTTP/2 with {@code Upgrade: h2c}). */
+    HTTP1,
+    /** One HTTP/2 stream: its messages are converted from frames; the connection is its parent. */
+    H2_STREAM
+  }
+
   private enum State {
     /** Waiting for the next request. */
     IDLE,
@@ -89,6 +97,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private final AdminApi admin;
   private final TrustedProxies trustedProxies;
   private final GatewayMetrics metrics;
+  private final Kind kind;
+  private final boolean tls;
   private final ArrayDeque<Object> backlog = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
 
@@ -100,6 +110,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private Responder responder;
   private boolean replaying;
   private boolean bodyPaused;
+  private boolean counted;
 
   ConnectionHandler(
       java.util.function.Supplier<RouteTable<FunctionPool>> routes,
@@ -107,16 +118,30 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       AdminApi admin,
       GatewayMetrics metrics,
       TrustedProxies trustedProxies) {
+    this(routes, cache, admin, metrics, trustedProxies, Kind.HTTP1, false);
+  }
+
+  /** {@code tls}: the client connection is HTTPS (X-Forwarded-Proto says so). */
+  ConnectionHandler(
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies,
+      Kind kind,
+      boolean tls) {
     this.routes = routes;
     this.cache = cache;
     this.admin = admin;
     this.metrics = metrics;
     this.trustedProxies = trustedProxies;
+    this.kind = kind;
+    this.tls = tls;
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    metrics.connectionOpened();
+    count(true);
     super.channelActive(ctx);
   }
 
@@ -125,6 +150,27 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     this.ctx = ctx;
     ChannelHandlerContext encoder = ctx.pipeline().context("encoder");
     this.rawWriter = encoder != null ? encoder : ctx;
+    if (ctx.channel().isActive()) {
+      count(true); // added after the TLS handshake chose HTTP/1.1
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    count(false); // the connection turned into HTTP/2, which counts it from now on
+  }
+
+  /** An HTTP/1.x connection counts once as a connection; an HTTP/2 stream does not. */
+  private void count(boolean open) {
+    if (kind != Kind.HTTP1 || counted == open) {
+      return;
+    }
+    counted = open;
+    if (open) {
+      metrics.connectionOpened();
+    } else {
+      metrics.connectionClosed();
+    }
   }
 
   @Override
@@ -141,6 +187,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (msg instanceof HttpRequest request) {
+      if (kind == Kind.HTTP1 && !tls && H2cUpgrade.wanted(request, backlog.isEmpty())) {
+        H2cUpgrade.start(
+            ctx, request, FrontDoor.h2cTarget(routes, cache, admin, metrics, trustedProxies));
+        return;
+      }
       try {
         onRequest(request);
       } catch (RuntimeException e) {
@@ -204,7 +255,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             clientIp,
             r.host() == null || r.host().isEmpty() ? null : r.host(),
             requestId,
-            fromTrustedProxy());
+            fromTrustedProxy(),
+            tls ? "https" : "http");
     Request request =
         new Request(method, r.target().path(), r.target().query(), headers, r.length(), clientIp);
     Responder s =
@@ -299,6 +351,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   private ChannelFuture writeHit(
       Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10, String requestId) {
+    if (kind == Kind.H2_STREAM) {
+      return ctx.writeAndFlush(CachedResponses.message(ctx.alloc(), hit, head, requestId));
+    }
     return rawWriter.writeAndFlush(
         CachedResponses.render(ctx.alloc(), hit, head, keepAlive, http10, requestId));
   }
@@ -324,8 +379,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             this::responseComplete);
     responder = s;
     state = State.RECEIVING;
-    java.net.InetAddress peer =
-        ctx.channel().remoteAddress() instanceof InetSocketAddress addr ? addr.getAddress() : null;
+    java.net.InetAddress peer = peer() instanceof InetSocketAddress addr ? addr.getAddress() : null;
     AdminExchange e = new AdminExchange(admin, ctx.channel().eventLoop(), s);
     exchange = e;
     e.start(req, a.target(), a.host(), peer);
@@ -333,12 +387,20 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   private boolean fromTrustedProxy() {
     return !trustedProxies.isEmpty()
-        && ctx.channel().remoteAddress() instanceof InetSocketAddress a
+        && peer() instanceof InetSocketAddress a
         && trustedProxies.trusts(a.getAddress());
   }
 
+  /** The client's address: an HTTP/2 stream's is its connection's. */
+  private java.net.SocketAddress peer() {
+    Channel ch = ctx.channel();
+    return kind == Kind.H2_STREAM && ch.parent() != null
+        ? ch.parent().remoteAddress()
+        : ch.remoteAddress();
+  }
+
   private String clientIp() {
-    if (ctx.channel().remoteAddress() instanceof InetSocketAddress a) {
+    if (peer() instanceof InetSocketAddress a) {
       return a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
     }
     return null;
@@ -490,7 +552,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    metrics.connectionClosed();
+    count(false);
     Exchange e = exchange;
     if (e != null) {
       e.clientGone();
@@ -534,6 +596,16 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (kind == Kind.H2_STREAM
+        && io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+      // A request the conversion refused (no :path, say): a malformed request (RFC 9113 8.1.1).
+      LOG.fine(() -> "malformed HTTP/2 request: " + cause);
+      ctx.writeAndFlush(
+              new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+                  io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR))
+          .addListener(f -> ctx.close());
+      return;
+    }
     if (cause instanceof IOException) {
       LOG.fine(() -> "connection error: " + cause);
     } else {

@@ -56,6 +56,17 @@ final class ForwardedHeaders {
    */
   static Headers forFunction(
       HttpHeaders in, String clientIp, String host, String requestId, boolean trusted) {
+    return forFunction(in, clientIp, host, requestId, trusted, "http");
+  }
+
+  /** As above, for a client that reached the gateway over {@code proto} (http or https). */
+  static Headers forFunction(
+      HttpHeaders in,
+      String clientIp,
+      String host,
+      String requestId,
+      boolean trusted,
+      String proto) {
     Set<String> named = null;
     for (String connection : in.getAll("connection")) {
       for (String token : connection.split(",", -1)) {
@@ -93,14 +104,14 @@ final class ForwardedHeaders {
       out.add("x-forwarded-for", forwardedFor);
     }
     if (!trusted || !in.contains("x-forwarded-proto")) {
-      out.add("x-forwarded-proto", "http");
+      out.add("x-forwarded-proto", proto);
     }
     if (host != null && (!trusted || !in.contains("x-forwarded-host"))) {
       out.add("x-forwarded-host", host);
     }
     String forwarded = trusted ? joined(in, "forwarded") : null;
     if (forwarded != null) {
-      out.add("forwarded", forwarded + ", " + forwardedElement(clientIp, host));
+      out.add("forwarded", forwarded + ", " + forwardedElement(clientIp, host, proto));
     }
     out.add(REQUEST_ID, requestId);
     return out.build();
@@ -120,7 +131,7 @@ final class ForwardedHeaders {
   }
 
   /** This hop as an RFC 7239 forwarded-element. */
-  private static String forwardedElement(String clientIp, String host) {
+  private static String forwardedElement(String clientIp, String host, String proto) {
     StringBuilder b = new StringBuilder();
     if (clientIp != null) {
       b.append("for=");
@@ -131,7 +142,7 @@ final class ForwardedHeaders {
       }
       b.append(';');
     }
-    b.append("proto=http");
+    b.append("proto=").append(proto);
     if (host != null) {
       b.append(";host=\"");
       for (int i = 0; i < host.length(); i++) {

@@ -6,8 +6,11 @@ import dev.locallambdas.function.FunctionPool;
 import dev.locallambdas.loops.EventLoops;
 import dev.locallambdas.metrics.GatewayMetrics;
 import dev.locallambdas.routing.RouteTable;
+import dev.locallambdas.tls.ServerTls;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -17,6 +20,10 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.io.IOException;
 import java.net.BindException;
@@ -27,9 +34,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
- * The HTTP/1.1 front door: Netty's event loops (native epoll where available) parse requests
- * strictly and serve each routed request on the same loop (see ConnectionHandler); see
- * docs/decisions/0001-front-door-library.md for why, and docs/frontdoor.md for what it accepts.
+ * The front door (HTTP/1.1, and HTTP/2 over h2c or TLS; docs/http2.md, docs/tls.md): Netty's event
+ * loops (native epoll where available) parse requests strictly and serve each routed request on the
+ * same loop (see ConnectionHandler); see docs/decisions/0001-front-door-library.md for why, and
+ * docs/frontdoor.md for what it accepts.
  */
 public final class FrontDoor implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
@@ -74,6 +82,7 @@ public final class FrontDoor implements AutoCloseable {
           loops,
           new GatewayMetrics(),
           TrustedProxies.NONE,
+          null,
           true);
     } catch (IOException | RuntimeException e) {
       loops.close();
@@ -98,7 +107,27 @@ public final class FrontDoor implements AutoCloseable {
       GatewayMetrics metrics,
       TrustedProxies trustedProxies)
       throws IOException {
-    return start(bind, routes, cache, admin, headerTimeout, loops, metrics, trustedProxies, false);
+    return start(
+        bind, routes, cache, admin, headerTimeout, loops, metrics, trustedProxies, null, false);
+  }
+
+  /**
+   * As above, serving HTTPS with {@code tls} (null: cleartext HTTP/1.1 and h2c): ALPN chooses h2 or
+   * http/1.1 (docs/tls.md).
+   */
+  public static FrontDoor start(
+      InetSocketAddress bind,
+      RouteTable<FunctionPool> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      EventLoops loops,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies,
+      ServerTls tls)
+      throws IOException {
+    return start(
+        bind, routes, cache, admin, headerTimeout, loops, metrics, trustedProxies, tls, false);
   }
 
   private static FrontDoor start(
@@ -110,6 +139,7 @@ public final class FrontDoor implements AutoCloseable {
       EventLoops loops,
       GatewayMetrics metrics,
       TrustedProxies trustedProxies,
+      ServerTls tls,
       boolean ownsLoops)
       throws IOException {
     if (headerTimeout.isNegative() || headerTimeout.isZero()) {
@@ -135,6 +165,11 @@ public final class FrontDoor implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    if (tls != null) {
+                      configureTls(
+                          ch, tls, live::get, cache, admin, headerTimeout, metrics, trustedProxies);
+                      return;
+                    }
                     configure(
                         ch.pipeline(),
                         live::get,
@@ -205,6 +240,28 @@ public final class FrontDoor implements AutoCloseable {
       Duration headerTimeout,
       GatewayMetrics metrics,
       TrustedProxies trustedProxies) {
+    // An HTTP/2 client with prior knowledge is told from an HTTP/1.x one by its first bytes.
+    pipeline.addLast(
+        "preface",
+        new PrefaceDetector(
+            ctx -> {
+              ChannelPipeline p = ctx.pipeline();
+              removeHttp1(p);
+              Http2Front.configure(
+                  p, Http2Front.codec(), routes, cache, admin, metrics, trustedProxies, false);
+            }));
+    configureHttp1(pipeline, routes, cache, admin, headerTimeout, metrics, trustedProxies, false);
+  }
+
+  private static void configureHttp1(
+      ChannelPipeline pipeline,
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies,
+      boolean tls) {
     HeadDeadline deadline = new HeadDeadline(headerTimeout);
     pipeline
         .addLast("idle", new IdleStateHandler(KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
@@ -212,7 +269,84 @@ public final class FrontDoor implements AutoCloseable {
         .addLast("decoder", new StrictRequestDecoder(decoderConfig()))
         .addLast("head-end", deadline.heads())
         .addLast("encoder", new HttpResponseEncoder())
-        .addLast("gateway", new ConnectionHandler(routes, cache, admin, metrics, trustedProxies));
+        .addLast(
+            "gateway",
+            new ConnectionHandler(
+                routes, cache, admin, metrics, trustedProxies, ConnectionHandler.Kind.HTTP1, tls));
+  }
+
+  /** The HTTP/1.1 handlers; the keep-alive idle timer stays and serves HTTP/2 as well. */
+  private static void removeHttp1(ChannelPipeline p) {
+    for (String name : new String[] {"head-start", "decoder", "head-end", "encoder", "gateway"}) {
+      if (p.get(name) != null) {
+        p.remove(name);
+      }
+    }
+  }
+
+  /** How a cleartext HTTP/1.1 connection becomes HTTP/2 on {@code Upgrade: h2c}. */
+  static H2cUpgrade.Target h2cTarget(
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies) {
+    return new H2cUpgrade.Target() {
+      @Override
+      public void removeHttp1(ChannelPipeline pipeline) {
+        FrontDoor.removeHttp1(pipeline);
+      }
+
+      @Override
+      public Http2FrameCodec codec() {
+        return Http2Front.codec();
+      }
+
+      @Override
+      public ChannelHandler[] afterCodec(Http2FrameCodec codec) {
+        return Http2Front.afterCodec(codec, routes, cache, admin, metrics, trustedProxies, false);
+      }
+    };
+  }
+
+  /**
+   * A TLS connection: the handshake (TLS 1.2 or 1.3), then ALPN picks HTTP/2 or HTTP/1.1 (a client
+   * offering neither gets HTTP/1.1). There is no h2c and no preface detection over TLS.
+   */
+  private static void configureTls(
+      SocketChannel ch,
+      ServerTls tls,
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      Duration headerTimeout,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies) {
+    SslHandler ssl = tls.context().newHandler(ch.alloc());
+    ssl.setHandshakeTimeout(headerTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    ch.pipeline()
+        .addLast("tls", ssl)
+        .addLast(
+            "alpn",
+            new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+              @Override
+              protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                ChannelPipeline p = ctx.pipeline();
+                if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                  Http2Front.configure(
+                      p, Http2Front.codec(), routes, cache, admin, metrics, trustedProxies, true);
+                } else {
+                  configureHttp1(
+                      p, routes, cache, admin, headerTimeout, metrics, trustedProxies, true);
+                }
+              }
+
+              @Override
+              protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+                LOG.fine(() -> "TLS handshake failed: " + cause);
+                ctx.close();
+              }
+            });
   }
 
   /**

@@ -15,6 +15,7 @@ import dev.locallambdas.metrics.GatewayMetrics;
 import dev.locallambdas.reload.Reloader;
 import dev.locallambdas.reload.Watch;
 import dev.locallambdas.routing.RouteTable;
+import dev.locallambdas.tls.ServerTls;
 import dev.locallambdas.transport.Transports;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -147,6 +148,7 @@ public final class Gateway implements AutoCloseable {
     private TrustedProxies trustedProxies = TrustedProxies.NONE;
     private boolean watchManifest = true;
     private boolean watchFunctions;
+    private ServerTls tls;
 
     private Builder(Manifest manifest) {
       this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -193,6 +195,12 @@ public final class Gateway implements AutoCloseable {
      */
     public Builder watchFunctions(boolean value) {
       this.watchFunctions = value;
+      return this;
+    }
+
+    /** Serves HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with these files (default: cleartext). */
+    public Builder tls(ServerTls value) {
+      this.tls = value;
       return this;
     }
 
@@ -256,7 +264,8 @@ public final class Gateway implements AutoCloseable {
                 FrontDoor.DEFAULT_HEADER_TIMEOUT,
                 loops,
                 metrics,
-                trustedProxies);
+                trustedProxies,
+                tls);
         Reloader reloader = null;
         if (manifest.source() != null) {
           reloader = new Reloader(manifest, sup, door::routes);

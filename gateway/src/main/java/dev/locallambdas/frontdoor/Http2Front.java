@@ -1,0 +1,251 @@
+package dev.locallambdas.frontdoor;
+
+import dev.locallambdas.admin.AdminApi;
+import dev.locallambdas.cache.ResponseCache;
+import dev.locallambdas.function.FunctionPool;
+import dev.locallambdas.metrics.GatewayMetrics;
+import dev.locallambdas.routing.RouteTable;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * HTTP/2 on the front door (docs/http2.md): Netty's frame codec checks the frames and header blocks
+ * (RFC 9113) and enforces the limits below; the multiplexer gives every stream a child channel
+ * whose pipeline turns frames into the HTTP/1.x messages the HTTP/1.1 front door already serves, so
+ * a stream gets the same {@link Admission}, {@link Dispatch}, {@link Responder} and cache as an
+ * HTTP/1.1 request. A stream channel's writes complete only when the stream's flow-control window
+ * let the bytes out, and an unread stream channel sends no WINDOW_UPDATE: the per-stream windows
+ * reach the function's credits the way the socket does on HTTP/1.1.
+ */
+final class Http2Front {
+  private static final Logger LOG = Logger.getLogger("dev.locallambdas.frontdoor");
+
+  /** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  static final int MAX_CONCURRENT_STREAMS = 128;
+
+  /** Decoded header list size (SETTINGS_MAX_HEADER_LIST_SIZE), as the HTTP/1.1 header limit. */
+  static final int MAX_HEADER_LIST_SIZE = FrontDoor.MAX_HEADER_SIZE;
+
+  /** Each stream's receive window: as much request body as a function's credit window. */
+  static final int INITIAL_WINDOW = 256 * 1024;
+
+  /**
+   * RST_STREAM frames a client may send in {@link #RST_WINDOW_SECONDS} before the connection is
+   * ended with GOAWAY (ENHANCE_YOUR_CALM): the "rapid reset" attack (CVE-2023-44487) opens and
+   * cancels streams faster than a server can notice. The same bound applies to the resets the
+   * gateway sends because of what the client did ("MadeYouReset", CVE-2025-55163).
+   */
+  static final int MAX_RST_PER_WINDOW = 200;
+
+  static final int RST_WINDOW_SECONDS = 30;
+
+  /**
+   * CONTINUATION frames without END_HEADERS carrying less than 16 KiB each, in a row, before the
+   * connection is ended: the CONTINUATION flood (2024) sends endless small ones. Large ones are
+   * bounded by the header list size.
+   */
+  static final int MAX_SMALL_CONTINUATIONS = 16;
+
+  /** Control frames (PING and SETTINGS acks, RST_STREAM) queued unsent before GOAWAY: floods. */
+  static final int MAX_QUEUED_CONTROL_FRAMES = 1000;
+
+  private Http2Front() {}
+
+  /** The settings the gateway announces. */
+  static Http2Settings settings() {
+    return Http2Settings.defaultSettings()
+        .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+        .maxHeaderListSize(MAX_HEADER_LIST_SIZE)
+        .initialWindowSize(INITIAL_WINDOW); // a server must not send ENABLE_PUSH (RFC 9113 6.5.2)
+  }
+
+  static Http2FrameCodec codec() {
+    return Http2FrameCodecBuilder.forServer()
+        .initialSettings(settings())
+        .validateHeaders(true)
+        .validateRequiredPseudoHeaders(true)
+        .decoderEnforceMaxRstFramesPerWindow(MAX_RST_PER_WINDOW, RST_WINDOW_SECONDS)
+        .encoderEnforceMaxRstFramesPerWindow(MAX_RST_PER_WINDOW, RST_WINDOW_SECONDS)
+        .decoderEnforceMaxSmallContinuationFrames(MAX_SMALL_CONTINUATIONS)
+        .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
+        .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
+        .gracefulShutdownTimeoutMillis(ConnectionHandler.LINGER_MILLIS)
+        .build();
+  }
+
+  /**
+   * Adds the HTTP/2 handlers at the end of {@code pipeline} (the connection's HTTP/1.1 handlers, if
+   * any, are gone). {@code tls}: the connection is HTTPS (the function sees X-Forwarded-Proto
+   * https).
+   */
+  static void configure(
+      ChannelPipeline pipeline,
+      Http2FrameCodec codec,
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies,
+      boolean tls) {
+    if (pipeline.get("idle") == null) {
+      pipeline.addLast(
+          "idle", new IdleStateHandler(FrontDoor.KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
+    }
+    pipeline.addLast("h2", codec);
+    ChannelHandler[] after = afterCodec(codec, routes, cache, admin, metrics, trustedProxies, tls);
+    pipeline.addLast("h2-streams", after[0]).addLast("h2-connection", after[1]);
+  }
+
+  /** The handlers after the frame codec: the stream multiplexer, then the connection's own. */
+  static ChannelHandler[] afterCodec(
+      Http2FrameCodec codec,
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies,
+      boolean tls) {
+    return new ChannelHandler[] {
+      new Http2MultiplexHandler(
+          streamInitializer(routes, cache, admin, metrics, trustedProxies, tls)),
+      new Connection(codec, metrics)
+    };
+  }
+
+  static ChannelInitializer<Http2StreamChannel> streamInitializer(
+      java.util.function.Supplier<RouteTable<FunctionPool>> routes,
+      ResponseCache cache,
+      AdminApi admin,
+      GatewayMetrics metrics,
+      TrustedProxies trustedProxies,
+      boolean tls) {
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Http2StreamChannel ch) {
+        ch.pipeline()
+            .addLast(
+                "idle",
+                new IdleStateHandler(FrontDoor.KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
+            .addLast("codec", new Http2StreamFrameToHttpObjectCodec(true, true))
+            .addLast("extensions", EXTENSIONS)
+            .addLast(
+                "gateway",
+                new ConnectionHandler(
+                    routes,
+                    cache,
+                    admin,
+                    metrics,
+                    trustedProxies,
+                    ConnectionHandler.Kind.H2_STREAM,
+                    tls));
+      }
+    };
+  }
+
+  /**
+   * Removes the x-http2-* fields Netty's conversion adds (stream id, scheme): they are the front
+   * door's bookkeeping, not the client's, and must not reach a function.
+   */
+  private static final ChannelHandler EXTENSIONS = new StripExtensions();
+
+  @ChannelHandler.Sharable
+  private static final class StripExtensions extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpRequest req) {
+        var h = req.headers();
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.PATH.text());
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_DEPENDENCY_ID.text());
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text());
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_PROMISE_ID.text());
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  /**
+   * The HTTP/2 connection itself: counts it as one connection (its streams are not), and closes it
+   * (GOAWAY NO_ERROR, then the socket) after the keep-alive idle time with no stream open.
+   */
+  private static final class Connection extends ChannelInboundHandlerAdapter {
+    private final Http2FrameCodec codec;
+    private final GatewayMetrics metrics;
+    private boolean counted;
+
+    Connection(Http2FrameCodec codec, GatewayMetrics metrics) {
+      this.codec = codec;
+      this.metrics = metrics;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      if (ctx.channel().isActive()) {
+        count();
+      }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      count();
+      ctx.fireChannelActive();
+    }
+
+    private void count() {
+      if (!counted) {
+        counted = true;
+        metrics.connectionOpened();
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (counted) {
+        counted = false;
+        metrics.connectionClosed();
+      }
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        if (codec.connection().numActiveStreams() == 0) {
+          ctx.close(); // the codec says GOAWAY first
+        }
+        return;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // Socket errors end the connection; protocol errors are the codec's to answer.
+      LOG.log(Level.FINE, "HTTP/2 connection error", cause);
+      if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+        // The codec tells the handlers first, then sends GOAWAY with the error's code and closes:
+        // closing here would send GOAWAY(NO_ERROR) before it.
+        return;
+      }
+      ctx.close();
+    }
+  }
+}
