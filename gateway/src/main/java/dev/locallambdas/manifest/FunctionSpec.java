@@ -51,6 +51,7 @@ public final class FunctionSpec {
   private final int memoryMb;
   private final LambdaEvent event;
   private final SharedMemory sharedMemory;
+  private final Integer debugPort;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -84,6 +85,7 @@ public final class FunctionSpec {
     this.memoryMb = b.memoryMb;
     this.event = b.event;
     this.sharedMemory = b.sharedMemory;
+    this.debugPort = b.debugPort;
   }
 
   static int defaultMaxInstances(Protocol p) {
@@ -162,11 +164,20 @@ public final class FunctionSpec {
     b.memoryMb = memoryMb;
     b.event = event;
     b.sharedMemory = sharedMemory;
+    b.debugPort = debugPort;
     return b;
   }
 
   public String id() {
     return id;
+  }
+
+  /**
+   * The port a debugger attaches to when this function runs under one ({@code <debug>} or {@code
+   * serve --debug}): 0 for a free port chosen at start, null when it is not debugged.
+   */
+  public Integer debugPort() {
+    return debugPort;
   }
 
   /** The program: a name looked up on PATH, or a path (relative paths against workingDir). */
@@ -354,6 +365,7 @@ public final class FunctionSpec {
     private boolean lambdaSettings;
     private LambdaEvent event = LambdaEvent.HTTP_API;
     private SharedMemory sharedMemory = SharedMemory.AUTO;
+    private Integer debugPort;
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -484,6 +496,30 @@ public final class FunctionSpec {
         throw new IllegalArgumentException(
             "environment variable " + Quote.of(name) + " of '" + id + "' is set twice");
       }
+      return this;
+    }
+
+    /**
+     * Sets a variable unless one of that name is already set: how env files fill in under {@code
+     * <env>}.
+     */
+    public Builder envUnlessSet(String name, String value) {
+      return env.containsKey(name) ? this : env(name, value);
+    }
+
+    /** Runs the function under its language's debugger, on {@code port} (0: a free one). */
+    public Builder debug(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException(
+            "debug port of '" + id + "' is " + port + ": it must be 0 to 65535");
+      }
+      this.debugPort = port;
+      return this;
+    }
+
+    /** Not debugged (the default). */
+    public Builder noDebug() {
+      this.debugPort = null;
       return this;
     }
 
