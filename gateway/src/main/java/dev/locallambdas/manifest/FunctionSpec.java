@@ -507,6 +507,13 @@ public final class FunctionSpec {
       return env.containsKey(name) ? this : env(name, value);
     }
 
+    /** Replaces every argument (a debugger's options go in front of the program's). */
+    public Builder args(List<String> values) {
+      args.clear();
+      values.forEach(this::arg);
+      return this;
+    }
+
     /** Runs the function under its language's debugger, on {@code port} (0: a free one). */
     public Builder debug(int port) {
       if (port < 0 || port > 65535) {
