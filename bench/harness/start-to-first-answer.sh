@@ -15,7 +15,12 @@ ms() { echo $(( ($2 - $1) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A all
+java_bin="${JAVA_BIN:-java}"
 for i in $(seq 1 "$runs"); do
+  # Reference, in the same run (the machine is shared and noisy): a bare JVM start and exit.
+  t0=$(now)
+  "$java_bin" -XX:TieredStopAtLevel=1 -version >/dev/null 2>&1
+  all[jvm-version]+="$(ms "$t0" "$(now)") "
   # exec: the command's first answer.
   t0=$(now)
   $LOCAL_LAMBDAS_COMMAND exec -q "$manifest" -- sh -c 'curl -fsS -o /dev/null "$LOCAL_LAMBDAS_URL/python/hi"; date +%s%N > /tmp/ll-t1' >/dev/null 2>&1
@@ -39,6 +44,6 @@ const { startGateway } = require("./sdk/node/testing.js");
   await gw.stop();
 })();' "$manifest" 2>/dev/null) "
 done
-for h in exec python node; do
+for h in jvm-version exec python node; do
   echo "$h: runs ${all[$h]}ms; p50 $(echo "${all[$h]}" | tr ' ' '\n' | grep . | median) ms"
 done

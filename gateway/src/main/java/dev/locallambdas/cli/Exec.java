@@ -136,7 +136,8 @@ final class Exec implements java.util.concurrent.Callable<Integer> {
       return java.nio.file.Files.exists(Path.of(program));
     }
     String path = System.getenv("PATH");
-    for (String dir : (path == null ? "" : path).split(":")) {
+    for (String dir :
+        path == null ? new String[0] : java.util.regex.Pattern.compile(":").split(path)) {
       if (!dir.isEmpty() && java.nio.file.Files.exists(Path.of(dir, program))) {
         return true;
       }

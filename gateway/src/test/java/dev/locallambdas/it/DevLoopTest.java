@@ -206,7 +206,7 @@ class DevLoopTest {
   }
 
   private static boolean jdwpHandshake(int port) throws Exception {
-    try (Socket s = new Socket("127.0.0.1", port)) {
+    try (Socket s = new Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
       out.write("JDWP-Handshake".getBytes(UTF_8));

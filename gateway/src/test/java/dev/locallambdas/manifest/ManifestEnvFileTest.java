@@ -11,8 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ManifestEnvFileTest {
   @TempDir Path dir;
 
-  private static final String FUNCTION =
-      """
+  private ManifestCheck check(String inner) {
+    String xml =
+        """
       <manifest version="1">
         <function>
           <id>f</id>
@@ -21,11 +22,9 @@ class ManifestEnvFileTest {
           %s
         </function>
       </manifest>
-      """;
-
-  private ManifestCheck check(String inner) {
-    return ManifestReader.check(
-        ManifestFiles.write(dir, FUNCTION.formatted(inner)), dir, "/usr/bin:/bin");
+      """
+            .formatted(inner);
+    return ManifestReader.check(ManifestFiles.write(dir, xml), dir, "/usr/bin:/bin");
   }
 
   private void file(String name, String text) throws IOException {

@@ -20,9 +20,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * "local-lambdas: listening on URL" line (read, never waited for with a sleep). Closed by JUnit
  * when its store goes away: SIGTERM, the gateway drains and stops every child.
  */
+// CloseableResource for JUnit before 5.13, which closes only those; later versions close an
+// AutoCloseable (close() is idempotent either way).
+@SuppressWarnings("deprecation")
 final class GatewayProcess implements ExtensionContext.Store.CloseableResource, AutoCloseable {
   private static final Pattern LISTENING =
       Pattern.compile("^local-lambdas: listening on (http://\\S+)$");
+
+  private static final Pattern WORDS = Pattern.compile("\\s+");
 
   private final Process process;
   final URI url;
@@ -98,7 +103,7 @@ final class GatewayProcess implements ExtensionContext.Store.CloseableResource, 
       given = System.getenv("LOCAL_LAMBDAS_COMMAND");
     }
     if (given != null && !given.isBlank()) {
-      List<String> words = new ArrayList<>(Arrays.asList(given.strip().split("\\s+")));
+      List<String> words = new ArrayList<>(Arrays.asList(WORDS.split(given.strip())));
       if (words.getFirst().equals("java")) {
         words.set(0, ProcessHandle.current().info().command().orElse("java"));
       }
@@ -109,7 +114,10 @@ final class GatewayProcess implements ExtensionContext.Store.CloseableResource, 
       return List.of(Path.of(home, "local-lambdas").toString());
     }
     String path = System.getenv("PATH");
-    for (String dir : (path == null ? "" : path).split(":")) {
+    for (String dir :
+        java.io.File.pathSeparator.equals(":") && path != null
+            ? Pattern.compile(":").split(path)
+            : new String[0]) {
       if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "local-lambdas"))) {
         return List.of(Path.of(dir, "local-lambdas").toString());
       }
