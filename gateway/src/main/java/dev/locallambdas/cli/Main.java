@@ -1,5 +1,6 @@
 package dev.locallambdas.cli;
 
+import dev.locallambdas.debug.Debugging;
 import dev.locallambdas.export.SamTemplate;
 import dev.locallambdas.frontdoor.TrustedProxies;
 import dev.locallambdas.manifest.FunctionSpec;
@@ -46,11 +47,12 @@ import picocli.CommandLine.Parameters;
       Main.Serve.class,
       Main.Validate.class,
       Main.Export.class,
+      Exec.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
   private static final Set<String> COMMANDS =
-      Set.of("serve", "validate", "export", "help", "-h", "--help", "-V", "--version");
+      Set.of("serve", "validate", "export", "exec", "help", "-h", "--help", "-V", "--version");
 
   @Override
   public Integer call() {
@@ -119,8 +121,9 @@ public final class Main implements Callable<Integer> {
         description = "Log warnings and errors only (as LOCAL_LAMBDAS_LOG=warn).")
     boolean quiet;
 
+    // -v, not --debug: serve --debug ID runs a function under its debugger (ADR 0016).
     @Option(
-        names = {"-d", "--debug"},
+        names = {"-v", "--verbose"},
         description =
             "Log everything, including each child's lifecycle in detail (as LOCAL_LAMBDAS_LOG=debug).")
     boolean debug;
@@ -249,6 +252,24 @@ public final class Main implements Callable<Integer> {
                 + " /.local-lambdas/reload still do).")
     boolean noReload;
 
+    @Option(
+        names = "--ready-file",
+        paramLabel = "PATH",
+        description =
+            "Once the front door accepts connections, write its URL (http://HOST:PORT and a"
+                + " newline) to PATH, atomically; removed again on stop. For test harnesses, with"
+                + " --bind 127.0.0.1:0 (docs/testing.md).")
+    Path readyFile;
+
+    @Option(
+        names = "--debug",
+        paramLabel = "ID",
+        description =
+            "Start function ID ready for its language's debugger (JDWP for java, the inspector for"
+                + " node, debugpy for python; the port is printed) with its timeouts suspended;"
+                + " repeatable (docs/debugging.md). Debug logging is -v.")
+    List<String> debugFunctions = new ArrayList<>();
+
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
     LogOptions log = new LogOptions();
 
@@ -285,6 +306,15 @@ public final class Main implements Callable<Integer> {
       if (m == null) {
         return 2;
       }
+      Debugging.Result debugging;
+      try {
+        debugging = Debugging.apply(m, debugFunctions, Debugging::probeDebugpy);
+      } catch (IllegalArgumentException e) {
+        System.err.println("local-lambdas: " + e.getMessage());
+        return 2;
+      }
+      m = debugging.manifest();
+      ReadyFile ready = ReadyFile.of(readyFile);
       Gateway gateway;
       try {
         Gateway.Builder builder =
@@ -308,6 +338,7 @@ public final class Main implements Callable<Integer> {
           .addShutdownHook(
               new Thread(
                   () -> {
+                    ready.remove();
                     gateway.shutdown(grace);
                     stopped.countDown();
                   },
@@ -316,6 +347,14 @@ public final class Main implements Callable<Integer> {
         HangUp.reloadOn(gateway.reloader());
       }
       InetSocketAddress a = gateway.address();
+      // One line on stdout for whoever started us (the log is on stderr), then the ready file.
+      System.out.println("local-lambdas: listening on http://" + BindAddress.format(a));
+      System.out.flush();
+      ready.write("http://" + BindAddress.format(a));
+      for (Debugging.Session session : debugging.sessions()) {
+        System.out.println("local-lambdas: " + session.message());
+      }
+      System.out.flush();
       logger.info(
           "serving "
               + m.functions().size()

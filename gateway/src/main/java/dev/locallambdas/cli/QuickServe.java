@@ -7,8 +7,8 @@ import java.nio.file.Path;
  * commands (reflection over the annotations, annotation proxies, lambdas) is most of the JVM's
  * start before the first answer (about half of it on a loaded machine; ADR 0013). Only what is
  * certainly valid is read here: one optional manifest path, {@code --bind}, {@code --drain-grace},
- * one of {@code -q} or {@code -d}. Anything else — help, version, a typo, a missing value — goes to
- * picocli, which owns every message.
+ * {@code --ready-file}, one of {@code -q} or {@code -v}. Anything else — help, version, a typo, a
+ * missing value — goes to picocli, which owns every message.
  */
 final class QuickServe {
   private QuickServe() {}
@@ -30,7 +30,7 @@ final class QuickServe {
         value = a.substring(eq + 1);
       }
       switch (name) {
-        case "--bind", "--drain-grace" -> {
+        case "--bind", "--drain-grace", "--ready-file" -> {
           if (value == null) {
             if (i + 1 >= args.length || args[i + 1].startsWith("-")) {
               return null;
@@ -42,11 +42,20 @@ final class QuickServe {
               return null;
             }
             serve.bind = value;
+          } else if (name.equals("--ready-file")) {
+            if (serve.readyFile != null || value.isEmpty()) {
+              return null;
+            }
+            try {
+              serve.readyFile = Path.of(value);
+            } catch (java.nio.file.InvalidPathException e) {
+              return null; // picocli explains
+            }
           } else {
             serve.drainGrace = value;
           }
         }
-        case "-q", "--quiet", "-d", "--debug" -> {
+        case "-q", "--quiet", "-v", "--verbose" -> {
           boolean quiet = name.equals("-q") || name.equals("--quiet");
           if (value != null || serve.log.quiet || serve.log.debug) {
             return null; // repeated or both: picocli explains

@@ -58,6 +58,8 @@ final class FunctionReader {
     r.put("communication_mode", SINGLE);
     r.put("protocol", SINGLE);
     r.put("env", new Rule(true, true, Set.of("name")));
+    r.put("env_file", new Rule(true, false, Set.of()));
+    r.put("debug", new Rule(false, true, Set.of()));
     r.put("start", SINGLE);
     r.put("min_instances", SINGLE);
     r.put("max_instances", SINGLE);
@@ -83,8 +85,17 @@ final class FunctionReader {
     return Map.copyOf(r);
   }
 
-  /** How the function elements of one manifest are interpreted. */
-  record Context(boolean originalFormat, Path baseDir) {}
+  /**
+   * How the function elements of one manifest are interpreted: {@code manifestDir} is where {@code
+   * <env_file>} paths resolve, {@code dotEnv} the variables of the {@code .env} beside the manifest
+   * (every function's, under its own env files and {@code <env>}).
+   */
+  record Context(
+      boolean originalFormat, Path baseDir, Path manifestDir, Map<String, String> dotEnv) {
+    Context(boolean originalFormat, Path baseDir) {
+      this(originalFormat, baseDir, baseDir, Map.of());
+    }
+  }
 
   /** A pattern and the line it was declared on. */
   record RouteAt(String pattern, int line) {}
@@ -317,6 +328,8 @@ final class FunctionReader {
     applyWorkingDir();
     applyProtocol();
     each("env", this::applyEnv);
+    applyEnvFiles();
+    single("debug", v -> builder.debug(v.isEmpty() ? 0 : debugPort(v)));
     applyLifecycle();
     single("min_instances", v -> builder.minInstances(ManifestValues.integer(v)));
     single("max_instances", v -> builder.maxInstances(ManifestValues.integer(v)));
@@ -506,6 +519,39 @@ final class FunctionReader {
           "has no name attribute: write it like <env name=\"GREETING\">hello</env>");
     }
     builder.env(name.value().strip(), value);
+  }
+
+  /**
+   * The {@code .env} beside the manifest, then each {@code <env_file>} in order, under what {@code
+   * <env>} set: the most specific declaration wins (ADR 0016). Values are never quoted in a
+   * problem.
+   */
+  private void applyEnvFiles() {
+    Map<String, String> merged = new LinkedHashMap<>(context.dotEnv());
+    for (Value v : values.getOrDefault("env_file", List.of())) {
+      Map<String, String> file =
+          EnvFiles.read(context.manifestDir(), v.text(), v.element().line(), label, problems);
+      if (file != null) {
+        merged.putAll(file);
+      }
+    }
+    merged.forEach(
+        (name, value) -> {
+          try {
+            builder.envUnlessSet(name, value);
+          } catch (IllegalArgumentException e) {
+            problems.add(element.line(), "<" + element.name() + "> of " + label, e.getMessage());
+          }
+        });
+  }
+
+  private static int debugPort(String v) {
+    int port = ManifestValues.integer(v);
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException(
+          v + " is not a port: use 1 to 65535, 0 or nothing for a free one (<debug/>)");
+    }
+    return port;
   }
 
   private static <T> T choice(String v, Map<String, T> options) {

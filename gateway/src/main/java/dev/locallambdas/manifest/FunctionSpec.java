@@ -52,6 +52,7 @@ public final class FunctionSpec {
   private final LambdaEvent event;
   private final SharedMemory sharedMemory;
   private final List<String> watch;
+  private final Integer debugPort;
 
   private FunctionSpec(Builder b) {
     this.id = b.id;
@@ -86,6 +87,7 @@ public final class FunctionSpec {
     this.event = b.event;
     this.sharedMemory = b.sharedMemory;
     this.watch = List.copyOf(b.watch);
+    this.debugPort = b.debugPort;
   }
 
   static int defaultMaxInstances(Protocol p) {
@@ -165,11 +167,20 @@ public final class FunctionSpec {
     b.event = event;
     b.sharedMemory = sharedMemory;
     b.watch.addAll(watch);
+    b.debugPort = debugPort;
     return b;
   }
 
   public String id() {
     return id;
+  }
+
+  /**
+   * The port a debugger attaches to when this function runs under one ({@code <debug>} or {@code
+   * serve --debug}): 0 for a free port chosen at start, null when it is not debugged.
+   */
+  public Integer debugPort() {
+    return debugPort;
   }
 
   /** The program: a name looked up on PATH, or a path (relative paths against workingDir). */
@@ -365,7 +376,8 @@ public final class FunctionSpec {
         memoryMb,
         event,
         sharedMemory,
-        watch);
+        watch,
+        debugPort);
   }
 
   /** True when {@code other} defines the function with exactly the same settings. */
@@ -412,6 +424,7 @@ public final class FunctionSpec {
     private LambdaEvent event = LambdaEvent.HTTP_API;
     private SharedMemory sharedMemory = SharedMemory.AUTO;
     private final List<String> watch = new java.util.ArrayList<>();
+    private Integer debugPort;
 
     private Builder(String id) {
       Objects.requireNonNull(id, "id");
@@ -542,6 +555,37 @@ public final class FunctionSpec {
         throw new IllegalArgumentException(
             "environment variable " + Quote.of(name) + " of '" + id + "' is set twice");
       }
+      return this;
+    }
+
+    /**
+     * Sets a variable unless one of that name is already set: how env files fill in under {@code
+     * <env>}.
+     */
+    public Builder envUnlessSet(String name, String value) {
+      return env.containsKey(name) ? this : env(name, value);
+    }
+
+    /** Replaces every argument (a debugger's options go in front of the program's). */
+    public Builder args(List<String> values) {
+      args.clear();
+      values.forEach(this::arg);
+      return this;
+    }
+
+    /** Runs the function under its language's debugger, on {@code port} (0: a free one). */
+    public Builder debug(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException(
+            "debug port of '" + id + "' is " + port + ": it must be 0 to 65535");
+      }
+      this.debugPort = port;
+      return this;
+    }
+
+    /** Not debugged (the default). */
+    public Builder noDebug() {
+      this.debugPort = null;
       return this;
     }
 

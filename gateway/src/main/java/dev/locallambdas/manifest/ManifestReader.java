@@ -262,7 +262,11 @@ public final class ManifestReader {
       readRootAttributes(root);
       Path manifestDir = source.getParent();
       functionContext =
-          new FunctionReader.Context(originalFormat, originalFormat ? currentDir : manifestDir);
+          new FunctionReader.Context(
+              originalFormat,
+              originalFormat ? currentDir : manifestDir,
+              manifestDir,
+              EnvFiles.besideManifest(manifestDir, problems));
       if (!root.text().isBlank()) {
         problems.add(
             root.textLine(),

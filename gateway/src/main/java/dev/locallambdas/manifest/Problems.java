@@ -28,6 +28,20 @@ final class Problems {
             file, line, oneLine(element), oneLine(message), ManifestProblem.Severity.WARNING));
   }
 
+  /**
+   * A problem in another file the manifest refers to (an env file): reported as that file's line,
+   * so editors jump to it.
+   */
+  void addIn(Path other, int line, String element, String message, boolean error) {
+    list.add(
+        new ManifestProblem(
+            other,
+            line,
+            oneLine(element),
+            oneLine(message),
+            error ? ManifestProblem.Severity.ERROR : ManifestProblem.Severity.WARNING));
+  }
+
   /** Errors so far (warnings do not count). */
   int count() {
     return (int) list.stream().filter(ManifestProblem::isError).count();

@@ -161,7 +161,7 @@ class CommandLineTest {
         .contains("--bind=HOST:PORT")
         .contains("--drain-grace")
         .contains("-q, --quiet")
-        .contains("-d, --debug");
+        .contains("-v, --verbose");
   }
 
   @Test

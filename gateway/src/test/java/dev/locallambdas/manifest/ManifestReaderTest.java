@@ -88,7 +88,12 @@ class ManifestReaderTest {
     assertThat(f.pipeName()).isEqualTo("hello_pipe");
     assertThat(f.workingDir()).isEqualTo(manifestDir.resolve("services/hello"));
     assertThat(f.protocol()).isEqualTo(Protocol.HTTP);
-    assertThat(f.env()).containsExactly(Map.entry("GREETING", "hello"), Map.entry("EMPTY", ""));
+    assertThat(f.env())
+        .containsExactly(
+            Map.entry("GREETING", "hello"),
+            Map.entry("EMPTY", ""),
+            Map.entry("FROM_FILE", "a file value"));
+    assertThat(f.debugPort()).isEqualTo(5005);
     assertThat(f.startPolicy()).isEqualTo(StartPolicy.EAGER);
     assertThat(f.minInstances()).isEqualTo(1);
     assertThat(f.maxInstances()).isEqualTo(3);
