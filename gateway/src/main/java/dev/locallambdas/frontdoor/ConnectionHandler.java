@@ -111,6 +111,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private boolean replaying;
   private boolean bodyPaused;
   private boolean counted;
+  private boolean upgrading;
 
   ConnectionHandler(
       java.util.function.Supplier<RouteTable<FunctionPool>> routes,
@@ -175,7 +176,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (state == State.CLOSING) {
+    if (state == State.CLOSING || upgrading) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -204,7 +205,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             true);
       }
     }
-    if (msg instanceof HttpContent content && state != State.CLOSING) {
+    if (msg instanceof HttpContent content && state != State.CLOSING && !upgrading) {
       onContent(content);
     } else {
       ReferenceCountUtil.release(msg);
@@ -223,6 +224,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void route(HttpRequest req, Admission.Routed r) {
+    String upgrade = UpgradeRelay.requested(req);
+    if (upgrade != null) {
+      upgrade(req, r, upgrade);
+      return;
+    }
     if (r.expectContinue()) {
       ctx.writeAndFlush(
           new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
@@ -282,6 +288,51 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     dispatch(r.pool(), request, s, (Lookup.Forward) lookup, log);
+  }
+
+  /** An Upgrade (a WebSocket) for the function: relayed when it allows it, else refused. */
+  private void upgrade(HttpRequest req, Admission.Routed r, String protocol) {
+    Problem refusal =
+        UpgradeRelay.refusal(r.pool().spec(), protocol, kind == Kind.HTTP1, r.hasBody());
+    if (refusal != null) {
+      reject(req, refusal, true);
+      return;
+    }
+    upgrading = true; // from here on the connection is the relay's
+    state = State.RESPONDING; // no header timeout while the function starts
+    String clientIp = clientIp();
+    HttpHeaders h = req.headers();
+    String requestId = ForwardedHeaders.requestId(h);
+    Headers headers =
+        ForwardedHeaders.forFunction(
+            h,
+            clientIp,
+            r.host() == null || r.host().isEmpty() ? null : r.host(),
+            requestId,
+            fromTrustedProxy(),
+            tls ? "https" : "http");
+    String query = r.target().query();
+    String target = r.target().path() + (query == null || query.isEmpty() ? "" : "?" + query);
+    String functionId = r.pool().spec().id();
+    AccessLog.Entry log =
+        new AccessLog.Entry(
+            requestId,
+            functionId,
+            req.method().name(),
+            r.target().path(),
+            clientIp,
+            metrics.function(functionId));
+    UpgradeRelay.start(
+        ctx,
+        r.pool(),
+        req,
+        target,
+        headers,
+        log,
+        problem -> {
+          upgrading = false;
+          reject(req, problem, true);
+        });
   }
 
   private Lookup lookup(HttpRequest req, Admission.Routed r, String method) {

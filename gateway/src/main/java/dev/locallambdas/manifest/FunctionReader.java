@@ -82,6 +82,7 @@ final class FunctionReader {
     r.put("memory", SINGLE);
     r.put("event", SINGLE);
     r.put("watch", new Rule(true, false, Set.of()));
+    r.put("upgrade", new Rule(true, false, Set.of()));
     return Map.copyOf(r);
   }
 
@@ -376,6 +377,7 @@ final class FunctionReader {
     applyCache();
     applyTemplate();
     each("watch", (e, v) -> builder.watch(v));
+    each("upgrade", (e, v) -> builder.upgrade(v));
   }
 
   /** {@code <template>} with {@code <preload>MODULE</preload>} children, or empty. */

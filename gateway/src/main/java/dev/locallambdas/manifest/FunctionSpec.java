@@ -52,6 +52,7 @@ public final class FunctionSpec {
   private final LambdaEvent event;
   private final SharedMemory sharedMemory;
   private final List<String> watch;
+  private final java.util.Set<String> upgrades;
   private final Integer debugPort;
 
   private FunctionSpec(Builder b) {
@@ -87,6 +88,7 @@ public final class FunctionSpec {
     this.event = b.event;
     this.sharedMemory = b.sharedMemory;
     this.watch = List.copyOf(b.watch);
+    this.upgrades = java.util.Set.copyOf(b.upgrades);
     this.debugPort = b.debugPort;
   }
 
@@ -167,6 +169,7 @@ public final class FunctionSpec {
     b.event = event;
     b.sharedMemory = sharedMemory;
     b.watch.addAll(watch);
+    b.upgrades.addAll(upgrades);
     b.debugPort = debugPort;
     return b;
   }
@@ -340,6 +343,15 @@ public final class FunctionSpec {
   }
 
   /**
+   * The protocols a client may switch to through this function ({@code
+   * <upgrade>websocket</upgrade>}, lower case; docs/websockets.md): empty, the default, refuses
+   * every upgrade.
+   */
+  public java.util.Set<String> upgrades() {
+    return upgrades;
+  }
+
+  /**
    * Every setting, in declaration order: two specs with equal definitions start identical
    * instances, so a manifest reload keeps such a function's pool (docs/reload.md). A field added to
    * this class must be added here too (FunctionSpecTest checks the count).
@@ -377,7 +389,8 @@ public final class FunctionSpec {
         event,
         sharedMemory,
         watch,
-        debugPort);
+        debugPort,
+        upgrades);
   }
 
   /** True when {@code other} defines the function with exactly the same settings. */
@@ -424,6 +437,7 @@ public final class FunctionSpec {
     private LambdaEvent event = LambdaEvent.HTTP_API;
     private SharedMemory sharedMemory = SharedMemory.AUTO;
     private final List<String> watch = new java.util.ArrayList<>();
+    private final java.util.Set<String> upgrades = new java.util.TreeSet<>();
     private Integer debugPort;
 
     private Builder(String id) {
@@ -704,6 +718,32 @@ public final class FunctionSpec {
       return this;
     }
 
+    /**
+     * Lets clients switch the connection to {@code protocol} (an HTTP token such as websocket)
+     * through this function: the gateway then relays the child's 101 and both directions' bytes.
+     */
+    public Builder upgrade(String protocol) {
+      String p = protocol == null ? "" : protocol.strip();
+      if (p.isEmpty()
+          || !p.chars().allMatch(c -> c > 32 && c < 127 && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0)) {
+        throw new IllegalArgumentException(
+            "upgrade "
+                + Quote.of(protocol == null ? "" : protocol)
+                + " of '"
+                + id
+                + "' is not a protocol name: give one such as websocket");
+      }
+      if (p.equalsIgnoreCase("h2c")) {
+        throw new IllegalArgumentException(
+            "upgrade h2c of '"
+                + id
+                + "': the front door itself speaks HTTP/2 (docs/http2.md); name protocols such as"
+                + " websocket that the function's server speaks");
+      }
+      upgrades.add(p.toLowerCase(java.util.Locale.ROOT));
+      return this;
+    }
+
     /** The handler a Lambda runtime loads, e.g. example.Hello::handleRequest or index.handler. */
     public Builder handler(String value) {
       if (value == null || value.isBlank()) {
@@ -784,6 +824,14 @@ public final class FunctionSpec {
             "function '"
                 + id
                 + "': handler, memory and event only apply to protocols lambda and in-process, not "
+                + protocol.manifestName());
+      }
+      if (!upgrades.isEmpty() && protocol != Protocol.HTTP) {
+        throw new IllegalArgumentException(
+            "function '"
+                + id
+                + "': upgrade (WebSockets) only applies to protocol http, whose child runs its own"
+                + " server, not "
                 + protocol.manifestName());
       }
       if (protocol == Protocol.IN_PROCESS && handler == null) {

@@ -49,6 +49,16 @@ public interface Endpoint extends AutoCloseable {
   default void output(String line) {}
 
   /**
+   * Opens a raw connection to the instance on {@code loop} for a protocol upgrade (a WebSocket
+   * after the child's 101), with {@code handler} as its only handler and reading off until the
+   * caller asks; null where the transport cannot carry one (only an HTTP child can).
+   */
+  default io.netty.channel.ChannelFuture tunnel(
+      EventLoop loop, io.netty.channel.ChannelHandler handler) {
+    return null;
+  }
+
+  /**
    * Closes connections and removes socket files. Idempotent. Calls in progress fail with
    * TransportException(CHILD_FAILED) and are released as {@link Outcome#BROKEN}.
    */

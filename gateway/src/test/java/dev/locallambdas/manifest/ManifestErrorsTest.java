@@ -111,11 +111,12 @@ class ManifestErrorsTest {
             file() + ":7: <idle_timout> of 'hello': unknown element: did you mean <idle_timeout>?",
             file()
                 + ":8: <colour> of 'hello': unknown element; known elements are arg, cache,"
-                + " communication_mode, concurrency, env, event, executable, handler, http_listen,"
+                + " communication_mode, concurrency, debug, env, env_file, event, executable,"
+                + " handler, http_listen,"
                 + " id, idle_timeout, max_body_size, max_instances, max_requests_per_instance,"
                 + " memory, method, min_instances, pipe_name, protocol, queue_size, queue_timeout,"
                 + " ready_path, request_timeout, route, shared_memory, spare, start, startup_timeout,"
-                + " stop_grace, template, working_dir");
+                + " stop_grace, template, upgrade, watch, working_dir");
   }
 
   @Test

@@ -68,6 +68,7 @@ final class HttpEndpoint implements Endpoint {
   private final AtomicInteger connections = new AtomicInteger();
   private final ConcurrentHashMap<EventLoop, LoopPool> pools = new ConcurrentHashMap<>();
   private final Function<EventLoop, LoopPool> newPool;
+  private final Bootstrap tunnels;
   private volatile boolean closed;
   private volatile String lastProblem;
 
@@ -98,6 +99,7 @@ final class HttpEndpoint implements Endpoint {
     if (tcp) {
       base.option(ChannelOption.TCP_NODELAY, true);
     }
+    this.tunnels = base;
     String peer = label + " at " + address.display();
     String host = tcp ? address.display() : "localhost";
     int maxIdle = context.function().concurrency();
@@ -122,6 +124,12 @@ final class HttpEndpoint implements Endpoint {
   @Override
   public Map<String, String> environment() {
     return environment;
+  }
+
+  @Override
+  public io.netty.channel.ChannelFuture tunnel(
+      EventLoop loop, io.netty.channel.ChannelHandler handler) {
+    return tunnels.clone(loop).handler(handler).connect();
   }
 
   @Override
