@@ -191,6 +191,11 @@ final class UpgradeRelay implements Waiter {
               }
               Channel child = f.channel();
               child.closeFuture().addListener(c -> lease.release(Outcome.OK));
+              if (!client.channel().isActive()) { // the client left while the child connected
+                head.release();
+                child.close();
+                return;
+              }
               switchClient(child);
               child.writeAndFlush(head).addListener(w -> child.read());
             });
@@ -237,6 +242,7 @@ final class UpgradeRelay implements Waiter {
       }
       if (!to.isActive()) {
         ReferenceCountUtil.release(msg);
+        ctx.close();
         return;
       }
       to.writeAndFlush(msg)

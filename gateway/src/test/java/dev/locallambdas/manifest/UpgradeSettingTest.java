@@ -33,7 +33,8 @@ class UpgradeSettingTest {
 
   @Test
   void h2cAndNonTokensAreRefusedWithTheReason() {
-    assertThatThrownBy(() -> http().upgrade("h2c")).hasMessageContaining("the front door itself speaks HTTP/2");
+    assertThatThrownBy(() -> http().upgrade("h2c"))
+        .hasMessageContaining("the front door itself speaks HTTP/2");
     assertThatThrownBy(() -> http().upgrade("web socket"))
         .hasMessageContaining("not a protocol name");
     assertThatThrownBy(() -> http().upgrade(" ")).hasMessageContaining("not a protocol name");
