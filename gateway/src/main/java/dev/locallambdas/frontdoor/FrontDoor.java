@@ -53,11 +53,16 @@ public final class FrontDoor implements AutoCloseable {
   private final InetSocketAddress address;
   private final AtomicReference<RouteTable<FunctionPool>> routes;
 
+  /** Open client connections (a closed one leaves by itself): told of a drain over HTTP/2. */
+  private final java.util.Set<Channel> connections;
+
   private FrontDoor(
       EventLoops ownLoops,
       Channel serverChannel,
-      AtomicReference<RouteTable<FunctionPool>> routes) {
+      AtomicReference<RouteTable<FunctionPool>> routes,
+      java.util.Set<Channel> connections) {
     this.ownLoops = ownLoops;
+    this.connections = connections;
     this.routes = routes;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
@@ -151,6 +156,7 @@ public final class FrontDoor implements AutoCloseable {
     int threads = loops.size();
     EventLoopGroup group = loops.group();
     AtomicReference<RouteTable<FunctionPool>> live = new AtomicReference<>(routes);
+    java.util.Set<Channel> connections = java.util.concurrent.ConcurrentHashMap.newKeySet();
     ServerBootstrap b =
         new ServerBootstrap()
             .group(group)
@@ -165,6 +171,8 @@ public final class FrontDoor implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    connections.add(ch);
+                    ch.closeFuture().addListener(f -> connections.remove(ch));
                     if (tls != null) {
                       configureTls(
                           ch, tls, live::get, cache, admin, headerTimeout, metrics, trustedProxies);
@@ -182,7 +190,7 @@ public final class FrontDoor implements AutoCloseable {
                 });
     try {
       Channel ch = b.bind(bind).syncUninterruptibly().channel();
-      FrontDoor door = new FrontDoor(ownsLoops ? loops : null, ch, live);
+      FrontDoor door = new FrontDoor(ownsLoops ? loops : null, ch, live, connections);
       LOG.fine(
           () ->
               "front door uses " + (epoll ? "epoll" : "NIO") + " with " + threads + " event loops");
@@ -362,9 +370,26 @@ public final class FrontDoor implements AutoCloseable {
     return address;
   }
 
-  /** Stops accepting new connections; open connections keep being served. */
+  /**
+   * Stops accepting new connections; open connections keep being served. HTTP/2 clients are sent
+   * GOAWAY (NO_ERROR) so that they open no new stream on a gateway that is draining; the streams
+   * they have finish, and Netty closes the connection once the last one has.
+   */
   public void stopAccepting() {
     serverChannel.close().syncUninterruptibly();
+    for (Channel c : connections) {
+      c.eventLoop()
+          .execute(
+              () -> {
+                if (c.isActive()
+                    && c.pipeline().get(io.netty.handler.codec.http2.Http2FrameCodec.class)
+                        != null) {
+                  c.writeAndFlush(
+                      new io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame(
+                          io.netty.handler.codec.http2.Http2Error.NO_ERROR));
+                }
+              });
+    }
   }
 
   @Override

@@ -191,6 +191,29 @@ class Http2Test {
   }
 
   @Test
+  void aDrainingGatewayTellsHttp2ClientsWithGoAwayAndFinishesTheirStreams() throws Exception {
+    start(null);
+    try (RawH2 c = raw()) {
+      c.frame(RawH2.HEADERS, RawH2.END_HEADERS | RawH2.END_STREAM, 1, RawH2.get("/cue/hello"));
+      c.flush();
+      assertThat(c.until(RawH2.HEADERS, 1)).isNotNull();
+      // A stream still running when the drain starts: the GOAWAY must come before its answer.
+      c.frame(
+          RawH2.HEADERS, RawH2.END_HEADERS | RawH2.END_STREAM, 3, RawH2.get("/cue/sleep?ms=1500"));
+      c.flush();
+      Thread drain =
+          Thread.ofPlatform().start(() -> gateway.shutdown(java.time.Duration.ofSeconds(10)));
+      RawH2.Frame away = c.until(RawH2.GOAWAY);
+      assertThat(away).as("a GOAWAY while draining").isNotNull();
+      assertThat(away.errorCode()).as(away.toString()).isZero();
+      RawH2.Frame answer = c.until(RawH2.HEADERS, 3);
+      assertThat(answer).as("the running stream still answered after the GOAWAY").isNotNull();
+      assertThat(answer.type()).isEqualTo(RawH2.HEADERS);
+      drain.join(30_000);
+    }
+  }
+
+  @Test
   void rapidResetEndsTheConnectionWithEnhanceYourCalm() throws Exception {
     start(null);
     try (RawH2 c = raw()) {
