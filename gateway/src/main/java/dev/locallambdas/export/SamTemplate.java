@@ -61,7 +61,7 @@ public final class SamTemplate {
   }
 
   private static void function(StringBuilder y, FunctionSpec f, Path base) {
-    Runtime runtime = runtime(f);
+    LambdaRuntime runtime = runtime(f);
     y.append("  ").append(logicalId(f.id())).append(":\n");
     y.append("    Type: AWS::Serverless::Function\n");
     if (runtime.note() != null) {
@@ -128,15 +128,15 @@ public final class SamTemplate {
   }
 
   /** A runtime AWS provides, or a custom runtime with what its code package needs. */
-  record Runtime(String name, String handler, String note) {}
+  record LambdaRuntime(String name, String handler, String note) {}
 
-  static Runtime runtime(FunctionSpec f) {
+  static LambdaRuntime runtime(FunctionSpec f) {
     String program = Path.of(f.executable()).getFileName().toString().toLowerCase(Locale.ROOT);
     List<String> args = f.args();
     if (program.startsWith("java") && args.contains(RIC_MAIN)) {
       int i = args.indexOf(RIC_MAIN);
       String handler = i + 1 < args.size() ? args.get(i + 1) : "";
-      return new Runtime(
+      return new LambdaRuntime(
           "java21",
           handler,
           "CodeUri must hold the handler's classes or jar and its dependencies (lib/*.jar), as"
@@ -146,13 +146,13 @@ public final class SamTemplate {
         && args.size() >= 3
         && args.get(0).equals("-m")
         && args.get(1).equals("awslambdaric")) {
-      return new Runtime("python3.12", args.get(2), null);
+      return new LambdaRuntime("python3.12", args.get(2), null);
     }
     if ((program.equals("npx") && args.contains("aws-lambda-ric"))
         || (program.equals("node") && args.stream().anyMatch(a -> a.contains("aws-lambda-ric")))) {
-      return new Runtime("nodejs20.x", args.isEmpty() ? "" : args.getLast(), null);
+      return new LambdaRuntime("nodejs20.x", args.isEmpty() ? "" : args.getLast(), null);
     }
-    return new Runtime(
+    return new LambdaRuntime(
         "provided.al2023",
         "bootstrap",
         "Custom runtime: CodeUri needs an executable 'bootstrap' that runs: "
@@ -176,7 +176,8 @@ public final class SamTemplate {
   static String logicalId(String id) {
     StringBuilder sb = new StringBuilder();
     boolean upper = true;
-    for (char c : id.toCharArray()) {
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
       if (Character.isLetterOrDigit(c) && c < 128) {
         sb.append(upper ? Character.toUpperCase(c) : c);
         upper = false;

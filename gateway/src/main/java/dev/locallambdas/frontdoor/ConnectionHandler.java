@@ -616,7 +616,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    if (evt == HeadDeadline.EXPIRED) {
+    if (HeadDeadline.EXPIRED.equals(evt)) {
       if (state == State.IDLE && backlog.isEmpty()) {
         state = State.CLOSING;
         metrics.rejected(408, "header-timeout");

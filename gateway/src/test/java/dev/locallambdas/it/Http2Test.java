@@ -49,7 +49,7 @@ class Http2Test {
   private void start(ServerTls tls) throws Exception {
     gateway =
         Gateway.builder(TestManifests.manifest(TestManifests.cue("cue").build()))
-            .bind(new InetSocketAddress("127.0.0.1", 0))
+            .bind(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0))
             .environment(Map.of("ENABLE_CACHE", "true"))
             .tls(tls)
             .start();

@@ -43,7 +43,7 @@ class LambdaInvokeApiTest {
                     .build(),
                 LambdaRuntimeTest.javaLambda("print", "dev.locallambdas.it.lambda.PrintingHandler")
                     .build()),
-            new InetSocketAddress("127.0.0.1", 0));
+            new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
     lambda =
         LambdaClient.builder()
             .endpointOverride(URI.create("http://127.0.0.1:" + gateway.address().getPort()))

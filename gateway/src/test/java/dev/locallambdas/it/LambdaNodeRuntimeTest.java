@@ -72,7 +72,9 @@ class LambdaNodeRuntimeTest {
 
   private void start(FunctionSpec... functions) throws Exception {
     gateway =
-        Gateway.start(TestManifests.manifest(functions), new InetSocketAddress("127.0.0.1", 0));
+        Gateway.start(
+            TestManifests.manifest(functions),
+            new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
   }
 
   private HttpRequest.Builder request(String path) {

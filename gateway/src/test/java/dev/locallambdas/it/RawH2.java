@@ -29,6 +29,7 @@ final class RawH2 implements AutoCloseable {
   static final int ENHANCE_YOUR_CALM = 0xb;
 
   /** A frame the server sent. */
+  @SuppressWarnings("ArrayRecordComponent") // a frame as read, compared by its fields
   record Frame(int type, int flags, int stream, byte[] payload) {
     /** The debug text of a GOAWAY frame. */
     String debug() {

@@ -169,10 +169,14 @@ final class ReloadFixture {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
       running.set(false);
-      for (Thread t : threads) {
-        t.join(Duration.ofSeconds(60));
+      try {
+        for (Thread t : threads) {
+          t.join(Duration.ofSeconds(60));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // the test is being stopped: let it stop
       }
     }
   }

@@ -163,7 +163,7 @@ final class CgiEndpoint extends BlockingEndpoint {
   private void drainStderr(InputStream in, ArrayDeque<String> last) {
     try (in) {
       for (String line :
-          new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+          new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n", -1)) {
         if (line.isBlank()) {
           continue;
         }

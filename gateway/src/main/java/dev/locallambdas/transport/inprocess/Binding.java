@@ -49,7 +49,7 @@ final class Binding {
       throw new BindException(where + " nests too deeply");
     }
     Class<?> raw = raw(type);
-    if (json == null || json == Json.NULL) {
+    if (Json.absent(json)) {
       return raw.isPrimitive() ? defaultOf(raw) : null;
     }
     if (raw == Object.class) {

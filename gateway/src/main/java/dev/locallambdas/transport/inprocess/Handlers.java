@@ -186,6 +186,8 @@ final class Handlers {
   }
 
   /** A Context for one call, as the runtime client gives it. */
+  // A proxy equals only itself: identity is what equals() means for it.
+  @SuppressWarnings("ReferenceEquality")
   private static Object context(Class<?> contextType, Invocation inv) {
     FunctionSpec spec = inv.spec();
     ClassLoader loader = contextType.getClassLoader();
@@ -215,6 +217,7 @@ final class Handlers {
   }
 
   /** A LambdaLogger that writes to the gateway's log. */
+  @SuppressWarnings("ReferenceEquality") // as context(): a proxy equals only itself
   private static Object logger(Class<?> loggerType, String function) {
     InvocationHandler handler =
         (proxy, method, args) -> {

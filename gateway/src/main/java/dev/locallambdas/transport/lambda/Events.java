@@ -215,7 +215,7 @@ final class Events {
   private static List<Object> cookies(Headers headers) {
     List<Object> out = new ArrayList<>();
     for (String value : headers.all("cookie")) {
-      for (String part : value.split(";")) {
+      for (String part : value.split(";", -1)) {
         String c = part.strip();
         if (!c.isEmpty()) {
           out.add(c);
@@ -231,7 +231,7 @@ final class Events {
     if (query == null || query.isEmpty()) {
       return out;
     }
-    for (String pair : query.split("&")) {
+    for (String pair : query.split("&", -1)) {
       if (pair.isEmpty()) {
         continue;
       }

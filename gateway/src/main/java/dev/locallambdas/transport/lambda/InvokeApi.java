@@ -29,7 +29,7 @@ public final class InvokeApi {
     String name = m.group(1);
     // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], percent-encoded or not
     name = name.replace("%3A", ":").replace("%3a", ":");
-    String[] parts = name.split(":");
+    String[] parts = name.split(":", -1);
     if (parts.length >= 7 && parts[0].equals("arn")) {
       return parts[6];
     }

@@ -9,6 +9,7 @@ import java.util.Map;
  * {@code {"errorMessage", "errorType", "stackTrace"}}, or whatever it sent instead, with the
  * Lambda-Runtime-Function-Error-Type header as the fallback type.
  */
+@SuppressWarnings("ArrayRecordComponent") // the bytes as the runtime sent them, handed on once
 record LambdaError(String errorType, String errorMessage, List<String> stackTrace, byte[] raw) {
   private static final int MAX_MESSAGE_CHARS = 2000;
 
