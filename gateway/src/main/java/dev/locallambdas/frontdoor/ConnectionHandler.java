@@ -255,14 +255,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     String clientIp = clientIp();
     HttpHeaders h = req.headers();
     String requestId = ForwardedHeaders.requestId(h);
-    Headers headers =
-        ForwardedHeaders.forFunction(
-            h,
-            clientIp,
-            r.host() == null || r.host().isEmpty() ? null : r.host(),
-            requestId,
-            fromTrustedProxy(),
-            tls ? "https" : "http");
+    Headers headers = functionHeaders(h, r, clientIp, requestId);
     Request request =
         new Request(method, r.target().path(), r.target().query(), headers, r.length(), clientIp);
     Responder s =
@@ -270,15 +263,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     s.requestId(requestId);
     responder = s;
     state = r.hasBody() ? State.RECEIVING : State.RESPONDING;
-    String functionId = r.pool().spec().id();
-    AccessLog.Entry log =
-        new AccessLog.Entry(
-            requestId,
-            functionId,
-            method,
-            r.target().path(),
-            clientIp,
-            metrics.function(functionId));
+    AccessLog.Entry log = accessLog(requestId, r, method, clientIp);
     if (lookup instanceof Lookup.Wait wait) {
       // Another request is fetching this URL: wait for its response without holding a thread.
       exchange = new Waiting(); // bodiless: nothing to receive meanwhile
@@ -303,25 +288,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     String clientIp = clientIp();
     HttpHeaders h = req.headers();
     String requestId = ForwardedHeaders.requestId(h);
-    Headers headers =
-        ForwardedHeaders.forFunction(
-            h,
-            clientIp,
-            r.host() == null || r.host().isEmpty() ? null : r.host(),
-            requestId,
-            fromTrustedProxy(),
-            tls ? "https" : "http");
+    Headers headers = functionHeaders(h, r, clientIp, requestId);
     String query = r.target().query();
     String target = r.target().path() + (query == null || query.isEmpty() ? "" : "?" + query);
-    String functionId = r.pool().spec().id();
-    AccessLog.Entry log =
-        new AccessLog.Entry(
-            requestId,
-            functionId,
-            req.method().name(),
-            r.target().path(),
-            clientIp,
-            metrics.function(functionId));
+    AccessLog.Entry log = accessLog(requestId, r, req.method().name(), clientIp);
     UpgradeRelay.start(
         ctx,
         r.pool(),
@@ -333,6 +303,25 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
           upgrading = false;
           reject(req, problem, true);
         });
+  }
+
+  /** The fields a function sees: the client's, cleaned, plus this hop's forwarding fields. */
+  private Headers functionHeaders(
+      HttpHeaders h, Admission.Routed r, String clientIp, String requestId) {
+    return ForwardedHeaders.forFunction(
+        h,
+        clientIp,
+        r.host() == null || r.host().isEmpty() ? null : r.host(),
+        requestId,
+        fromTrustedProxy(),
+        tls ? "https" : "http");
+  }
+
+  private AccessLog.Entry accessLog(
+      String requestId, Admission.Routed r, String method, String clientIp) {
+    String functionId = r.pool().spec().id();
+    return new AccessLog.Entry(
+        requestId, functionId, method, r.target().path(), clientIp, metrics.function(functionId));
   }
 
   private Lookup lookup(HttpRequest req, Admission.Routed r, String method) {
