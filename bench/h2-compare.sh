@@ -102,10 +102,10 @@ if [ -n "$BEFORE" ]; then P_OLD=$(free_port); start_gateway "$BEFORE" "$P_OLD"; 
 for _ in $(seq 1 100); do curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$P_NGX/" && break; sleep 0.1; done
 for p in $P_NEW $P_OLD; do
   wait_http "http://127.0.0.1:$p/pipe-java/"
-  for i in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$p/cached/x"; done
-  wrk -t1 -c64 -d"${WARM}s" "http://127.0.0.1:$p/cached/x" >/dev/null
+  for i in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$p/cached/cached"; done
+  wrk -t1 -c64 -d"${WARM}s" "http://127.0.0.1:$p/cached/cached" >/dev/null
   wrk -t1 -c64 -d"${WARM}s" "http://127.0.0.1:$p/pipe-java/x" >/dev/null
-  h2load -c16 -m8 -D "$WARM" "http://127.0.0.1:$p/cached/x" >/dev/null
+  h2load -c16 -m8 -D "$WARM" "http://127.0.0.1:$p/cached/cached" >/dev/null
 done
 
 h2() { h2load -c16 -m8 -D "$DUR" "$1" 2>/dev/null | awk '/^finished in/ { gsub(",", ""); print $4 }'; }
@@ -114,7 +114,7 @@ ratio() { python3 -c "print(f'{float($1)/float($2):.2f}')"; }
 
 echo "h2load -c16 -m8 -D $DUR (h2c prior knowledge), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 NGX=$(h2 "http://127.0.0.1:$P_NGX/")
-CACHED=$(h2 "http://127.0.0.1:$P_NEW/cached/x")
+CACHED=$(h2 "http://127.0.0.1:$P_NEW/cached/cached")
 NGX2=$(h2 "http://127.0.0.1:$P_NGX/")
 PIPE=$(h2 "http://127.0.0.1:$P_NEW/pipe-java/x")
 printf '  nginx http2 return 200   %10s req/s   (again after: %s)\n' "$NGX" "$NGX2"
@@ -122,7 +122,7 @@ printf '  gateway cached over h2   %10s req/s   %sx nginx\n' "$CACHED" "$(ratio 
 printf '  gateway Java pipe over h2 %9s req/s   %sx nginx\n' "$PIPE" "$(ratio "$PIPE" "$NGX2")"
 
 echo "wrk -t1 -c64 -d${DUR}s (HTTP/1.1)"
-for route in cached/x pipe-java/x; do
+for route in cached/cached pipe-java/x; do
   NEW=$(w1 "http://127.0.0.1:$P_NEW/$route")
   if [ -n "$P_OLD" ]; then
     OLD=$(w1 "http://127.0.0.1:$P_OLD/$route")
