@@ -6,12 +6,15 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -28,6 +31,8 @@ final class CachedResponses {
   private static final byte[] KEEP_ALIVE =
       "connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] CRLF = {'\r', '\n'};
+  private static final AsciiString X_CACHE = AsciiString.cached("x-cache");
+  private static final AsciiString HIT = AsciiString.cached("HIT");
 
   private CachedResponses() {}
 
@@ -53,30 +58,32 @@ final class CachedResponses {
   }
 
   /**
-   * A hit as a message, for an HTTP/2 stream (whose codec makes frames of it): the same fields as
-   * {@link #render}, without the connection fields HTTP/2 does not have.
+   * A hit on an HTTP/2 stream, written as its frames (no HTTP/1.x message to convert): the same
+   * fields as {@link #render}, without the connection fields HTTP/2 does not have. The stored
+   * fields are already lower case and valid (they passed the function's response checks).
    */
-  static FullHttpResponse message(
-      ByteBufAllocator alloc, Lookup.Hit hit, boolean head, String requestId) {
+  static ChannelFuture writeFrames(
+      ChannelHandlerContext ctx, Lookup.Hit hit, boolean head, String requestId) {
     int status = hit.status();
     byte[] body = head || status == 204 || status == 304 ? null : hit.body();
-    ByteBuf content =
-        body == null || body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
-    FullHttpResponse r =
-        new DefaultFullHttpResponse(
-            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), content);
-    HttpHeaders out = r.headers();
+    boolean bodiless = body == null || body.length == 0;
     Headers h = hit.headers();
+    Http2Headers out = new DefaultHttp2Headers(false, h.size() + 5);
+    out.status(HttpResponseStatus.valueOf(status).codeAsText());
     for (int i = 0; i < h.size(); i++) {
       out.add(h.name(i), h.value(i));
     }
     if (status != 204 && status != 304) {
-      out.set(HttpHeaderNames.CONTENT_LENGTH, hit.body().length);
+      out.setInt(HttpHeaderNames.CONTENT_LENGTH, hit.body().length);
     }
-    out.set("x-cache", "HIT");
+    out.set(X_CACHE, HIT);
     out.set(HttpHeaderNames.AGE, hit.age());
     out.set(ForwardedHeaders.REQUEST_ID, requestId);
-    return r;
+    if (bodiless) {
+      return ctx.writeAndFlush(new DefaultHttp2HeadersFrame(out, true));
+    }
+    ctx.write(new DefaultHttp2HeadersFrame(out, false), ctx.voidPromise());
+    return ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(body), true));
   }
 
   static ByteBuf render(

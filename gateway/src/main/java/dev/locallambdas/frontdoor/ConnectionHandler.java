@@ -27,6 +27,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -233,6 +234,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       ctx.writeAndFlush(
           new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
     }
+    if (kind == Kind.H2_STREAM && r.hasBody()) {
+      watchBody();
+    }
     boolean headRequest = Admission.isHead(req);
     String method = req.method().name();
     Lookup lookup = lookup(req, r, method);
@@ -389,10 +393,25 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     public void clientGone() {}
   }
 
+  /**
+   * An HTTP/2 stream that sends a body gets the idle timer an HTTP/1.1 connection always has (a
+   * client that stops sending the body is given up on); bodiless streams, most of them, skip the
+   * timer's schedule and cancel.
+   */
+  private void watchBody() {
+    if (ctx.pipeline().get("idle") == null) {
+      ctx.pipeline()
+          .addBefore(
+              ctx.name(),
+              "idle",
+              new IdleStateHandler(FrontDoor.KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
+    }
+  }
+
   private ChannelFuture writeHit(
       Lookup.Hit hit, boolean head, boolean keepAlive, boolean http10, String requestId) {
     if (kind == Kind.H2_STREAM) {
-      return ctx.writeAndFlush(CachedResponses.message(ctx.alloc(), hit, head, requestId));
+      return CachedResponses.writeFrames(ctx, hit, head, requestId);
     }
     return rawWriter.writeAndFlush(
         CachedResponses.render(ctx.alloc(), hit, head, keepAlive, http10, requestId));
@@ -419,6 +438,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             this::responseComplete);
     responder = s;
     state = State.RECEIVING;
+    if (kind == Kind.H2_STREAM) {
+      watchBody(); // the admin API reads every request to its end
+    }
     java.net.InetAddress peer = peer() instanceof InetSocketAddress addr ? addr.getAddress() : null;
     AdminExchange e = new AdminExchange(admin, ctx.channel().eventLoop(), s);
     exchange = e;

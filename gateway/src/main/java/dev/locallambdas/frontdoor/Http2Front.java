@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -21,6 +22,7 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AsciiString;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -87,7 +89,19 @@ final class Http2Front {
         .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
         .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
         .gracefulShutdownTimeoutMillis(ConnectionHandler.LINGER_MILLIS)
+        .headerSensitivityDetector(Http2Front::unique)
         .build();
+  }
+
+  /**
+   * Response fields whose value is new in every response: HPACK sends them as literals never
+   * indexed, rather than inserting each value into the dynamic table, where it evicts the fields
+   * that do repeat (content-type, cache-control) and costs a table insert per response for nothing.
+   */
+  private static boolean unique(CharSequence name, CharSequence value) {
+    return AsciiString.contentEquals(name, ForwardedHeaders.REQUEST_ID)
+        || AsciiString.contentEquals(name, HttpHeaderNames.AGE)
+        || AsciiString.contentEquals(name, HttpHeaderNames.DATE);
   }
 
   /**
@@ -139,10 +153,9 @@ final class Http2Front {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Http2StreamChannel ch) {
+        // No idle timer here: a stream that has a request body gets one when its head is read
+        // (ConnectionHandler); a bodiless stream has nothing left to wait for from the client.
         ch.pipeline()
-            .addLast(
-                "idle",
-                new IdleStateHandler(FrontDoor.KEEP_ALIVE_IDLE_SECONDS, 0, 0, TimeUnit.SECONDS))
             .addLast("codec", new Http2StreamFrameToHttpObjectCodec(true, true))
             .addLast("extensions", EXTENSIONS)
             .addLast(
