@@ -6,7 +6,9 @@
 #   3. a client straight on a pipe child's socket vs the same child behind the gateway
 #   4. /bin/true and each bench function's own start-to-ready vs the cold cases
 #   5. this suite's load client vs wrk against nginx (the client is not the limit)
-# Installs wrk and nginx from Debian when they are missing. Prints ratios.
+#   6. HTTP/2 (h2c, prior knowledge) with h2load: nginx `return 200` with http2 vs the cached
+#      response and the warm Java pipe function over HTTP/2, and each against its own HTTP/1.1
+# Installs wrk, nginx and h2load (nghttp2-client) from Debian when they are missing. Prints ratios.
 #
 #   bench/compare.sh [--duration SECONDS] [--warmup SECONDS] [--out DIR]
 #
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --duration) DUR="$2"; shift 2 ;;
     --warmup) WARM="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (use --duration SECONDS, --warmup SECONDS, --out DIR)" >&2; exit 2 ;;
   esac
 done
@@ -33,6 +35,7 @@ done
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
 if [ ${#need[@]} -gt 0 ]; then
   echo "compare.sh: installing ${need[*]} from Debian" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -66,7 +69,7 @@ done
 [ -n "$JAVA_BIN" ] || { echo "compare.sh: no JDK 25 found" >&2; exit 3; }
 
 # ---- nginx: return 200, and a proxy to an nginx upstream on a Unix socket ----------------------
-P_NGX=$(free_port); P_PROXY=$(free_port); P_LL=$(free_port)
+P_NGX=$(free_port); P_PROXY=$(free_port); P_LL=$(free_port); P_NGX2=$(free_port)
 mkdir -p "$T/nginx"
 USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
 cat >"$T/nginx/nginx.conf" <<CONF
@@ -80,6 +83,7 @@ http {
   access_log off;
   upstream up { server unix:$T/up.sock; keepalive 64; }
   server { listen 127.0.0.1:$P_NGX; location / { default_type application/json; return 200 '{"ok":true,"server":"nginx"}'; } }
+  server { listen 127.0.0.1:$P_NGX2 http2; keepalive_requests 100000000; location / { default_type application/json; return 200 '{"ok":true,"server":"nginx"}'; } }
   server {
     listen 127.0.0.1:$P_PROXY;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -201,6 +205,28 @@ CLIENT="$("$LL" bench url "http://127.0.0.1:$P_NGX/" --concurrency 64 --duration
 B_RPS="$(echo "$CLIENT" | sed -n 's/.* rps=\([0-9.]*\).*/\1/p')"
 row "this suite's client -> nginx return 200 (c64)" "$B_RPS" "-"
 
+# ---- HTTP/2: h2load -c16 -m8 (16 connections, 8 streams each) --------------------------------
+H2RPS=""
+h2_run() { # url -> sets H2RPS
+  local out
+  out="$(h2load -c16 -m8 -D "$DUR" "$1" 2>&1)"
+  echo "$out" >>"$OUT/h2load.log"
+  H2RPS="$(echo "$out" | awk '/^finished in/ { gsub(",", ""); print $4 }')"
+  if ! echo "$out" | grep -q ' 0 failed, 0 errored' || ! echo "$out" | grep -q ' 0 4xx, 0 5xx'; then
+    H2RPS="$H2RPS(errors!)"
+  fi
+}
+h2_run "http://127.0.0.1:$P_NGX2/"; NGXH2=$H2RPS
+row "nginx http2 return 200 (h2load c16 m8)" "$NGXH2" "-"
+if [ "${XCACHE^^}" = "HIT" ]; then
+  h2load -c16 -m8 -D "$WARM" "http://127.0.0.1:$P_LL/cached/cached" >/dev/null 2>&1
+  h2_run "http://127.0.0.1:$P_LL/cached/cached"; CH2=$H2RPS
+  row "local-lambdas cached response over HTTP/2" "$CH2" "-"
+fi
+h2load -c16 -m8 -D "$WARM" "http://127.0.0.1:$P_LL/pipe-java/" >/dev/null 2>&1
+h2_run "http://127.0.0.1:$P_LL/pipe-java/"; PJH2=$H2RPS
+row "local-lambdas pipe -> Java SDK function over HTTP/2" "$PJH2" "-"
+
 echo
 echo "== ratios =="
 echo "cached vs nginx return 200:            $CACHE_RATIO"
@@ -209,6 +235,10 @@ echo "warm Java pipe vs nginx proxy:          throughput $(ratio "$PJ64" "$PX64"
 echo "gateway CPU per request at c64:         pipe ${PJCPU} us (target <= 25), HTTP mode ${LHCPU} us"
 echo "gateway vs direct pipe client (c1):     p50 $(ratio "$PJ1" "$D_P50") of the floor, throughput $(ratio "$PJ1RPS" "$D_RPS")"
 echo "suite client vs wrk on nginx (c64):     $(ratio "$B_RPS" "$NGX64") of wrk's req/s"
+if [ -n "${CH2:-}" ]; then
+  echo "HTTP/2 cached vs nginx http2:           $(ratio "${CH2%%(*}" "$NGXH2") (its own HTTP/1.1 at c64: $(ratio "${CH2%%(*}" "$C64"))"
+fi
+echo "HTTP/2 Java pipe vs nginx http2:        $(ratio "${PJH2%%(*}" "$NGXH2") (its own HTTP/1.1 at c64: $(ratio "${PJH2%%(*}" "$PJ64"))"
 
 # Stop the gateway and nginx before the cold-start runs: they would share the CPUs.
 cleanup
@@ -219,4 +249,4 @@ echo "== cold starts: the function's own start-to-ready vs a cold request throug
 "$LL" bench --cases 3,5 --cold-requests 10 --warmup 2 --no-progress --out "$OUT/cold" >/dev/null
 "$LL" bench startup --runs 10 --results "$OUT/cold/results.json"
 echo
-echo "raw output: $OUT (wrk.log, cold/results.json)"
+echo "raw output: $OUT (wrk.log, h2load.log, cold/results.json)"

@@ -11,7 +11,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -19,7 +18,6 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
@@ -143,6 +141,9 @@ final class Http2Front {
     };
   }
 
+  /** Responses to frames (requests are {@link StreamRequests}' to convert; it comes first). */
+  private static final ChannelHandler RESPONSES = new Http2StreamFrameToHttpObjectCodec(true, true);
+
   static ChannelInitializer<Http2StreamChannel> streamInitializer(
       java.util.function.Supplier<RouteTable<FunctionPool>> routes,
       ResponseCache cache,
@@ -156,8 +157,8 @@ final class Http2Front {
         // No idle timer here: a stream that has a request body gets one when its head is read
         // (ConnectionHandler); a bodiless stream has nothing left to wait for from the client.
         ch.pipeline()
-            .addLast("codec", new Http2StreamFrameToHttpObjectCodec(true, true))
-            .addLast("extensions", EXTENSIONS)
+            .addLast("requests", StreamRequests.INSTANCE)
+            .addLast("codec", RESPONSES)
             .addLast(
                 "gateway",
                 new ConnectionHandler(
@@ -170,29 +171,6 @@ final class Http2Front {
                     tls));
       }
     };
-  }
-
-  /**
-   * Removes the x-http2-* fields Netty's conversion adds (stream id, scheme): they are the front
-   * door's bookkeeping, not the client's, and must not reach a function.
-   */
-  private static final ChannelHandler EXTENSIONS = new StripExtensions();
-
-  @ChannelHandler.Sharable
-  private static final class StripExtensions extends ChannelInboundHandlerAdapter {
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof HttpRequest req) {
-        var h = req.headers();
-        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
-        h.remove(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
-        h.remove(HttpConversionUtil.ExtensionHeaderNames.PATH.text());
-        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_DEPENDENCY_ID.text());
-        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text());
-        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_PROMISE_ID.text());
-      }
-      ctx.fireChannelRead(msg);
-    }
   }
 
   /**
