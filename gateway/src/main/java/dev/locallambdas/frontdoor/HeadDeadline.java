@@ -4,9 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -37,8 +39,11 @@ final class HeadDeadline {
   private boolean inHead;
   private boolean inBody;
 
-  /** When the current head must be complete (System.nanoTime()); valid while inHead. */
+  /** When the current head must be complete ({@link #ticker}); valid while inHead. */
   private long deadlineNanos;
+
+  /** The event loop's clock (tests advance it). */
+  private Ticker ticker = Ticker.systemTicker();
 
   private ScheduledFuture<?> timer;
   private ChannelHandlerContext headsContext;
@@ -51,27 +56,62 @@ final class HeadDeadline {
   }
 
   ChannelHandler bytes() {
-    return new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-        if (!inHead && !inBody && msg instanceof ByteBuf b && b.isReadable()) {
-          inHead = true;
-          // No timer per request (a schedule and a cancel on the hot path): the deadline moves,
-          // and one pending timer per connection catches up with it when it fires.
-          deadlineNanos = System.nanoTime() + timeoutNanos;
-          if (timer == null) {
-            arm(ctx, timeoutNanos);
-          }
-        }
-        super.channelRead(ctx, msg);
-      }
+    return new Bytes();
+  }
 
-      @Override
-      public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        cancel();
-        super.channelInactive(ctx);
+  /**
+   * The deadline of the HTTP/1.1 handlers in {@code pipeline} (those of {@link #bytes()} named
+   * {@code name}), or null: read when a connection turns into HTTP/2.
+   */
+  static HeadDeadline in(ChannelPipeline pipeline, String name) {
+    return pipeline.get(name) instanceof Bytes b ? b.deadline() : null;
+  }
+
+  Duration timeout() {
+    return Duration.ofNanos(timeoutNanos);
+  }
+
+  /** How long the head in progress has taken so far (zero if none). */
+  Duration spent() {
+    return inHead
+        ? Duration.ofNanos(Math.max(0, ticker.nanoTime() - (deadlineNanos - timeoutNanos)))
+        : Duration.ZERO;
+  }
+
+  private final class Bytes extends ChannelInboundHandlerAdapter {
+    HeadDeadline deadline() {
+      return HeadDeadline.this;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      ticker = ctx.executor().ticker();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+      if (!inHead && !inBody && msg instanceof ByteBuf b && b.isReadable()) {
+        inHead = true;
+        // No timer per request (a schedule and a cancel on the hot path): the deadline moves,
+        // and one pending timer per connection catches up with it when it fires.
+        deadlineNanos = ticker.nanoTime() + timeoutNanos;
+        if (timer == null) {
+          arm(ctx, timeoutNanos);
+        }
       }
-    };
+      super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      cancel();
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      cancel(); // the connection turned into HTTP/2 (which has a deadline of its own)
+    }
   }
 
   ChannelHandler heads() {
@@ -104,7 +144,7 @@ final class HeadDeadline {
     if (!inHead || !ctx.channel().isActive()) {
       return; // no head in progress: the next head's first byte arms a timer again
     }
-    long left = deadlineNanos - System.nanoTime();
+    long left = deadlineNanos - ticker.nanoTime();
     if (left > 0) {
       arm(ctx, left); // a later head started since this timer was set
       return;
@@ -113,7 +153,7 @@ final class HeadDeadline {
       headsContext.fireUserEventTriggered(EXPIRED);
     }
     if (ctx.channel().isActive()) {
-      deadlineNanos = System.nanoTime() + timeoutNanos;
+      deadlineNanos = ticker.nanoTime() + timeoutNanos;
       arm(ctx, timeoutNanos); // not answered (busy, or reading paused): look again one period later
     }
   }
