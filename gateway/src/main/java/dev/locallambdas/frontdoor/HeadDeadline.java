@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Two handlers share the state: {@link #bytes()} sits before the decoder and sees raw input,
  * {@link #heads()} sits after it and sees decoded messages. Body bytes (between a head and its last
  * content) never start the clock. While the gateway has stopped reading (a long pipelined backlog)
- * the head cannot complete through any fault of the client's, so the deadline is postponed.
+ * the head cannot complete through any fault of the client's, so the deadline is postponed. Time is
+ * the event loop's ticker (tests advance an EmbeddedChannel's). When the connection turns into
+ * HTTP/2, {@link H2HeadDeadline} takes over with the same timeout.
  */
 final class HeadDeadline {
   /** Fired by {@link #heads()} when a request head did not arrive in time. */
