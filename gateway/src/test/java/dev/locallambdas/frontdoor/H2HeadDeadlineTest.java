@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -90,8 +91,13 @@ class H2HeadDeadlineTest {
 
   /** Reads what passed the handler, as bytes. */
   private byte[] passed() {
+    return drain(channel::readInbound);
+  }
+
+  /** The bytes of the buffers in a queue of the channel, emptying it. */
+  private static byte[] drain(Supplier<Object> queue) {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
-    for (Object o = channel.readInbound(); o != null; o = channel.readInbound()) {
+    for (Object o = queue.get(); o != null; o = queue.get()) {
       ByteBuf buf = (ByteBuf) o;
       byte[] bytes = new byte[buf.readableBytes()];
       buf.readBytes(bytes);
@@ -333,15 +339,7 @@ class H2HeadDeadlineTest {
 
   /** The frames written to the client (their types and payloads), consuming the output. */
   private List<byte[]> framesOut() {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    for (Object o = channel.readOutbound(); o != null; o = channel.readOutbound()) {
-      ByteBuf buf = (ByteBuf) o;
-      byte[] bytes = new byte[buf.readableBytes()];
-      buf.readBytes(bytes);
-      buf.release();
-      b.writeBytes(bytes);
-    }
-    byte[] all = b.toByteArray();
+    byte[] all = drain(channel::readOutbound);
     List<byte[]> frames = new ArrayList<>();
     int i = 0;
     if (new String(all, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 101")) {
