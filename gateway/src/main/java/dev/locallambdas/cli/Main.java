@@ -191,6 +191,14 @@ public final class Main implements Callable<Integer> {
     String drainGrace;
 
     @Option(
+        names = "--header-timeout",
+        paramLabel = "DURATION",
+        description =
+            "How long a client may take to send a request head once it has started one: HTTP/1.1"
+                + " gets 408, an HTTP/2 header block (or preface) GOAWAY (default: 10s).")
+    String headerTimeout;
+
+    @Option(
         names = "--loops",
         paramLabel = "N",
         description =
@@ -287,6 +295,14 @@ public final class Main implements Callable<Integer> {
       Logger logger = Logger.getLogger("dev.locallambdas.server");
       Path file = resolveManifest(manifest);
       Duration grace = Durations.parse("--drain-grace", drainGrace);
+      Duration heads = null;
+      if (headerTimeout != null) {
+        heads = Durations.parse("--header-timeout", headerTimeout);
+        if (heads.isZero()) {
+          System.err.println("local-lambdas: --header-timeout must be more than 0, e.g. 10s");
+          return 2;
+        }
+      }
       InetSocketAddress address = BindAddress.resolve(bind, System.getenv("BIND_ADDRESS"));
       TrustedProxies trusted;
       try {
@@ -326,6 +342,9 @@ public final class Main implements Callable<Integer> {
                 .tls(tls);
         if (loops != null) {
           builder.loops(loops);
+        }
+        if (heads != null) {
+          builder.headerTimeout(heads);
         }
         gateway = builder.start();
       } catch (IOException e) {

@@ -20,6 +20,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -248,17 +249,32 @@ public final class FrontDoor implements AutoCloseable {
       Duration headerTimeout,
       GatewayMetrics metrics,
       TrustedProxies trustedProxies) {
-    // An HTTP/2 client with prior knowledge is told from an HTTP/1.x one by its first bytes.
-    pipeline.addLast(
+    configureHttp1(pipeline, routes, cache, admin, headerTimeout, metrics, trustedProxies, false);
+    // An HTTP/2 client with prior knowledge is told from an HTTP/1.x one by its first bytes, which
+    // the HTTP/1.1 head deadline times until then (a stalled half preface gets 408).
+    pipeline.addAfter(
+        "head-start",
         "preface",
         new PrefaceDetector(
             ctx -> {
               ChannelPipeline p = ctx.pipeline();
+              H2HeadDeadline deadline = http2Deadline(p, metrics);
               removeHttp1(p);
-              Http2Front.configure(
-                  p, Http2Front.codec(), routes, cache, admin, metrics, trustedProxies, false);
+              Http2FrameCodec codec = Http2Front.codec();
+              Http2Front.configure(p, codec, routes, cache, admin, metrics, trustedProxies, false);
+              p.addBefore(p.context(codec).name(), H2HeadDeadline.NAME, deadline);
             }));
-    configureHttp1(pipeline, routes, cache, admin, headerTimeout, metrics, trustedProxies, false);
+  }
+
+  /**
+   * The HTTP/2 header timeout of a connection leaving HTTP/1.1: the same timeout, and the time its
+   * first bytes already took counts (a prior-knowledge preface).
+   */
+  private static H2HeadDeadline http2Deadline(ChannelPipeline http1, GatewayMetrics metrics) {
+    HeadDeadline d = HeadDeadline.in(http1, "head-start");
+    return d == null
+        ? new H2HeadDeadline(DEFAULT_HEADER_TIMEOUT, Duration.ZERO, metrics)
+        : new H2HeadDeadline(d.timeout(), d.spent(), metrics);
   }
 
   private static void configureHttp1(
@@ -302,7 +318,11 @@ public final class FrontDoor implements AutoCloseable {
     return new H2cUpgrade.Target() {
       @Override
       public void removeHttp1(ChannelPipeline pipeline) {
+        H2HeadDeadline deadline = http2Deadline(pipeline, metrics);
         FrontDoor.removeHttp1(pipeline);
+        // The codec goes right after the upgrade handler: the deadline goes just before it.
+        pipeline.addBefore(
+            pipeline.context(HttpServerUpgradeHandler.class).name(), H2HeadDeadline.NAME, deadline);
       }
 
       @Override
@@ -341,8 +361,13 @@ public final class FrontDoor implements AutoCloseable {
               protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
                 ChannelPipeline p = ctx.pipeline();
                 if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                  Http2FrameCodec codec = Http2Front.codec();
                   Http2Front.configure(
-                      p, Http2Front.codec(), routes, cache, admin, metrics, trustedProxies, true);
+                      p, codec, routes, cache, admin, metrics, trustedProxies, true);
+                  p.addBefore(
+                      p.context(codec).name(),
+                      H2HeadDeadline.NAME,
+                      new H2HeadDeadline(headerTimeout, Duration.ZERO, metrics));
                 } else {
                   configureHttp1(
                       p, routes, cache, admin, headerTimeout, metrics, trustedProxies, true);

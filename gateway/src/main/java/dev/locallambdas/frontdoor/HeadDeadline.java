@@ -4,9 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -21,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Two handlers share the state: {@link #bytes()} sits before the decoder and sees raw input,
  * {@link #heads()} sits after it and sees decoded messages. Body bytes (between a head and its last
  * content) never start the clock. While the gateway has stopped reading (a long pipelined backlog)
- * the head cannot complete through any fault of the client's, so the deadline is postponed.
+ * the head cannot complete through any fault of the client's, so the deadline is postponed. Time is
+ * the event loop's ticker (tests advance an EmbeddedChannel's). When the connection turns into
+ * HTTP/2, {@link H2HeadDeadline} takes over with the same timeout.
  */
 final class HeadDeadline {
   /** Fired by {@link #heads()} when a request head did not arrive in time. */
@@ -37,8 +41,11 @@ final class HeadDeadline {
   private boolean inHead;
   private boolean inBody;
 
-  /** When the current head must be complete (System.nanoTime()); valid while inHead. */
+  /** When the current head must be complete ({@link #ticker}); valid while inHead. */
   private long deadlineNanos;
+
+  /** The event loop's clock (tests advance it). */
+  private Ticker ticker = Ticker.systemTicker();
 
   private ScheduledFuture<?> timer;
   private ChannelHandlerContext headsContext;
@@ -51,27 +58,62 @@ final class HeadDeadline {
   }
 
   ChannelHandler bytes() {
-    return new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-        if (!inHead && !inBody && msg instanceof ByteBuf b && b.isReadable()) {
-          inHead = true;
-          // No timer per request (a schedule and a cancel on the hot path): the deadline moves,
-          // and one pending timer per connection catches up with it when it fires.
-          deadlineNanos = System.nanoTime() + timeoutNanos;
-          if (timer == null) {
-            arm(ctx, timeoutNanos);
-          }
-        }
-        super.channelRead(ctx, msg);
-      }
+    return new Bytes();
+  }
 
-      @Override
-      public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        cancel();
-        super.channelInactive(ctx);
+  /**
+   * The deadline of the HTTP/1.1 handlers in {@code pipeline} (those of {@link #bytes()} named
+   * {@code name}), or null: read when a connection turns into HTTP/2.
+   */
+  static HeadDeadline in(ChannelPipeline pipeline, String name) {
+    return pipeline.get(name) instanceof Bytes b ? b.deadline() : null;
+  }
+
+  Duration timeout() {
+    return Duration.ofNanos(timeoutNanos);
+  }
+
+  /** How long the head in progress has taken so far (zero if none). */
+  Duration spent() {
+    return inHead
+        ? Duration.ofNanos(Math.max(0, ticker.nanoTime() - (deadlineNanos - timeoutNanos)))
+        : Duration.ZERO;
+  }
+
+  private final class Bytes extends ChannelInboundHandlerAdapter {
+    HeadDeadline deadline() {
+      return HeadDeadline.this;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      ticker = ctx.executor().ticker();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+      if (!inHead && !inBody && msg instanceof ByteBuf b && b.isReadable()) {
+        inHead = true;
+        // No timer per request (a schedule and a cancel on the hot path): the deadline moves,
+        // and one pending timer per connection catches up with it when it fires.
+        deadlineNanos = ticker.nanoTime() + timeoutNanos;
+        if (timer == null) {
+          arm(ctx, timeoutNanos);
+        }
       }
-    };
+      super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      cancel();
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      cancel(); // the connection turned into HTTP/2 (which has a deadline of its own)
+    }
   }
 
   ChannelHandler heads() {
@@ -104,7 +146,7 @@ final class HeadDeadline {
     if (!inHead || !ctx.channel().isActive()) {
       return; // no head in progress: the next head's first byte arms a timer again
     }
-    long left = deadlineNanos - System.nanoTime();
+    long left = deadlineNanos - ticker.nanoTime();
     if (left > 0) {
       arm(ctx, left); // a later head started since this timer was set
       return;
@@ -113,7 +155,7 @@ final class HeadDeadline {
       headsContext.fireUserEventTriggered(EXPIRED);
     }
     if (ctx.channel().isActive()) {
-      deadlineNanos = System.nanoTime() + timeoutNanos;
+      deadlineNanos = ticker.nanoTime() + timeoutNanos;
       arm(ctx, timeoutNanos); // not answered (busy, or reading paused): look again one period later
     }
   }

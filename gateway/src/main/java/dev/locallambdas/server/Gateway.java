@@ -149,6 +149,7 @@ public final class Gateway implements AutoCloseable {
     private boolean watchManifest = true;
     private boolean watchFunctions;
     private ServerTls tls;
+    private Duration headerTimeout = FrontDoor.DEFAULT_HEADER_TIMEOUT;
 
     private Builder(Manifest manifest) {
       this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -195,6 +196,19 @@ public final class Gateway implements AutoCloseable {
      */
     public Builder watchFunctions(boolean value) {
       this.watchFunctions = value;
+      return this;
+    }
+
+    /**
+     * How long a client may take over a request head once it has started one (HTTP/1.1: 408; an
+     * HTTP/2 header block, preface or first SETTINGS: GOAWAY); default 10 s.
+     */
+    public Builder headerTimeout(Duration value) {
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(
+            "the header timeout is " + value + ": it must be positive");
+      }
+      this.headerTimeout = value;
       return this;
     }
 
@@ -257,15 +271,7 @@ public final class Gateway implements AutoCloseable {
             new AdminApi(sup, cache, metrics, new AdminApi.Info(VERSION, manifest, text(manifest)));
         FrontDoor door =
             FrontDoor.start(
-                bind,
-                routes,
-                cache,
-                admin,
-                FrontDoor.DEFAULT_HEADER_TIMEOUT,
-                loops,
-                metrics,
-                trustedProxies,
-                tls);
+                bind, routes, cache, admin, headerTimeout, loops, metrics, trustedProxies, tls);
         Reloader reloader = null;
         if (manifest.source() != null) {
           reloader = new Reloader(manifest, sup, door::routes);

@@ -56,7 +56,7 @@ class Http2Test {
     base = (tls != null ? "https" : "http") + "://127.0.0.1:" + gateway.address().getPort();
   }
 
-  private static String curl(String... args) throws Exception {
+  static String curl(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-S", "-i", "--max-time", "20"));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -166,7 +166,7 @@ class Http2Test {
         .doesNotContain("HTTP/");
   }
 
-  private static SSLContext trusting(Path caPem) throws Exception {
+  static SSLContext trusting(Path caPem) throws Exception {
     KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
     ks.load(null, null);
     try (InputStream in = Files.newInputStream(caPem)) {

@@ -63,11 +63,36 @@ final class RawH2 implements AutoCloseable {
   private final DataInputStream in;
 
   RawH2(InetSocketAddress address) throws IOException {
-    socket = new Socket();
-    socket.connect(address, 5000);
+    this(connect(address));
+  }
+
+  /** Over a socket already connected (a TLS one that negotiated h2, say). */
+  RawH2(Socket socket) throws IOException {
+    this.socket = socket;
     socket.setSoTimeout(10_000);
     out = socket.getOutputStream();
     in = new DataInputStream(socket.getInputStream());
+  }
+
+  private static Socket connect(InetSocketAddress address) throws IOException {
+    Socket s = new Socket();
+    s.connect(address, 5000);
+    return s;
+  }
+
+  /** Bytes as they are, a piece of a preface or a frame, say. */
+  void raw(byte[] bytes) throws IOException {
+    out.write(bytes);
+    out.flush();
+  }
+
+  /** An HTTP/1.1 response head (an h2c upgrade's 101), up to its empty line. */
+  String http1Head() throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (head.length() < 4 || !head.substring(head.length() - 4).equals("\r\n\r\n")) {
+      head.append((char) in.readUnsignedByte());
+    }
+    return head.toString();
   }
 
   /** The client preface and an empty SETTINGS frame. */
