@@ -81,7 +81,10 @@ public final class ServerTls {
     try {
       SslContext ctx =
           SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new))
-              .sslProvider(SslProvider.JDK)
+              .sslProvider(
+                  "openssl".equals(System.getProperty("locallambdas.tls.provider"))
+                      ? SslProvider.OPENSSL
+                      : SslProvider.JDK)
               .protocols(PROTOCOLS)
               .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
               .applicationProtocolConfig(
