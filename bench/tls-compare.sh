@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# TLS providers side by side, in one run on this machine (docs/benchmarks.md, "TLS"; ADR 0017):
+# TLS providers side by side, in one run on this machine (docs/benchmarks.md, "TLS providers"; ADR 0017):
 # the gateway twice on the same certificate and cached route, once with the JDK's TLS provider and
-# once with Netty's native one (BoringSSL, netty-tcnative-boringssl-static), chosen with
-# -Dlocallambdas.tls.provider=jdk|openssl, and nginx over TLS (ssl + http2, same certificate) as the
-# reference. Each case is measured alternately (JDK, native, JDK, native; nginx before and after) so
-# that the noise of a shared machine falls on both providers alike:
+# once with Netty's native one (BoringSSL, netty-tcnative-boringssl-static; the default since this
+# measurement), chosen with -Dlocallambdas.tls.provider=jdk|openssl, and nginx over TLS (ssl +
+# http2, same certificate) as the reference. Each case is measured alternately (JDK, native, JDK,
+# native; nginx before and after) so that the noise of a shared machine falls on both alike:
 #   1. new TLS connections: `openssl s_time -new` (a full handshake, no resumption, then one
 #      HTTP/1.0 GET of the cached route and the close), --clients copies at once, TLS 1.3 and 1.2;
 #   2. long-lived connections: h2load over h2 (ALPN) -c16 -m8, and wrk over https/1.1 -c64.
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --warmup) WARM="$2"; shift 2 ;;
     --clients) CLIENTS="$2"; shift 2 ;;
     --key) KEY="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "tls-compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
