@@ -3,6 +3,7 @@ package dev.locallambdas.tls;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -24,16 +25,19 @@ import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 
 /**
  * The front door's TLS settings (docs/tls.md): a certificate chain and its private key, both PEM,
- * served with TLS 1.3 and 1.2 only, the JDK's TLS provider (ADR 0017) and ALPN offering h2 then
- * http/1.1. Everything that can be wrong with the files is found here, at start-up, and said in one
- * sentence naming the file and the fix: a missing or unreadable file, no certificate, a key in a
- * format the JDK cannot read, a key that does not belong to the certificate.
+ * served with TLS 1.3 and 1.2 only, by Netty's native TLS provider (BoringSSL) or, when its library
+ * cannot load, the JDK's (ADR 0017, "TLS provider"), and ALPN offering h2 then http/1.1. Everything
+ * that can be wrong with the files is found here, at start-up, and said in one sentence naming the
+ * file and the fix: a missing or unreadable file, no certificate, a key in a format the JDK cannot
+ * read, a key that does not belong to the certificate.
  */
 public final class ServerTls {
   /** The protocol versions accepted; anything older is refused in the handshake. */
@@ -43,14 +47,25 @@ public final class ServerTls {
       Pattern.compile(
           "-----BEGIN ([A-Z ]*)PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END \\1PRIVATE KEY-----");
 
+  /**
+   * {@code -Dlocallambdas.tls.provider=jdk} makes the JDK's provider serve even where the native
+   * one loads ({@code openssl}, the default, prefers the native one).
+   */
+  public static final String PROVIDER_PROPERTY = "locallambdas.tls.provider";
+
+  private static final Logger LOG = Logger.getLogger(ServerTls.class.getName());
+
   private final SslContext context;
   private final X509Certificate certificate;
   private final String source;
+  private final SslProvider provider;
 
-  private ServerTls(SslContext context, X509Certificate certificate, String source) {
+  private ServerTls(
+      SslContext context, X509Certificate certificate, String source, SslProvider provider) {
     this.context = context;
     this.certificate = certificate;
     this.source = source;
+    this.provider = provider;
   }
 
   /** Thrown with a message fit for the command line: what is wrong and how to fix it. */
@@ -68,6 +83,13 @@ public final class ServerTls {
 
   /** Reads {@code certFile} (the server certificate first, then any intermediates) and its key. */
   public static ServerTls fromPem(Path certFile, Path keyFile) throws BadTlsFiles {
+    return fromPem(certFile, keyFile, System.getProperty(PROVIDER_PROPERTY, ""));
+  }
+
+  /**
+   * As {@link #fromPem(Path, Path)}, with the provider asked for ({@code jdk}, {@code openssl}).
+   */
+  static ServerTls fromPem(Path certFile, Path keyFile, String requested) throws BadTlsFiles {
     List<X509Certificate> chain = certificates(certFile);
     PrivateKey key = privateKey(keyFile);
     if (!matches(key, chain.get(0))) {
@@ -78,30 +100,90 @@ public final class ServerTls {
               + certFile
               + " (its public key differs); pass the key the certificate was issued for");
     }
+    SslProvider provider = provider(requested, OpenSsl::isAvailable);
+    if (provider == SslProvider.OPENSSL) {
+      try {
+        SslContext ctx = context(key, chain, SslProvider.OPENSSL);
+        LOG.fine("TLS: Netty's native provider (BoringSSL) serves");
+        return new ServerTls(ctx, chain.get(0), certFile.toString(), SslProvider.OPENSSL);
+      } catch (SSLException | RuntimeException e) {
+        LOG.info(
+            () ->
+                "TLS: Netty's native provider cannot use "
+                    + certFile
+                    + " ("
+                    + e
+                    + "); the JDK's provider serves instead");
+      }
+    }
     try {
-      SslContext ctx =
-          SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new))
-              .sslProvider(SslProvider.JDK)
-              .protocols(PROTOCOLS)
-              .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-              .applicationProtocolConfig(
-                  new ApplicationProtocolConfig(
-                      ApplicationProtocolConfig.Protocol.ALPN,
-                      ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                      ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                      ApplicationProtocolNames.HTTP_2,
-                      ApplicationProtocolNames.HTTP_1_1))
-              .build();
-      return new ServerTls(ctx, chain.get(0), certFile.toString());
+      SslContext ctx = context(key, chain, SslProvider.JDK);
+      LOG.fine("TLS: the JDK's provider serves");
+      return new ServerTls(ctx, chain.get(0), certFile.toString(), SslProvider.JDK);
     } catch (SSLException | RuntimeException e) {
       throw new BadTlsFiles(
           "cannot use the certificate " + certFile + " with the key " + keyFile + ": " + e, e);
     }
   }
 
+  /**
+   * Which provider serves: the JDK's when {@code requested} is {@code jdk}, else Netty's native one
+   * when its library loads, else the JDK's (said once at INFO). Asked only when TLS is on, so a
+   * cleartext gateway never loads the native library.
+   */
+  static SslProvider provider(String requested, BooleanSupplier nativeLoads) throws BadTlsFiles {
+    switch (requested) {
+      case "jdk":
+        return SslProvider.JDK;
+      case "", "openssl":
+        break;
+      default:
+        throw new BadTlsFiles(
+            "-D"
+                + PROVIDER_PROPERTY
+                + "="
+                + requested
+                + " is not a TLS provider: use jdk or openssl");
+    }
+    if (nativeLoads.getAsBoolean()) {
+      return SslProvider.OPENSSL;
+    }
+    LOG.info(
+        () ->
+            "TLS: Netty's native provider cannot load ("
+                + OpenSsl.unavailabilityCause()
+                + "); the JDK's provider serves");
+    return SslProvider.JDK;
+  }
+
+  /**
+   * TLS 1.3 and 1.2, HTTP/2's cipher suites, ALPN h2 then http/1.1. NO_ADVERTISE + ACCEPT are the
+   * only ALPN behaviours the native provider supports; the JDK's does the same with them.
+   */
+  private static SslContext context(
+      PrivateKey key, List<X509Certificate> chain, SslProvider provider) throws SSLException {
+    return SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new))
+        .sslProvider(provider)
+        .protocols(PROTOCOLS)
+        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+        .applicationProtocolConfig(
+            new ApplicationProtocolConfig(
+                ApplicationProtocolConfig.Protocol.ALPN,
+                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                ApplicationProtocolNames.HTTP_2,
+                ApplicationProtocolNames.HTTP_1_1))
+        .build();
+  }
+
   /** Netty's context for the front door's TLS handler. */
   public SslContext context() {
     return context;
+  }
+
+  /** The provider serving: {@code OPENSSL} (Netty's native BoringSSL) or {@code JDK}. */
+  public SslProvider provider() {
+    return provider;
   }
 
   /** The server certificate (the first of the chain). */

@@ -3,6 +3,16 @@ package dev.locallambdas.tls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -61,5 +71,89 @@ class ServerTlsTest {
                 ServerTls.fromPem(
                     temp.resolve("a/localhost-cert.pem"), temp.resolve("b/localhost-key.pem")))
         .hasMessageContaining("does not belong to the certificate");
+  }
+
+  @Test
+  void theNativeProviderServesByDefaultWithTls13Or12AndAlpn() throws Exception {
+    ServerTls tls = localCertificate("");
+    assertThat(tls.provider()).isEqualTo(SslProvider.OPENSSL);
+    Handshake h2 = handshake(tls, "TLSv1.3", "h2", "http/1.1");
+    assertThat(h2.nativeEngine()).isTrue();
+    assertThat(h2.alpn()).isEqualTo("h2");
+    assertThat(h2.version()).isEqualTo("TLSv1.3");
+    assertThat(handshake(tls, "TLSv1.2", "http/1.1").alpn()).isEqualTo("http/1.1");
+    assertThat(handshake(tls, "TLSv1.2", "h2").version()).isEqualTo("TLSv1.2");
+  }
+
+  @Test
+  void theJdkProviderServesWhenAskedForWithTheSameNegotiation() throws Exception {
+    ServerTls tls = localCertificate("jdk");
+    assertThat(tls.provider()).isEqualTo(SslProvider.JDK);
+    Handshake h2 = handshake(tls, "TLSv1.3", "h2", "http/1.1");
+    assertThat(h2.nativeEngine()).isFalse();
+    assertThat(h2.alpn()).isEqualTo("h2");
+    assertThat(h2.version()).isEqualTo("TLSv1.3");
+    assertThat(handshake(tls, "TLSv1.2", "http/1.1").alpn()).isEqualTo("http/1.1");
+  }
+
+  @Test
+  void theJdkProviderServesWhenTheNativeLibraryCannotLoad() throws Exception {
+    assertThat(ServerTls.provider("", () -> false)).isEqualTo(SslProvider.JDK);
+    assertThat(ServerTls.provider("openssl", () -> false)).isEqualTo(SslProvider.JDK);
+    assertThat(ServerTls.provider("", () -> true)).isEqualTo(SslProvider.OPENSSL);
+    assertThat(ServerTls.provider("jdk", () -> true)).isEqualTo(SslProvider.JDK);
+    assertThatThrownBy(() -> ServerTls.provider("boring", () -> true))
+        .hasMessageContaining("-Dlocallambdas.tls.provider=boring is not a TLS provider");
+  }
+
+  private ServerTls localCertificate(String provider) throws Exception {
+    Path dir = temp.resolve("c");
+    LocalCertificate.ensure(dir);
+    return ServerTls.fromPem(
+        dir.resolve("localhost-cert.pem"), dir.resolve("localhost-key.pem"), provider);
+  }
+
+  /** What the server side of a handshake agreed, read before its engine is released. */
+  private record Handshake(boolean nativeEngine, String version, String alpn) {}
+
+  /** A completed handshake of a JDK client offering {@code alpn} with the gateway's context. */
+  private static Handshake handshake(ServerTls tls, String version, String... alpn)
+      throws Exception {
+    SslContext client =
+        SslContextBuilder.forClient()
+            .sslProvider(SslProvider.JDK)
+            .trustManager(InsecureTrustManagerFactory.INSTANCE)
+            .protocols(version)
+            .applicationProtocolConfig(
+                new ApplicationProtocolConfig(
+                    ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                    alpn))
+            .build();
+    SslHandler serverSsl = tls.context().newHandler(ByteBufAllocator.DEFAULT);
+    EmbeddedChannel server = new EmbeddedChannel(serverSsl);
+    EmbeddedChannel clientSide =
+        new EmbeddedChannel(client.newHandler(ByteBufAllocator.DEFAULT, "localhost", 443));
+    try {
+      for (int i = 0; i < 20 && !serverSsl.handshakeFuture().isDone(); i++) {
+        pass(clientSide, server);
+        pass(server, clientSide);
+      }
+      assertThat(serverSsl.handshakeFuture().isSuccess()).isTrue();
+      return new Handshake(
+          serverSsl.engine() instanceof ReferenceCountedOpenSslEngine,
+          serverSsl.engine().getSession().getProtocol(),
+          serverSsl.applicationProtocol());
+    } finally {
+      clientSide.finishAndReleaseAll();
+      server.finishAndReleaseAll();
+    }
+  }
+
+  private static void pass(EmbeddedChannel from, EmbeddedChannel to) {
+    for (ByteBuf b = from.readOutbound(); b != null; b = from.readOutbound()) {
+      to.writeInbound(b);
+    }
   }
 }
