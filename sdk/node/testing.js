@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const LISTENING = /^local-lambdas: listening on (http:\/\/\S+)$/;
+const LISTENING = /^local-lambdas: listening on (https?:\/\/\S+)$/;
 
 function gatewayCommand(env = process.env) {
   if (env.LOCAL_LAMBDAS_COMMAND) {

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import threading
 
-_LISTENING = re.compile(r"^local-lambdas: listening on (http://\S+)$")
+_LISTENING = re.compile(r"^local-lambdas: listening on (https?://\S+)$")
 
 
 def gateway_command():

@@ -367,9 +367,10 @@ public final class Main implements Callable<Integer> {
       }
       InetSocketAddress a = gateway.address();
       // One line on stdout for whoever started us (the log is on stderr), then the ready file.
-      System.out.println("local-lambdas: listening on http://" + BindAddress.format(a));
+      String url = (tls != null ? "https://" : "http://") + BindAddress.format(a);
+      System.out.println("local-lambdas: listening on " + url);
       System.out.flush();
-      ready.write("http://" + BindAddress.format(a));
+      ready.write(url);
       for (Debugging.Session session : debugging.sessions()) {
         System.out.println("local-lambdas: " + session.message());
       }

@@ -151,6 +151,33 @@ class CommandLineTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marker));
   }
 
+  /**
+   * With TLS the address a harness reads (the stdout line, the ready file) says https: a client
+   * that took it as http would talk cleartext to a TLS port.
+   */
+  @Test
+  void serveWithTlsAnnouncesAnHttpsAddress() throws Exception {
+    Path ready = temp.resolve("ready");
+    serving =
+        MainProcess.start(
+            Map.of("XDG_DATA_HOME", temp.resolve("data").toString()),
+            temp,
+            temp.resolve("logs"),
+            "serve",
+            markerManifest(temp.resolve("started"), null).toString(),
+            "--bind",
+            "127.0.0.1:0",
+            "--tls-self-signed",
+            "--ready-file",
+            ready.toString());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .failFast("the gateway exited: " + serving.stderr(), () -> !serving.isAlive())
+        .until(() -> Files.exists(ready));
+    assertThat(Files.readString(ready)).startsWith("https://127.0.0.1:");
+    assertThat(serving.stdout()).contains("local-lambdas: listening on https://127.0.0.1:");
+  }
+
   /** 'serve' is the default command, so its options belong in the first help a user sees. */
   @Test
   void topLevelHelpListsTheOptionsOfServe() throws Exception {

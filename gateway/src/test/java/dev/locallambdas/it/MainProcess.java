@@ -96,6 +96,10 @@ final class MainProcess {
     return process;
   }
 
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
   String stdout() {
     return read(stdout);
   }

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 @SuppressWarnings("deprecation")
 final class GatewayProcess implements ExtensionContext.Store.CloseableResource, AutoCloseable {
   private static final Pattern LISTENING =
-      Pattern.compile("^local-lambdas: listening on (http://\\S+)$");
+      Pattern.compile("^local-lambdas: listening on (https?://\\S+)$");
 
   private static final Pattern WORDS = Pattern.compile("\\s+");
 
