@@ -18,6 +18,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
@@ -62,6 +63,9 @@ final class Http2Front {
    * bounded by the header list size.
    */
   static final int MAX_SMALL_CONTINUATIONS = 16;
+
+  /** Stream flushes gathered into one connection flush at most (FlushConsolidationHandler). */
+  static final int FLUSHES_BEFORE_EXPLICIT = 256;
 
   /** Control frames (PING and SETTINGS acks, RST_STREAM) queued unsent before GOAWAY: floods. */
   static final int MAX_QUEUED_CONTROL_FRAMES = 1000;
@@ -122,10 +126,24 @@ final class Http2Front {
     }
     pipeline.addLast("h2", codec);
     ChannelHandler[] after = afterCodec(codec, routes, cache, admin, metrics, trustedProxies, tls);
-    pipeline.addLast("h2-streams", after[0]).addLast("h2-connection", after[1]);
+    pipeline
+        .addLast("h2-flush", after[0])
+        .addLast("h2-streams", after[1])
+        .addLast("h2-connection", after[2]);
   }
 
-  /** The handlers after the frame codec: the stream multiplexer, then the connection's own. */
+  /**
+   * The handlers after the frame codec: flush consolidation, the stream multiplexer, then the
+   * connection's own.
+   *
+   * <p>Flush consolidation: a stream's flush flushes the whole connection (the codec writes what
+   * flow control lets out, then the socket). Responses that functions finish outside a read of this
+   * connection — most of them — each flushed on their own, one syscall per response even when a
+   * pipe read delivered eight of this connection's answers together. Between the codec and the
+   * streams, Netty's {@link FlushConsolidationHandler} turns the flushes of one turn of the event
+   * loop into one (at once after 256), and leaves flushes during a read to the read's end, as the
+   * multiplexer already does.
+   */
   static ChannelHandler[] afterCodec(
       Http2FrameCodec codec,
       java.util.function.Supplier<RouteTable<FunctionPool>> routes,
@@ -135,6 +153,7 @@ final class Http2Front {
       TrustedProxies trustedProxies,
       boolean tls) {
     return new ChannelHandler[] {
+      new FlushConsolidationHandler(FLUSHES_BEFORE_EXPLICIT, true),
       new Http2MultiplexHandler(
           streamInitializer(routes, cache, admin, metrics, trustedProxies, tls)),
       new Connection(codec, metrics)
