@@ -8,12 +8,8 @@ import dev.locallambdas.server.Gateway;
 import dev.locallambdas.tls.LocalCertificate;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,15 +35,7 @@ class BrowserTlsTest {
 
   @Test
   void aPageOverH2OpensAWebSocketToTheSameOrigin() throws Exception {
-    Path browserDir = TestManifests.repo().resolve("gateway/src/test/browser");
-    Path chromium = Path.of(System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium"));
-    Assumptions.assumeTrue(
-        Files.isExecutable(chromium),
-        "no Chromium at " + chromium + " (apt-get install chromium, or set CHROMIUM_PATH)");
-    Assumptions.assumeTrue(
-        Files.isDirectory(browserDir.resolve("node_modules/playwright-core")),
-        "playwright-core is not installed (cd gateway/src/test/browser && npm ci)");
-
+    Path chromium = BrowserScript.chromiumOrSkip();
     FunctionSpec ws =
         FunctionSpec.builder("ws")
             .executable("python3")
@@ -63,21 +51,8 @@ class BrowserTlsTest {
             .tls(LocalCertificate.ensure(temp.resolve("tls")))
             .start();
     String base = "https://127.0.0.1:" + gateway.address().getPort();
-    Path log = Files.createTempFile(temp, "browser", ".log");
-    Process node =
-        new ProcessBuilder("node", "tls-websocket.mjs", base, chromium.toString())
-            .directory(browserDir.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
-    boolean ended = node.waitFor(3, TimeUnit.MINUTES);
-    if (!ended) {
-      node.descendants().forEach(ProcessHandle::destroyForcibly);
-      node.destroyForcibly().waitFor();
-    }
-    String output = Files.readString(log, StandardCharsets.UTF_8);
-    assertThat(ended).as("the browser test ended within 3 minutes; output:\n" + output).isTrue();
-    assertThat(node.exitValue()).as("the browser test passed; output:\n" + output).isZero();
+    String output =
+        BrowserScript.run("the browser test", "tls-websocket.mjs", base, chromium.toString());
     assertThat(output).contains("page over h2, WebSocket echoed");
   }
 }
