@@ -22,6 +22,15 @@ import org.junit.jupiter.api.io.TempDir;
 class ServerTlsTest {
   @TempDir Path temp;
 
+  /** One local certificate for the tests that need any (keytool takes seconds per certificate). */
+  @TempDir static Path shared;
+
+  private static Path certificateDir() throws Exception {
+    Path dir = shared.resolve("a");
+    LocalCertificate.ensure(dir); // made by the first caller, reused by the others
+    return dir;
+  }
+
   @Test
   void missingFilesAreNamed() {
     assertThatThrownBy(() -> ServerTls.fromPem(temp.resolve("c.pem"), temp.resolve("k.pem")))
@@ -38,9 +47,7 @@ class ServerTlsTest {
 
   @Test
   void keysTheJdkCannotReadGetTheConversionCommand() throws Exception {
-    Path dir = temp.resolve("a");
-    LocalCertificate.ensure(dir);
-    Path cert = dir.resolve("localhost-cert.pem");
+    Path cert = certificateDir().resolve("localhost-cert.pem");
     Path rsa =
         Files.writeString(
             temp.resolve("rsa.pem"),
@@ -57,11 +64,10 @@ class ServerTlsTest {
 
   @Test
   void aKeyOfAnotherCertificateIsRefused() throws Exception {
-    LocalCertificate.ensure(temp.resolve("a"));
+    Path a = certificateDir();
     LocalCertificate.ensure(temp.resolve("b"));
     assertThat(
-            ServerTls.fromPem(
-                    temp.resolve("a/localhost-cert.pem"), temp.resolve("a/localhost-key.pem"))
+            ServerTls.fromPem(a.resolve("localhost-cert.pem"), a.resolve("localhost-key.pem"))
                 .certificate()
                 .getSubjectX500Principal()
                 .getName())
@@ -69,7 +75,7 @@ class ServerTlsTest {
     assertThatThrownBy(
             () ->
                 ServerTls.fromPem(
-                    temp.resolve("a/localhost-cert.pem"), temp.resolve("b/localhost-key.pem")))
+                    a.resolve("localhost-cert.pem"), temp.resolve("b/localhost-key.pem")))
         .hasMessageContaining("does not belong to the certificate");
   }
 
@@ -107,8 +113,7 @@ class ServerTlsTest {
   }
 
   private ServerTls localCertificate(String provider) throws Exception {
-    Path dir = temp.resolve("c");
-    LocalCertificate.ensure(dir);
+    Path dir = certificateDir();
     return ServerTls.fromPem(
         dir.resolve("localhost-cert.pem"), dir.resolve("localhost-key.pem"), provider);
   }
