@@ -277,7 +277,12 @@ class PipeCallTest {
     int offset = 0;
     for (int turn = 0; offset < body.length; turn++) {
       int n = Math.min(sizes[turn % sizes.length], body.length - offset);
-      await().until(() -> call.writable() || call.done());
+      // Polled often: the body waits for credit about 80 times, at Awaitility's default 100 ms
+      // each.
+      await()
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(1))
+          .until(() -> call.writable() || call.done());
       call.send(Arrays.copyOfRange(body, offset, offset + n), offset + n == body.length);
       offset += n;
     }
