@@ -3,7 +3,6 @@ package dev.locallambdas.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.locallambdas.manifest.FunctionSpec;
-import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.server.Gateway;
 import dev.locallambdas.tls.LocalCertificate;
 import java.net.InetAddress;
@@ -36,15 +35,7 @@ class BrowserTlsTest {
   @Test
   void aPageOverH2OpensAWebSocketToTheSameOrigin() throws Exception {
     Path chromium = BrowserScript.chromiumOrSkip();
-    FunctionSpec ws =
-        FunctionSpec.builder("ws")
-            .executable("python3")
-            .arg(TestManifests.child("websocket_echo.py").toString())
-            .protocol(Protocol.HTTP)
-            .route("/ws/*")
-            .upgrade("websocket")
-            .workingDir(TestManifests.repo())
-            .build();
+    FunctionSpec ws = TestManifests.websocketEcho("ws").upgrade("websocket").build();
     gateway =
         Gateway.builder(TestManifests.manifest(ws))
             .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))

@@ -101,6 +101,19 @@ final class TestManifests {
   }
 
   /** The barrier child (children/barrier.py) under the Python SDK, routed at /{id}/*. */
+  /**
+   * An http function running children/websocket_echo.py (RFC 6455 echo) on /ID/*; upgrades are off
+   * until the caller adds {@code .upgrade("websocket")}.
+   */
+  static FunctionSpec.Builder websocketEcho(String id) {
+    return FunctionSpec.builder(id)
+        .executable("python3")
+        .arg(child("websocket_echo.py").toString())
+        .protocol(dev.locallambdas.manifest.Protocol.HTTP)
+        .route("/" + id + "/*")
+        .workingDir(repo());
+  }
+
   static FunctionSpec.Builder pythonBarrier(String id) {
     return FunctionSpec.builder(id)
         .executable("python3")

@@ -3,7 +3,6 @@ package dev.locallambdas.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.locallambdas.manifest.FunctionSpec;
-import dev.locallambdas.manifest.Protocol;
 import dev.locallambdas.server.Gateway;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -38,23 +37,8 @@ class WebSocketTest {
 
   @BeforeEach
   void start() throws Exception {
-    FunctionSpec ws =
-        FunctionSpec.builder("ws")
-            .executable("python3")
-            .arg(TestManifests.child("websocket_echo.py").toString())
-            .protocol(Protocol.HTTP)
-            .route("/ws/*")
-            .upgrade("websocket")
-            .workingDir(TestManifests.repo())
-            .build();
-    FunctionSpec closed =
-        FunctionSpec.builder("closed")
-            .executable("python3")
-            .arg(TestManifests.child("websocket_echo.py").toString())
-            .protocol(Protocol.HTTP)
-            .route("/closed/*")
-            .workingDir(TestManifests.repo())
-            .build();
+    FunctionSpec ws = TestManifests.websocketEcho("ws").upgrade("websocket").build();
+    FunctionSpec closed = TestManifests.websocketEcho("closed").build();
     FunctionSpec pipe = TestManifests.pythonBarrier("pipe").build();
     gateway =
         Gateway.start(
